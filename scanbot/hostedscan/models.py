@@ -1,0 +1,159 @@
+"""Pydantic models of HostedScan's objects, tolerant of what the real service sends.
+
+Unknown `type` / `state` / `threat_level` values are kept as strings, missing or null
+lists become empty, `progress` may be absent, and extra fields are ignored.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, Any
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+
+
+class ScanType(StrEnum):
+    NMAP = "NMAP"
+    NMAP_UDP = "NMAP_UDP"
+    OPENVAS = "OPENVAS"
+    OWASP_ZAP = "OWASP_ZAP"
+    OWASP_ZAP_ACTIVE = "OWASP_ZAP_ACTIVE"
+    SSLYZE = "SSLYZE"
+
+
+class ScanState(StrEnum):
+    QUEUED = "QUEUED"
+    RUNNING = "RUNNING"
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+    OVER_LIMIT = "OVER_LIMIT"
+
+    @property
+    def is_active(self) -> bool:
+        return self in (ScanState.QUEUED, ScanState.RUNNING)
+
+
+ACTIVE_STATES = frozenset({ScanState.QUEUED, ScanState.RUNNING})
+FINAL_STATES = frozenset({ScanState.SUCCEEDED, ScanState.FAILED, ScanState.OVER_LIMIT})
+
+
+def _none_to_empty_list(value: Any) -> Any:
+    return [] if value is None else value
+
+
+def _none_to_empty_str(value: Any) -> Any:
+    return "" if value is None else value
+
+
+# Marks a list the service may omit or send as null.
+OrEmpty = BeforeValidator(_none_to_empty_list)
+
+
+Text = Annotated[str, BeforeValidator(_none_to_empty_str)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class RiskRef(_Model):
+    risk_id: str
+
+
+class ScanRisks(_Model):
+    new_open: Annotated[list[RiskRef], OrEmpty] = Field(default_factory=list)
+    still_open: Annotated[list[RiskRef], OrEmpty] = Field(default_factory=list)
+    closed: Annotated[list[RiskRef], OrEmpty] = Field(default_factory=list)
+
+
+class ResultFile(_Model):
+    result_id: str
+    content_type: Text = ""
+
+
+class RequestedTarget(_Model):
+    target_id: Text = ""
+    target: Text = ""
+
+
+class ResolvedTarget(_Model):
+    target_id: Text = ""
+    resolved_target: Text = ""
+
+
+class SkippedTarget(_Model):
+    target_id: Text = ""
+    skipped_reason: Text = ""
+
+
+def _risks_or_empty(value: Any) -> Any:
+    return {} if value is None else value
+
+
+class Scan(_Model):
+    id: str
+    # Kept as the service's string: a type or state this code does not know must
+    # survive parsing. Use `known_type` / `known_state` to branch on them.
+    type: Text = ""
+    state: Text = ""
+    progress: float | None = None
+    risks: Annotated[ScanRisks, BeforeValidator(_risks_or_empty)] = Field(
+        default_factory=ScanRisks
+    )
+    results: Annotated[list[ResultFile], OrEmpty] = Field(default_factory=list)
+    requested_targets: Annotated[list[RequestedTarget], OrEmpty] = Field(default_factory=list)
+    resolved_targets: Annotated[list[ResolvedTarget], OrEmpty] = Field(default_factory=list)
+    skipped_targets: Annotated[list[SkippedTarget], OrEmpty] = Field(default_factory=list)
+
+    @property
+    def known_type(self) -> ScanType | None:
+        try:
+            return ScanType(self.type)
+        except ValueError:
+            return None
+
+    @property
+    def known_state(self) -> ScanState | None:
+        try:
+            return ScanState(self.state)
+        except ValueError:
+            return None
+
+
+class ScanPage(_Model):
+    """One page of `GET /v1/scans`; `next_page_token` is None on the last page."""
+
+    scans: list[Scan]
+    next_page_token: str | None = None
+
+
+class RiskDefinition(_Model):
+    scan_type: Text = ""
+    title: Text = ""
+    threat_level: Text = ""
+    description: Text = ""
+    solution: Text = ""
+    references: Annotated[list[str], OrEmpty] = Field(default_factory=list)
+    cvss: str | None = None
+    first_detected_at: str | None = None
+    last_detected_at: str | None = None
+
+
+class Risk(_Model):
+    id: str
+    target_id: Text = ""
+    target: Text = ""
+    target_label: Text = ""
+    tags: Annotated[list[str], OrEmpty] = Field(default_factory=list)
+    status: Text = ""
+    is_accepted: bool | None = None
+    first_detected_at: str | None = None
+    last_detected_at: str | None = None
+    risk_definition: Annotated[RiskDefinition, BeforeValidator(_risks_or_empty)] = Field(
+        default_factory=RiskDefinition
+    )
+
+    @property
+    def detected_at(self) -> str | None:
+        """The sample responses put this at the top level or inside the definition."""
+        return self.last_detected_at or self.risk_definition.last_detected_at

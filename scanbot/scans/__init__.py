@@ -1,0 +1,1 @@
+"""Pure domain logic about scans: command parsing, listings, (later) snapshot diffing."""
