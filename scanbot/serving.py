@@ -22,7 +22,7 @@ async def serve_in_background(
         uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on", **config)
     )
     # serve() takes over SIGINT/SIGTERM; a server in the background must leave them alone.
-    server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign]
+    server.capture_signals = contextlib.nullcontext  # type: ignore[method-assign,assignment]
     task = asyncio.create_task(server.serve())
     try:
         while not server.started:
