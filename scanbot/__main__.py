@@ -1,0 +1,3 @@
+from scanbot.cli import main
+
+raise SystemExit(main())

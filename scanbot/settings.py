@@ -1,0 +1,107 @@
+"""Every setting scanbot reads, in one typed class; secrets are SecretStr and never printed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SLACK_API_URL = "https://slack.com/api/"
+HOSTEDSCAN_API_URL = "https://api.hostedscan.com"
+
+
+class ConfigError(Exception):
+    """A setting is missing or malformed. The message names the variable, never its value."""
+
+
+def _http_url(value: str) -> str:
+    if not value.startswith(("http://", "https://")) or len(value) < 10:
+        raise ValueError("must be an http:// or https:// URL")
+    return value
+
+
+class Settings(BaseSettings):
+    """Read from the environment (and an optional `.env` file in the working directory)."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", frozen=True)
+
+    slack_bot_token: SecretStr | None = None
+    slack_signing_secret: SecretStr | None = None
+    slack_app_token: SecretStr | None = None
+    slack_api_url: str = SLACK_API_URL
+    hostedscan_api_key: SecretStr | None = None
+    hostedscan_api_url: str = HOSTEDSCAN_API_URL
+    log_level: str = Field(default="INFO", validation_alias="SCANBOT_LOG_LEVEL")
+
+    @field_validator("slack_bot_token")
+    @classmethod
+    def _bot_token_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith("xoxb-"):
+            raise ValueError("must be a bot token starting with xoxb-")
+        return value
+
+    @field_validator("slack_app_token")
+    @classmethod
+    def _app_token_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith("xapp-"):
+            raise ValueError("must be an app-level token starting with xapp-")
+        return value
+
+    @field_validator("slack_api_url")
+    @classmethod
+    def _slack_url(cls, value: str) -> str:
+        # slack_sdk joins base_url and the method name: the trailing slash matters.
+        return _http_url(value).rstrip("/") + "/"
+
+    @field_validator("hostedscan_api_url")
+    @classmethod
+    def _hostedscan_url(cls, value: str) -> str:
+        return _http_url(value).rstrip("/")
+
+    @field_validator("log_level")
+    @classmethod
+    def _level(cls, value: str) -> str:
+        if value.upper() not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+            raise ValueError("must be DEBUG, INFO, WARNING or ERROR")
+        return value.upper()
+
+    def require(self, *names: str) -> None:
+        """Refuse to go on without these settings (lower-case field names)."""
+        for name in names:
+            if getattr(self, name) in (None, ""):
+                raise ConfigError(f"{env_name(name)} is not set: {REQUIRED_HINTS[name]}")
+
+    def secret(self, name: str) -> str:
+        """The value of a required secret setting (call `require` first)."""
+        value = getattr(self, name)
+        if not isinstance(value, SecretStr):
+            raise ConfigError(f"{env_name(name)} is not set: {REQUIRED_HINTS[name]}")
+        return value.get_secret_value()
+
+
+REQUIRED_HINTS = {
+    "slack_bot_token": "copy the Bot User OAuth Token (xoxb-...) from your Slack app's "
+    "OAuth & Permissions page.",
+    "slack_signing_secret": "copy the Signing Secret from your Slack app's Basic Information page.",
+    "slack_app_token": "create an app-level token (xapp-...) with connections:write under "
+    "Basic Information > App-Level Tokens.",
+    "hostedscan_api_key": "create an API key in HostedScan under Settings > API.",
+}
+
+
+def env_name(field: str) -> str:
+    alias = Settings.model_fields[field].validation_alias
+    return alias if isinstance(alias, str) else field.upper()
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build the settings, turning pydantic's error (which quotes input values) into a sentence."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        error = exc.errors(include_input=False, include_url=False)[0]
+        field = str(error["loc"][0]) if error["loc"] else "a setting"
+        name = env_name(field) if field in Settings.model_fields else field.upper()
+        reason = str(error["msg"]).removeprefix("Value error, ")
+        raise ConfigError(f"{name} is malformed: {reason}.") from None

@@ -1,0 +1,1 @@
+"""Everything scanbot shows in Slack: pure Block Kit renderers, button ids, and the listeners."""

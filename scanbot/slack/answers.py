@@ -1,0 +1,149 @@
+"""What scanbot answers to a command or a click: HostedScan data in, a Block Kit message out.
+
+Every failure becomes one sentence here, in one place; the log gets the cause. Nothing in
+this module talks to Slack: listeners and the CLI send or print what it returns.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from scanbot.hostedscan import (
+    BadRequest,
+    BadResponse,
+    HostedScanClient,
+    HostedScanError,
+    InvalidScanId,
+    NotFound,
+    RateLimited,
+    Unauthorized,
+    Unavailable,
+    validate_scan_id,
+)
+from scanbot.scans.listing import collect_listing
+from scanbot.scans.parse import ListScans, ShowScan, parse_scan_command, parse_scans_command
+from scanbot.slack import actions, blocks
+from scanbot.slack.blocks import Message
+from scanbot.slack.text import escape, truncate
+
+log = logging.getLogger(__name__)
+
+# Slack shows its own error after 3 s; we ack at once, then the user waits for this at most.
+DEFAULT_DEADLINE = 12.0
+
+
+def error_reference() -> str:
+    return secrets.token_hex(4)
+
+
+@dataclass(frozen=True)
+class Reply:
+    """A message to show, and whether it is the card asked for (False: it explains a failure)."""
+
+    message: Message
+    ok: bool = True
+
+    @classmethod
+    def failure(cls, sentence: str) -> Reply:
+        return cls(blocks.sentence(sentence), ok=False)
+
+
+class Answers:
+    def __init__(self, hostedscan: HostedScanClient, *, deadline: float = DEFAULT_DEADLINE) -> None:
+        self._hostedscan = hostedscan
+        self._deadline = deadline
+
+    async def scans(self, text: str) -> Reply:
+        """`/scans [words]`: a list card, or usage."""
+        command = parse_scans_command(text)
+        if not isinstance(command, ListScans):
+            return Reply(blocks.usage(command.unknown, command.suggestion))
+        return await self._list(command.query.words(), command.offset)
+
+    async def scan(self, text: str) -> Reply:
+        """`/scan <id>`: a detail card, or usage, or why the id is not one."""
+        command = parse_scan_command(text)
+        if not isinstance(command, ShowScan):
+            return Reply(blocks.usage(command.unknown, command.suggestion))
+        return await self.details(command.scan_id)
+
+    async def details(self, scan_id: str, *, shared_by: str | None = None) -> Reply:
+        """The detail card of one scan (the public copy when `shared_by` is a user id)."""
+
+        async def fetch() -> Reply:
+            scan = await self._hostedscan.get_scan(validate_scan_id(scan_id))
+            return Reply(blocks.scan_detail(scan, shared_by=shared_by))
+
+        return await self._guarded(fetch, scan_id=scan_id)
+
+    async def next_page(self, value: str) -> Reply:
+        """The "Next" button: the same query, the following screen."""
+        try:
+            words, offset = actions.parse_next_value(value)
+        except ValueError:
+            log.warning("unreadable Next button value (%d chars)", len(value))
+            return Reply.failure(
+                "This button's data could not be read. Run `/scans` again for a fresh list."
+            )
+        return await self._list(words, offset)
+
+    async def _list(self, words: str, offset: int) -> Reply:
+        command = parse_scans_command(words)
+        if not isinstance(command, ListScans):  # a button made by an older, different parser
+            return Reply(blocks.usage(command.unknown, command.suggestion))
+        query = command.query
+
+        async def fetch() -> Reply:
+            scans = self._hostedscan.list_scans(query.filters())
+            return Reply(blocks.scan_list(await collect_listing(scans, query, offset=offset)))
+
+        return await self._guarded(fetch)
+
+    async def _guarded(
+        self, fetch: Callable[[], Awaitable[Reply]], *, scan_id: str | None = None
+    ) -> Reply:
+        """Run `fetch` within the deadline; turn every failure into one sentence."""
+        try:
+            async with asyncio.timeout(self._deadline):
+                return await fetch()
+        except Exception as exc:  # the boundary of one user request: never let it escape
+            return self._explain(exc, scan_id)
+
+    def _explain(self, exc: Exception, scan_id: str | None) -> Reply:
+        shown_id = escape(truncate(scan_id or "", 80))
+        if isinstance(exc, InvalidScanId):
+            return Reply.failure(
+                f"`{shown_id}` is not a scan id: ids are letters, digits, `_` and `-`, "
+                "at most 128 characters. Run `/scans` to find one."
+            )
+        if isinstance(exc, NotFound):
+            return Reply.failure(
+                f"HostedScan has no scan `{shown_id}`. Check the id, or run `/scans` to list them."
+            )
+        if isinstance(exc, Unauthorized):
+            log.error("HostedScan rejected the API key: %s", exc)
+            return Reply.failure(
+                "HostedScan rejected scanbot's API key. Ask an admin to check the "
+                "`HOSTEDSCAN_API_KEY` setting."
+            )
+        if isinstance(exc, RateLimited | Unavailable | TimeoutError):
+            log.warning("HostedScan did not answer in time: %s", exc.__class__.__name__)
+            return Reply.failure(
+                "HostedScan is busy or not answering right now. Try again in a minute."
+            )
+        reference = error_reference()
+        if isinstance(exc, BadRequest | BadResponse | HostedScanError):
+            log.error("HostedScan answer not usable (error reference %s)", reference, exc_info=exc)
+            return Reply.failure(
+                "HostedScan sent an answer scanbot could not use. Try again shortly; if it "
+                f"keeps happening, give an admin the error reference `{reference}`."
+            )
+        log.error("unexpected error (error reference %s)", reference, exc_info=exc)
+        return Reply.failure(
+            f"Sorry, something went wrong inside scanbot (error reference `{reference}`). "
+            "Try again; an admin can find the details in the log."
+        )

@@ -1,0 +1,1 @@
+"""Tests of the Slack renderers, and a Block Kit checker other tests reuse."""
