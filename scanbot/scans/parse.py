@@ -71,7 +71,10 @@ _FILTER_WORDS: tuple[str, ...] = (*STATE_WORDS, *TYPE_WORDS)
 
 
 def known_words() -> list[str]:
-    """Every valid word, subcommands first, for usage text (`by:<name>` is a pattern, not listed)."""
+    """Every valid word, subcommands first, for usage text.
+
+    `by:<name>` is a pattern, not a word, so the usage text explains it on its own.
+    """
     return [*sorted(SUBCOMMANDS), *_FILTER_WORDS]
 
 
