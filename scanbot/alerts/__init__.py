@@ -1,0 +1,1 @@
+"""Channel alerts: the poll cycle (fetch -> diff -> outbox) and the sender (outbox -> Slack)."""

@@ -1,0 +1,84 @@
+"""The tables, as SQLAlchemy Core metadata. Alembic migrations create and change them."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData()
+
+ID = sa.String(128)  # HostedScan ids are at most 128 characters (validated before use)
+CHANNEL = sa.String(32)
+TS = sa.String(32)  # Slack message timestamps, "1700000000.000100"
+WHEN = sa.DateTime(timezone=True)
+
+scan_snapshots = sa.Table(
+    "scan_snapshots",
+    metadata,
+    sa.Column("scan_id", ID, primary_key=True),
+    sa.Column("state", sa.String(64), nullable=False, index=True),
+    sa.Column("summary", sa.Text, nullable=False),  # ScanSummary as JSON
+    sa.Column("alerted_risks", sa.JSON, nullable=False),
+    sa.Column("announced", sa.Boolean, nullable=False),
+    sa.Column("last_seen", WHEN, nullable=False, index=True),
+    sa.Column("missing_since", WHEN, nullable=True),
+)
+
+subscriptions = sa.Table(
+    "subscriptions",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("channel_id", CHANNEL, nullable=False, index=True),
+    sa.Column("types", sa.JSON, nullable=False),
+    sa.Column("target_contains", sa.Text, nullable=True),
+    sa.Column("min_severity", sa.String(16), nullable=True),
+    sa.Column("events", sa.JSON, nullable=False),
+    sa.Column("created_by", sa.String(32), nullable=False),
+    sa.Column("from_env", sa.Boolean, nullable=False),
+    sa.Column("disabled_reason", sa.Text, nullable=True),
+    sa.Column("created_at", WHEN, nullable=False),
+)
+
+outbox = sa.Table(
+    "outbox",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    # channel|scan|event|detail: the same alert is never queued twice
+    sa.Column("alert_key", sa.String(512), nullable=False, unique=True),
+    sa.Column("channel_id", CHANNEL, nullable=False),
+    sa.Column("scan_id", ID, nullable=False),
+    sa.Column("alert", sa.Text, nullable=False),  # Alert as JSON
+    sa.Column("status", sa.String(16), nullable=False),  # pending sending sent digested parked
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("next_attempt_at", WHEN, nullable=False),
+    sa.Column("last_error", sa.Text, nullable=True),
+    sa.Column("ts", TS, nullable=True),
+    sa.Column("created_at", WHEN, nullable=False),
+    sa.Column("done_at", WHEN, nullable=True),
+    sa.Index("ix_outbox_status_due", "status", "next_attempt_at"),
+)
+
+alert_threads = sa.Table(
+    "alert_threads",
+    metadata,
+    sa.Column("scan_id", ID, primary_key=True),
+    sa.Column("channel_id", CHANNEL, primary_key=True),
+    sa.Column("parent_ts", TS, nullable=False),
+    sa.Column("summary", sa.Text, nullable=False),  # the ScanSummary the parent should show
+    sa.Column("shown", sa.Text, nullable=False),  # the card key the parent shows now
+    sa.Column("edited_at", WHEN, nullable=True),
+    sa.Column("created_at", WHEN, nullable=False),
+)
+
+webhook_events = sa.Table(
+    "webhook_events",
+    metadata,
+    sa.Column("event_id", sa.String(255), primary_key=True),
+    sa.Column("received_at", WHEN, nullable=False, index=True),
+)
+
+bot_state = sa.Table(
+    "bot_state",
+    metadata,
+    sa.Column("key", sa.String(64), primary_key=True),
+    sa.Column("value", sa.JSON, nullable=False),
+)
