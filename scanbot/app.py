@@ -12,7 +12,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from scanbot.hostedscan import HostedScanClient
 from scanbot.settings import Settings
 from scanbot.slack import listeners
-from scanbot.slack.answers import Answers
+from scanbot.slack.answers import DEFAULT_DEADLINE, Answers
 from scanbot.slack.inflight import InFlight
 
 # How long a shutdown waits for replies already under way.
@@ -57,6 +57,7 @@ def build_runtime(
     *,
     socket_mode: bool = False,
     hostedscan_transport: httpx.AsyncBaseTransport | None = None,
+    deadline: float = DEFAULT_DEADLINE,
 ) -> Runtime:
     """Everything `serve` and `socket` run on. Refuses missing settings with a sentence."""
     settings.require("slack_bot_token", "hostedscan_api_key")
@@ -69,7 +70,7 @@ def build_runtime(
     hostedscan = build_hostedscan(settings, transport=hostedscan_transport)
     slack = build_slack_client(settings)
     bolt = AsyncApp(client=slack, signing_secret=signing_secret, name="scanbot")
-    answers = Answers(hostedscan)
+    answers = Answers(hostedscan, deadline=deadline)
     inflight = InFlight()
     listeners.register(bolt, answers, inflight)
     return Runtime(settings, hostedscan, slack, bolt, answers, inflight)

@@ -79,16 +79,16 @@ def _run(args: argparse.Namespace) -> int:
     settings = load_settings()
     configure_logging(settings.log_level, _secrets(settings))
     if args.command == "serve":
-        asyncio.run(_serve(settings, args.host, args.port))
+        asyncio.run(serve_runtime(settings, args.host, args.port))
     elif args.command == "socket":
-        asyncio.run(_socket(settings))
+        asyncio.run(socket_runtime(settings))
     elif args.command in ("scans", "scan"):
         text = " ".join(args.words) if args.command == "scans" else args.scan_id
         return asyncio.run(_print_card(settings, args.command, text, as_json=args.json))
     return 0
 
 
-async def _serve(settings: Settings, host: str, port: int) -> None:
+async def serve_runtime(settings: Settings, host: str, port: int) -> None:
     import uvicorn
 
     from scanbot.app import build_runtime
@@ -105,7 +105,7 @@ async def _serve(settings: Settings, host: str, port: int) -> None:
     await uvicorn.Server(config).serve()
 
 
-async def _socket(settings: Settings) -> None:
+async def socket_runtime(settings: Settings) -> None:
     from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
     from scanbot.app import build_runtime

@@ -95,10 +95,13 @@ def env_name(field: str) -> str:
     return alias if isinstance(alias, str) else field.upper()
 
 
-def load_settings(**overrides: Any) -> Settings:
-    """Build the settings, turning pydantic's error (which quotes input values) into a sentence."""
+def load_settings(*, env_file: str | None = ".env", **overrides: Any) -> Settings:
+    """Build the settings, turning pydantic's error (which quotes input values) into a sentence.
+
+    `overrides` (field names) win over the environment; tests pass `env_file=None`.
+    """
     try:
-        return Settings(**overrides)
+        return Settings(_env_file=env_file, **overrides)
     except ValidationError as exc:
         error = exc.errors(include_input=False, include_url=False)[0]
         field = str(error["loc"][0]) if error["loc"] else "a setting"

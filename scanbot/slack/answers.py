@@ -114,7 +114,7 @@ class Answers:
             return self._explain(exc, scan_id)
 
     def _explain(self, exc: Exception, scan_id: str | None) -> Reply:
-        shown_id = escape(truncate(scan_id or "", 80))
+        shown_id = truncate(escape(scan_id or ""), 80)
         if isinstance(exc, InvalidScanId):
             return Reply.failure(
                 f"`{shown_id}` is not a scan id: ids are letters, digits, `_` and `-`, "

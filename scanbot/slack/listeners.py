@@ -20,7 +20,7 @@ log = logging.getLogger(__name__)
 
 OLD_BUTTON = (
     "This button is from another version of scanbot and no longer works. "
-    "Run `/scans` or `/scan <id>` for a fresh card."
+    "Run `/scans` or `/scan &lt;id&gt;` for a fresh card."
 )
 
 

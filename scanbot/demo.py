@@ -1,0 +1,168 @@
+"""`scanbot demo`: the product, with no configuration, against the sandbox and a stand-in Slack.
+
+It starts the sandbox API, a local stand-in of Slack and the real app in this process,
+then plays a person in Slack: signed slash commands and button clicks go over HTTP to
+the app's real endpoint, and each answer is printed the way Slack would show it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import secrets
+import sys
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any, TextIO
+
+import httpx
+
+from scanbot.app import build_runtime
+from scanbot.sandbox.server import SANDBOX_API_KEY, create_sandbox_app
+from scanbot.sandbox.slack import FakeSlack, render_text
+from scanbot.sandbox.slack_user import block_action, post_signed, slash_command
+from scanbot.sandbox.world import SandboxWorld, SimClock
+from scanbot.serving import serve_in_background
+from scanbot.settings import Settings, load_settings
+from scanbot.slack import actions
+from scanbot.web import create_web_app
+
+DEMO_SEED = 42
+
+
+@dataclass
+class Tour:
+    """A person in the demo workspace: sends what Slack would send, prints what it shows."""
+
+    http: httpx.AsyncClient
+    slack: FakeSlack
+    slack_url: str
+    events_url: str
+    signing_secret: str
+    out: TextIO
+
+    async def command(self, command: str, text: str = "") -> dict[str, Any]:
+        self._say(f"{command} {text}".strip())
+        url = self.slack.response_url(self.slack_url)
+        await post_signed(
+            self.http, self.events_url, self.signing_secret,
+            slash_command(command, text, response_url=url),
+        )
+        return await self._shown(url)
+
+    async def click(self, message: dict[str, Any], kind: str, *, shared: bool = False) -> dict[str, Any]:
+        button = find_button(message, kind)
+        self._say(f"clicks [ {button['text']['text']} ]")
+        url = self.slack.response_url(self.slack_url)
+        form = block_action(
+            button["action_id"], button.get("value", ""), response_url=url, is_ephemeral=not shared
+        )
+        await post_signed(self.http, self.events_url, self.signing_secret, form)
+        return await self._shown(url)
+
+    def _say(self, what: str) -> None:
+        print(f"\n\033[1m› alice: {what}\033[0m", file=self.out)
+
+    async def _shown(self, url: str) -> dict[str, Any]:
+        async with asyncio.timeout(20):
+            while not self.slack.responses_to(url):
+                await asyncio.sleep(0.02)
+        body = self.slack.responses_to(url)[0].body
+        where = "in the channel, for everyone" if body.get("response_type") == "in_channel" else (
+            "only visible to you"
+        )
+        print(f"  ({where})", file=self.out)
+        print(_indent(render_text(body)), file=self.out)
+        return body
+
+
+def find_button(message: dict[str, Any], kind: str) -> dict[str, Any]:
+    for block in message.get("blocks", []):
+        candidates = [block.get("accessory") or {}] + list(block.get("elements", []))
+        for element in candidates:
+            if element.get("type") == "button" and actions.pattern(kind).match(
+                element.get("action_id", "")
+            ):
+                return element
+    raise LookupError(f"no {kind} button on this card")
+
+
+def _indent(text: str) -> str:
+    return "\n".join("  │ " + line for line in text.splitlines())
+
+
+@contextlib.asynccontextmanager
+async def _sandbox(world: SandboxWorld) -> AsyncIterator[str]:
+    async with serve_in_background(create_sandbox_app(world)) as url:
+        yield url
+
+
+async def run_demo(*, real_slack: bool = False, out: TextIO = sys.stdout) -> int:
+    world = SandboxWorld(seed=DEMO_SEED, scans=120, clock=SimClock(speed=30.0))
+    if real_slack:
+        return await _run_with_real_slack(world)
+    signing_secret = secrets.token_hex(16)
+    slack = FakeSlack(bot_token="xoxb-demo-" + secrets.token_hex(8))
+    async with (
+        _sandbox(world) as sandbox_url,
+        serve_in_background(slack.app) as slack_url,
+    ):
+        settings = load_settings(
+            env_file=None,
+            slack_bot_token=slack.bot_token,
+            slack_signing_secret=signing_secret,
+            slack_api_url=f"{slack_url}/api/",
+            hostedscan_api_key=SANDBOX_API_KEY,
+            hostedscan_api_url=sandbox_url,
+        )
+        runtime = build_runtime(settings)
+        async with (
+            serve_in_background(create_web_app(runtime)) as app_url,
+            httpx.AsyncClient(timeout=30) as http,
+        ):
+            print(
+                "scanbot demo: a HostedScan sandbox at "
+                f"{sandbox_url}, a stand-in for Slack at {slack_url},\n"
+                f"and scanbot itself at {app_url}/slack/events. Every step below is a signed "
+                "request to scanbot, answered as Slack would show it.",
+                file=out,
+            )
+            tour = Tour(http, slack, slack_url, f"{app_url}/slack/events", signing_secret, out)
+            await _tour(tour, world)
+    print("\nDemo finished. Run `make test` for the test suite; see README.md to connect a "
+          "real Slack workspace.", file=out)
+    return 0
+
+
+async def _tour(tour: Tour, world: SandboxWorld) -> None:
+    await tour.command("/scans", "help")
+    listing = await tour.command("/scans")
+    await tour.click(listing, actions.NEXT)
+    await tour.command("/scans", "running openvas")
+    await tour.command("/scans", "finnished")
+    running = world.list_scans({"state": ["RUNNING"]})
+    scan_id = running[0]["id"] if running else world.list_scans(None)[0]["id"]
+    card = await tour.command("/scan", scan_id)
+    await asyncio.sleep(2)  # the sandbox's scans move on: a minute of scanning
+    card = await tour.click(card, actions.REFRESH)
+    shared = await tour.click(card, actions.SHARE)
+    await tour.click(shared, actions.REFRESH, shared=True)
+    await tour.command("/scan", "../../v1/targets")
+    await tour.command("/scan", "no-such-scan")
+
+
+async def _run_with_real_slack(world: SandboxWorld) -> int:
+    """Real workspace, sandbox as the API: `serve` (or Socket Mode with SLACK_APP_TOKEN)."""
+    from scanbot.cli import serve_runtime, socket_runtime
+
+    async with _sandbox(world) as sandbox_url:
+        base: Settings = load_settings()
+        settings = load_settings(
+            hostedscan_api_key=SANDBOX_API_KEY, hostedscan_api_url=sandbox_url
+        )
+        print(f"scanbot demo --slack: sandbox at {sandbox_url}; Ctrl-C to stop.")
+        if base.slack_app_token is not None:
+            await socket_runtime(settings)
+        else:
+            await serve_runtime(settings, "0.0.0.0", 3000)  # noqa: S104 - Slack must reach it
+    return 0

@@ -1,0 +1,67 @@
+"""Shutdown finishes replies under way; DEBUG logs of a whole session hold no secret."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterator
+
+import pytest
+
+from scanbot.sandbox.server import SANDBOX_API_KEY
+from scanbot.sandbox.slack_user import post_signed, slash_command
+from tests.e2e.conftest import BOT_TOKEN, SIGNING_SECRET, frozen_world, running_stack
+from tests.slack.blockkit import assert_valid_message
+
+
+async def test_shutdown_finishes_the_replies_under_way() -> None:
+    world = frozen_world()
+    scan_id = world.list_scans(None)[0]["id"]
+    stack_cm = running_stack(world)
+    stack = await stack_cm.__aenter__()
+    url = stack.slack.response_url(stack.slack_url)
+    try:
+        stack.sandbox.gate.clear()
+        form = slash_command("/scan", scan_id, response_url=url)
+        assert (await post_signed(stack.http, stack.events_url, SIGNING_SECRET, form)).is_success
+        while not stack.sandbox.waiting:
+            await asyncio.sleep(0.01)
+        # Shut the app down while its reply waits on the API, then let the API answer.
+        asyncio.get_running_loop().call_later(0.3, stack.sandbox.gate.set)
+    finally:
+        await stack_cm.__aexit__(None, None, None)
+    answer = stack.slack.responses_to(url)
+    assert answer, "the reply under way was dropped at shutdown"
+    assert scan_id in str(answer[0].body)
+
+
+@pytest.fixture
+def debug_logging(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
+    names = ("scanbot", "slack_sdk", "slack_bolt", "httpx", "httpcore", "aiohttp")
+    levels = {name: logging.getLogger(name).level for name in names}
+    caplog.set_level(logging.DEBUG)
+    for name in names:
+        logging.getLogger(name).setLevel(logging.DEBUG)
+    yield
+    for name, level in levels.items():
+        logging.getLogger(name).setLevel(level)
+
+
+@pytest.mark.usefixtures("debug_logging")
+async def test_debug_logs_never_contain_a_secret(caplog: pytest.LogCaptureFixture) -> None:
+    world = frozen_world()
+    async with running_stack(world) as stack:
+        scan_id = world.list_scans(None)[0]["id"]
+        for command, text in [("/scans", ""), ("/scans", "failed"), ("/scan", scan_id),
+                              ("/scan", "missing-id"), ("/scan", "../../x")]:
+            answer = await stack.command(command, text)
+            assert_valid_message(answer.body)
+        stack.sandbox.add_fault(503, times=2)
+        await stack.command("/scans")
+        await stack.runtime.slack.chat_postMessage(channel="C0SECOPS", text="hello")
+    captured = caplog.text + "\n".join(
+        f"{r.getMessage()} {r.exc_text or ''}" for r in caplog.records
+    )
+    assert len(caplog.records) > 20  # DEBUG really was on
+    for secret in (BOT_TOKEN, SIGNING_SECRET, SANDBOX_API_KEY):
+        assert secret not in captured
