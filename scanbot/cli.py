@@ -120,7 +120,7 @@ async def socket_runtime(settings: Settings) -> None:
     try:
         await stop.wait()
     finally:
-        await handler.close_async()
+        await handler.close_async()  # type: ignore[no-untyped-call]
         await runtime.aclose()
 
 
@@ -135,5 +135,5 @@ async def _print_card(settings: Settings, command: str, text: str, *, as_json: b
         reply = await (answers.scans(text) if command == "scans" else answers.scan(text))
     finally:
         await hostedscan.aclose()
-    print(json.dumps(reply.message, indent=2) if as_json else render_text(reply.message))
+    print(json.dumps(reply.message, indent=2) if as_json else render_text(dict(reply.message)))
     return 0 if reply.ok else 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
@@ -9,6 +10,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SLACK_API_URL = "https://slack.com/api/"
 HOSTEDSCAN_API_URL = "https://api.hostedscan.com"
+
+
+CHANNEL_ID = re.compile(r"[CGD][A-Z0-9]{2,30}")
 
 
 class ConfigError(Exception):
@@ -24,7 +28,9 @@ def _http_url(value: str) -> str:
 class Settings(BaseSettings):
     """Read from the environment (and an optional `.env` file in the working directory)."""
 
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore", frozen=True)
+    model_config = SettingsConfigDict(
+        env_file=".env", extra="ignore", frozen=True, populate_by_name=True
+    )
 
     slack_bot_token: SecretStr | None = None
     slack_signing_secret: SecretStr | None = None
@@ -32,7 +38,26 @@ class Settings(BaseSettings):
     slack_api_url: str = SLACK_API_URL
     hostedscan_api_key: SecretStr | None = None
     hostedscan_api_url: str = HOSTEDSCAN_API_URL
+    hostedscan_webhook_secret: SecretStr | None = None
     log_level: str = Field(default="INFO", validation_alias="SCANBOT_LOG_LEVEL")
+
+    # Alerts (see README, "Channel alerts")
+    database_url: str | None = Field(default=None, validation_alias="SCANBOT_DATABASE_URL")
+    alert_channels: str = Field(default="", validation_alias="SCANBOT_ALERT_CHANNEL")
+    admin_channel: str | None = Field(default=None, validation_alias="SCANBOT_ADMIN_CHANNEL")
+    poll_interval: float = Field(
+        default=60.0, ge=5, le=86_400, validation_alias="SCANBOT_POLL_INTERVAL"
+    )
+    full_sweep_every: int = Field(
+        default=10, ge=1, le=10_000, validation_alias="SCANBOT_FULL_SWEEP_EVERY"
+    )
+    alert_existing: bool = Field(default=False, validation_alias="SCANBOT_ALERT_EXISTING")
+    digest_threshold: int = Field(
+        default=10, ge=1, le=1_000, validation_alias="SCANBOT_DIGEST_THRESHOLD"
+    )
+    poll_failures_before_notice: int = Field(
+        default=3, ge=1, le=1_000, validation_alias="SCANBOT_POLL_FAILURES_BEFORE_NOTICE"
+    )
 
     @field_validator("slack_bot_token")
     @classmethod
@@ -58,6 +83,18 @@ class Settings(BaseSettings):
     @classmethod
     def _hostedscan_url(cls, value: str) -> str:
         return _http_url(value).rstrip("/")
+
+    @field_validator("alert_channels", "admin_channel")
+    @classmethod
+    def _channel_ids(cls, value: str | None) -> str | None:
+        for channel in (value or "").split(","):
+            if channel.strip() and not CHANNEL_ID.fullmatch(channel.strip()):
+                raise ValueError("must be Slack channel ids like C0123ABCD, comma-separated")
+        return value
+
+    @property
+    def alert_channel_ids(self) -> list[str]:
+        return [c.strip() for c in self.alert_channels.split(",") if c.strip()]
 
     @field_validator("log_level")
     @classmethod

@@ -15,7 +15,7 @@ import math
 import random
 import re
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import TracebackType
@@ -276,7 +276,9 @@ class HostedScanClient:
         scans, token = await self._list_page("/v1/scans", Scan, encode_filters(filters), page_token)
         return ScanPage(scans=scans, next_page_token=token)
 
-    def list_scans(self, filters: Mapping[str, Sequence[str]] | None = None) -> AsyncIterator[Scan]:
+    def list_scans(
+        self, filters: Mapping[str, Sequence[str]] | None = None
+    ) -> AsyncGenerator[Scan, None]:
         """Every scan matching `filters`, over all pages, each once."""
         return self._iterate("/v1/scans", Scan, encode_filters(filters))
 
@@ -288,7 +290,9 @@ class HostedScanClient:
         path = _path("/v1/risks", risk_id)
         return _one(await self._get(path), path, Risk)
 
-    def list_risks(self, filters: Mapping[str, Sequence[str]] | None = None) -> AsyncIterator[Risk]:
+    def list_risks(
+        self, filters: Mapping[str, Sequence[str]] | None = None
+    ) -> AsyncGenerator[Risk, None]:
         """Every risk matching `filters`, over all pages, each once."""
         return self._iterate("/v1/risks", Risk, encode_filters(filters))
 
@@ -300,7 +304,7 @@ class HostedScanClient:
 
     async def _iterate(
         self, path: str, model: type[ItemT], filters: str | None
-    ) -> AsyncIterator[ItemT]:
+    ) -> AsyncGenerator[ItemT, None]:
         tokens: set[str] = set()
         ids: set[str] = set()
         token: str | None = None

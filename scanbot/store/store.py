@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -35,6 +35,8 @@ log = logging.getLogger(__name__)
 
 # pg_advisory_xact_lock key that serialises migrations of replicas starting together.
 MIGRATION_LOCK = 0x5CA9B07
+# pg_advisory_xact_lock key that serialises observations (poll cycles, webhook refreshes).
+OBSERVE_LOCK = 0x5CA9B08
 # SQLite allows 32,766 bound variables; stay well under for IN (...) lists.
 CHUNK = 900
 
@@ -135,62 +137,112 @@ class Store:
             query = sa.select(sa.func.count()).select_from(scan_snapshots)
             return int((await conn.execute(query)).scalar_one())
 
+    async def apply(
+        self,
+        scan_ids: Collection[str],
+        compute: Callable[
+            [Mapping[str, Snapshot]], tuple[Sequence[Snapshot], Sequence[Alert], Sequence[str]]
+        ],
+        *,
+        state: Mapping[str, Any] | None = None,
+    ) -> int:
+        """Read these scans' snapshots, let `compute` (pure) turn them into new snapshots,
+        alerts and dropped ids, and write all of it in ONE transaction. Returns rows queued.
+
+        Observations are serialised (an advisory lock on PostgreSQL, the write lock on
+        SQLite), so a webhook and a poll that look at the same scan never both alert.
+        """
+        async with self._write() as conn:
+            if self.is_postgres:
+                await conn.execute(sa.select(sa.func.pg_advisory_xact_lock(OBSERVE_LOCK)))
+            snapshots = await _read_snapshots(conn, list(scan_ids))
+            kept, alerts, dropped = compute(snapshots)
+            return await self._record(conn, kept, alerts, dropped, state or {})
+
     async def record(
         self,
         snapshots: Sequence[Snapshot],
         alerts: Sequence[Alert],
         dropped: Sequence[str] = (),
         *,
-        state: dict[str, Any] | None = None,
+        state: Mapping[str, Any] | None = None,
     ) -> int:
-        """One cycle's result in ONE transaction: snapshots, new outbox rows (an alert whose key
-        is already queued is skipped), parents to refresh, and bot state. Returns rows queued."""
-        now = utcnow()
+        """Write snapshots, alerts and dropped ids in ONE transaction (see `apply`)."""
         async with self._write() as conn:
-            for snapshot in snapshots:
-                await self._upsert_snapshot(conn, snapshot)
-            for scan_ids in _chunks(list(dropped)):
-                await conn.execute(
-                    scan_snapshots.delete().where(scan_snapshots.c.scan_id.in_(scan_ids))
+            return await self._record(conn, snapshots, alerts, dropped, state or {})
+
+    async def _record(
+        self,
+        conn: AsyncConnection,
+        snapshots: Sequence[Snapshot],
+        alerts: Sequence[Alert],
+        dropped: Sequence[str],
+        state: Mapping[str, Any],
+    ) -> int:
+        """Snapshots, new outbox rows (an alert whose key is already queued is skipped),
+        parents to refresh, and bot state."""
+        now = utcnow()
+        if snapshots:
+            await self._upsert_snapshots(conn, snapshots)
+        for scan_ids in _chunks(list(dropped)):
+            await conn.execute(
+                scan_snapshots.delete().where(scan_snapshots.c.scan_id.in_(scan_ids))
+            )
+        queued = 0
+        for alert in alerts:
+            result = await conn.execute(
+                self._insert(outbox)
+                .values(
+                    alert_key=alert.key,
+                    channel_id=alert.channel_id,
+                    scan_id=alert.event.summary.scan_id,
+                    alert=alert.model_dump_json(),
+                    status="pending",
+                    attempts=0,
+                    next_attempt_at=now,
+                    created_at=now,
                 )
-            queued = 0
-            for alert in alerts:
-                result = await conn.execute(
-                    self._insert(outbox)
-                    .values(
-                        alert_key=alert.key,
-                        channel_id=alert.channel_id,
-                        scan_id=alert.event.summary.scan_id,
-                        alert=alert.model_dump_json(),
-                        status="pending",
-                        attempts=0,
-                        next_attempt_at=now,
-                        created_at=now,
-                    )
-                    .on_conflict_do_nothing(index_elements=["alert_key"])
-                )
-                queued += result.rowcount or 0
-            for snapshot in snapshots:  # parents show the newest state of their scan
-                await conn.execute(
-                    alert_threads.update()
-                    .where(alert_threads.c.scan_id == snapshot.scan_id)
-                    .values(summary=snapshot.summary.model_dump_json())
-                )
-            for key, value in (state or {}).items():
-                await self._set_state(conn, key, value)
+                .on_conflict_do_nothing(index_elements=["alert_key"])
+            )
+            queued += result.rowcount or 0
+        await self._refresh_parents(conn, snapshots)
+        for key, value in state.items():
+            await self._set_state(conn, key, value)
         return queued
 
-    async def _upsert_snapshot(self, conn: AsyncConnection, snapshot: Snapshot) -> None:
-        values = {
-            "state": snapshot.summary.state[:64],
-            "summary": snapshot.summary.model_dump_json(),
-            "alerted_risks": sorted(snapshot.alerted_risks),
-            "announced": snapshot.announced,
-            "last_seen": snapshot.last_seen,
-            "missing_since": snapshot.missing_since,
-        }
-        statement = self._insert(scan_snapshots).values(scan_id=snapshot.scan_id, **values)
-        await conn.execute(statement.on_conflict_do_update(index_elements=["scan_id"], set_=values))
+    async def _upsert_snapshots(self, conn: AsyncConnection, snapshots: Sequence[Snapshot]) -> None:
+        rows = [
+            {
+                "scan_id": snapshot.scan_id,
+                "state": snapshot.summary.state[:64],
+                "summary": snapshot.summary.model_dump_json(),
+                "alerted_risks": sorted(snapshot.alerted_risks),
+                "announced": snapshot.announced,
+                "last_seen": snapshot.last_seen,
+                "missing_since": snapshot.missing_since,
+            }
+            for snapshot in snapshots
+        ]
+        statement = self._insert(scan_snapshots)
+        columns = [name for name in rows[0] if name != "scan_id"]
+        statement = statement.on_conflict_do_update(
+            index_elements=["scan_id"], set_={c: statement.excluded[c] for c in columns}
+        )
+        await conn.execute(statement, rows)
+
+    async def _refresh_parents(self, conn: AsyncConnection, snapshots: Sequence[Snapshot]) -> None:
+        """Threads' parents show the newest state of their scan (the sender edits them)."""
+        by_id = {snapshot.scan_id: snapshot for snapshot in snapshots}
+        threaded: set[str] = set()
+        for chunk in _chunks(list(by_id)):
+            query = sa.select(alert_threads.c.scan_id).where(alert_threads.c.scan_id.in_(chunk))
+            threaded |= set((await conn.execute(query)).scalars())
+        for scan_id in threaded:
+            await conn.execute(
+                alert_threads.update()
+                .where(alert_threads.c.scan_id == scan_id)
+                .values(summary=by_id[scan_id].summary.model_dump_json())
+            )
 
     # -- outbox ---------------------------------------------------------------------------
 

@@ -1,0 +1,238 @@
+"""The poll cycle: list what changed at HostedScan, diff it against the snapshots, and queue
+the alerts in the outbox in the same transaction as the new snapshots.
+
+A steady cycle lists only the active scans (QUEUED, RUNNING) and fetches by id the scans
+that left the active set; every `full_sweep_every`-th cycle lists everything, to catch
+scans that started and finished between two polls.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import defaultdict
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from scanbot.alerts.diff import diff, missing
+from scanbot.alerts.model import Alert, EventKind, RiskDetail, ScanEvent, Snapshot, Subscription
+from scanbot.alerts.risks import RiskDetails
+from scanbot.alerts.routing import route
+from scanbot.hostedscan import HostedScanClient, NotFound, Scan
+from scanbot.hostedscan.models import ACTIVE_STATES
+from scanbot.store import Store
+from scanbot.store.store import utcnow
+
+log = logging.getLogger(__name__)
+
+ACTIVE_FILTER = {"state": sorted(str(state) for state in ACTIVE_STATES)}
+
+
+@dataclass
+class CycleReport:
+    cycle: int = 0
+    full_sweep: bool = False
+    baseline: bool = False
+    listed: int = 0
+    departures: int = 0
+    events: list[ScanEvent] = field(default_factory=list)
+    queued: int = 0
+    dropped: int = 0
+    seconds: float = 0.0
+
+    def line(self) -> str:
+        kind = "baseline" if self.baseline else "full sweep" if self.full_sweep else "steady"
+        return (
+            f"poll cycle {self.cycle} ({kind}): {self.listed} listed, {self.departures} fetched "
+            f"by id, {len(self.events)} event(s), {self.queued} alert(s) queued, "
+            f"{self.dropped} dropped, {self.seconds * 1000:.0f} ms"
+        )
+
+
+@dataclass
+class _Observation:
+    scans: dict[str, Scan] = field(default_factory=dict)
+    not_found: set[str] = field(default_factory=set)
+
+
+class Poller:
+    def __init__(
+        self,
+        hostedscan: HostedScanClient,
+        store: Store,
+        *,
+        risk_details: RiskDetails | None = None,
+        full_sweep_every: int = 10,
+        alert_existing: bool = False,
+        concurrency: int = 8,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self._hostedscan = hostedscan
+        self._store = store
+        self._risks = risk_details or RiskDetails(hostedscan)
+        self._full_sweep_every = max(1, full_sweep_every)
+        self._alert_existing = alert_existing
+        self._concurrency = concurrency
+        self._clock = clock
+
+    async def run_cycle(self, *, steady_only: bool = False) -> CycleReport:
+        """One cycle. `steady_only` (a risk webhook): the active scans only, off the count."""
+        started = time.perf_counter()
+        cycle = int(await self._store.get_state("cycles", 0)) + 1
+        baseline = not await self._store.get_state("baseline_done", False)
+        if steady_only and baseline:  # nothing to compare with yet: the first poll takes it in
+            return CycleReport()
+        full = not steady_only and (baseline or (cycle - 1) % self._full_sweep_every == 0)
+        report = CycleReport(
+            cycle=cycle, full_sweep=full, baseline=baseline and not self._alert_existing
+        )
+
+        seen = _Observation()
+        async with contextlib.aclosing(
+            self._hostedscan.list_scans(None if full else ACTIVE_FILTER)
+        ) as listing:
+            async for scan in listing:
+                seen.scans[scan.id] = scan
+        report.listed = len(seen.scans)
+        departed = [i for i in await self._store.active_scan_ids() if i not in seen.scans]
+        report.departures = len(departed)
+        await self._fetch_by_id(departed, seen)
+
+        state: dict[str, object] = {"baseline_done": True}
+        if not steady_only:
+            state |= {"cycles": cycle, "last_cycle_at": self._clock().isoformat()}
+        await self._observe(seen, report, touch_all=full, state=state)
+        report.seconds = time.perf_counter() - started
+        log.info("%s", report.line())
+        return report
+
+    async def refresh_scan(self, scan_id: str) -> CycleReport:
+        """A webhook named this scan: look at it now, through the same diff and outbox."""
+        started = time.perf_counter()
+        seen = _Observation()
+        await self._fetch_by_id([scan_id], seen)
+        report = CycleReport(listed=len(seen.scans))
+        baseline = not await self._store.get_state("baseline_done", False)
+        if baseline:  # nothing to compare with yet: the first poll will take it in
+            return report
+        await self._observe(seen, report, touch_all=True, state=None)
+        report.seconds = time.perf_counter() - started
+        log.info(
+            "webhook refresh of %s: %d event(s), %d queued",
+            scan_id,
+            len(report.events),
+            report.queued,
+        )
+        return report
+
+    async def _fetch_by_id(self, scan_ids: Collection[str], seen: _Observation) -> None:
+        """Fetch scans by id with bounded concurrency. A 404 is recorded; other failures
+        raise, so the cycle fails as a whole and the next one tries again."""
+        limit = asyncio.Semaphore(self._concurrency)
+
+        async def one(scan_id: str) -> None:
+            async with limit:
+                try:
+                    seen.scans[scan_id] = await self._hostedscan.get_scan(scan_id)
+                except NotFound:
+                    seen.not_found.add(scan_id)
+
+        await asyncio.gather(*(one(scan_id) for scan_id in scan_ids))
+
+    async def _observe(
+        self,
+        seen: _Observation,
+        report: CycleReport,
+        *,
+        touch_all: bool,
+        state: dict[str, object] | None,
+    ) -> None:
+        now = self._clock()
+        baseline = report.baseline
+        subscriptions = await self._store.subscriptions(enabled_only=True)
+        ids = list(seen.scans) + sorted(seen.not_found)
+        previous = await self._store.snapshots(ids)
+
+        # A first look outside the transaction, to fetch risk details before it.
+        changed = [
+            scan_id
+            for scan_id in ids
+            if _changes(previous.get(scan_id), seen, scan_id, now, baseline, touch_all)
+        ]
+        details = await self._risk_details(seen, previous, changed, subscriptions, now, baseline)
+
+        def compute(
+            snapshots: Mapping[str, Snapshot],
+        ) -> tuple[list[Snapshot], list[Alert], list[str]]:
+            kept: list[Snapshot] = []
+            events: list[ScanEvent] = []
+            dropped: list[str] = []
+            for scan_id in changed:
+                before = snapshots.get(scan_id)
+                if scan_id in seen.scans:
+                    new_events, after = diff(before, seen.scans[scan_id], now, baseline=baseline)
+                    kept.append(after)
+                elif before is not None:
+                    new_events, gone_after = missing(before, now)
+                    if gone_after is None:
+                        dropped.append(scan_id)
+                    else:
+                        kept.append(gone_after)
+                else:
+                    continue
+                events += new_events
+            report.events = events
+            report.dropped = len(dropped)
+            targets = {i: [t.target for t in s.requested_targets] for i, s in seen.scans.items()}
+            alerts = route(events, subscriptions, details, all_targets=targets)
+            return kept, alerts, dropped
+
+        report.queued = await self._store.apply(changed, compute, state=state)
+
+    async def _risk_details(
+        self,
+        seen: _Observation,
+        previous: Mapping[str, Snapshot],
+        changed: list[str],
+        subscriptions: list[Subscription],
+        now: datetime,
+        baseline: bool,
+    ) -> dict[str, RiskDetail]:
+        if baseline or not any("risks" in s.events for s in subscriptions):
+            return {}
+        wanted: dict[str, set[str]] = defaultdict(set)
+        for scan_id in changed:
+            scan = seen.scans.get(scan_id)
+            if scan is None:
+                continue
+            events, _ = diff(previous.get(scan_id), scan, now)
+            for event in events:
+                if event.kind is EventKind.RISKS:
+                    wanted[scan.type] |= set(event.risk_ids)
+        return await self._risks.fetch(wanted) if wanted else {}
+
+
+def _changes(
+    before: Snapshot | None,
+    seen: _Observation,
+    scan_id: str,
+    now: datetime,
+    baseline: bool,
+    touch_all: bool,
+) -> bool:
+    """Whether this scan's snapshot must be written (a cheap pre-check, no I/O)."""
+    scan = seen.scans.get(scan_id)
+    if scan is None:
+        return before is not None  # a 404: count it (once), or drop it (twice)
+    if before is None:
+        return True
+    events, after = diff(before, scan, now, baseline=baseline)
+    if events or after.summary != before.summary or after.announced != before.announced:
+        return True
+    if after.alerted_risks != before.alerted_risks or before.missing_since is not None:
+        return True
+    # Refresh last_seen now and then, so pruning can tell a live scan from a gone one.
+    return touch_all and (now - before.last_seen).total_seconds() > 86_400

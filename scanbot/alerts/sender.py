@@ -1,0 +1,350 @@
+"""The sender: delivers outbox rows to Slack, threads them, paces them, and edits parents.
+
+Each row is marked "sending" before its post and "sent" (with the message ts) right after,
+so a crash leaves at most the one row whose post was under way to be sent again: Slack's
+chat.postMessage has no idempotency key, and that is the only window (see README).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from aiohttp import ClientError
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from scanbot.alerts.model import EventKind, ScanSummary
+from scanbot.slack import alert_blocks
+from scanbot.slack.blocks import Message
+from scanbot.store import OutboxRow, Store
+from scanbot.store.store import utcnow
+
+log = logging.getLogger(__name__)
+
+# Errors no retry will fix: the row is parked with the reason for an admin to see.
+PERMANENT_ERRORS = frozenset(
+    {
+        "channel_not_found",
+        "not_in_channel",
+        "is_archived",
+        "invalid_blocks",
+        "invalid_blocks_format",
+        "msg_blocks_too_long",
+        "msg_too_long",
+        "no_text",
+        "invalid_arguments",
+        "restricted_action",
+        "restricted_action_read_only_channel",
+        "restricted_action_thread_only_channel",
+        "cannot_reply_to_message",
+        "thread_not_found",
+    }
+)
+# Errors that stop every channel at once: pause sending until auth.test passes again.
+APP_WIDE_ERRORS = frozenset(
+    {
+        "invalid_auth",
+        "not_authed",
+        "token_revoked",
+        "token_expired",
+        "account_inactive",
+        "missing_scope",
+        "team_access_not_granted",
+        "ekm_access_denied",
+    }
+)
+# A channel that is gone: its subscriptions are disabled, with a log line.
+CHANNEL_GONE_ERRORS = frozenset({"channel_not_found", "is_archived"})
+TRANSIENT_ERRORS = frozenset(
+    {"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"}
+)
+PAUSED_KEY = "sending_paused"
+
+
+class SendingPaused(Exception):
+    """Slack refused the app itself (token revoked, ...): nothing can be sent until fixed."""
+
+
+@dataclass
+class SendReport:
+    sent: int = 0
+    digests: int = 0
+    parked: int = 0
+    retried: int = 0
+    edited: int = 0
+    paused: str | None = None
+
+    def line(self) -> str:
+        paused = f", PAUSED: {self.paused}" if self.paused else ""
+        return (
+            f"sent {self.sent} alert(s), {self.digests} digest(s), {self.edited} parent edit(s), "
+            f"{self.retried} to retry, {self.parked} parked{paused}"
+        )
+
+
+def card_key(summary: ScanSummary) -> str:
+    """What a parent card shows, coarsely: an edit is due only when this changes."""
+    bucket = -1 if summary.progress is None else int(max(0.0, min(summary.progress, 100.0)) // 10)
+    return "|".join(
+        map(str, (summary.state, bucket, summary.new_open, summary.still_open, summary.closed))
+    )
+
+
+class Sender:
+    def __init__(
+        self,
+        slack: AsyncWebClient,
+        store: Store,
+        *,
+        digest_threshold: int = 10,
+        channel_interval: float = 1.0,
+        edit_interval: float = 1.2,
+        edits_per_round: int = 25,
+        max_attempts: int = 10,
+        clock: Callable[[], datetime] = utcnow,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._slack = slack
+        self._store = store
+        self._digest_threshold = digest_threshold
+        self._channel_interval = channel_interval
+        self._edit_interval = edit_interval
+        self._edits_per_round = edits_per_round
+        self._max_attempts = max_attempts
+        self._clock = clock
+        self._sleep = sleep
+        self._monotonic = monotonic
+        self._next_slot: dict[str, float] = defaultdict(float)
+        self._next_edit = 0.0
+        self._lock = asyncio.Lock()  # one delivery round at a time in this process
+
+    async def deliver(self) -> SendReport:
+        report = SendReport()
+        async with self._lock:
+            if not await self._may_send(report):
+                return report
+            rows = await self._store.due_alerts(self._clock())
+            by_channel: dict[str, list[OutboxRow]] = defaultdict(list)
+            for row in rows:
+                by_channel[row.alert.channel_id].append(row)
+            try:
+                await asyncio.gather(
+                    *(self._deliver_channel(c, r, report) for c, r in by_channel.items())
+                )
+                await self._edit_parents(report)
+            except SendingPaused as exc:
+                report.paused = str(exc)
+                await self._store.set_state(PAUSED_KEY, str(exc))
+                log.error(
+                    "sending paused: Slack refused the app (%s); fix the token or "
+                    "scopes, then scanbot resumes by itself",
+                    exc,
+                )
+        if rows or report.edited or report.paused:
+            log.info("%s", report.line())
+        return report
+
+    async def _may_send(self, report: SendReport) -> bool:
+        paused = await self._store.get_state(PAUSED_KEY)
+        if not paused:
+            return True
+        try:
+            await self._slack.auth_test()
+        except SlackApiError as exc:
+            report.paused = str(exc.response.get("error", paused))
+            return False
+        except (ClientError, TimeoutError, OSError):
+            report.paused = str(paused)
+            return False
+        await self._store.set_state(PAUSED_KEY, None)
+        log.info("Slack accepts the app again: sending resumes")
+        return True
+
+    async def _deliver_channel(
+        self, channel_id: str, rows: list[OutboxRow], report: SendReport
+    ) -> None:
+        if len(rows) > self._digest_threshold:
+            await self._send_digest(channel_id, rows, report)
+            return
+        for row in rows:
+            if await self._send_one(row, report) == "channel_gone":
+                return
+
+    async def _send_one(self, row: OutboxRow, report: SendReport) -> str:
+        alert = row.alert
+        thread = await self._store.thread(alert.event.summary.scan_id, alert.channel_id)
+        if thread is None and alert.event.kind is EventKind.GONE:
+            await self._store.mark_sent(row.id, None)  # no thread to say it in: nothing to say
+            return "sent"
+        await self._store.mark_sending(row.id)
+        if thread is None:
+            message = alert_blocks.first_message(alert)
+            outcome, ts = await self._post(row, alert.channel_id, message)
+            if ts is not None:
+                await self._store.start_thread(row.id, alert, ts, card_key(alert.event.summary))
+        else:
+            message = alert_blocks.event_reply(alert)
+            outcome, ts = await self._post(
+                row,
+                alert.channel_id,
+                message,
+                thread_ts=thread.parent_ts,
+                reply_broadcast=alert.broadcast,
+            )
+            if ts is not None:
+                await self._store.mark_sent(row.id, ts)
+        if ts is not None:
+            report.sent += 1
+        else:
+            report.parked += outcome in ("parked", "channel_gone")
+            report.retried += outcome == "retry"
+        return outcome
+
+    async def _send_digest(
+        self, channel_id: str, rows: list[OutboxRow], report: SendReport
+    ) -> None:
+        for row in rows:
+            await self._store.mark_sending(row.id)
+        message = alert_blocks.digest([row.alert for row in rows])
+        outcome, ts = await self._post(rows[0], channel_id, message, group=rows)
+        if ts is None:
+            report.parked += len(rows) if outcome in ("parked", "channel_gone") else 0
+            report.retried += len(rows) if outcome == "retry" else 0
+            return
+        await self._store.mark_digested([row.id for row in rows], ts)
+        report.digests += 1
+        report.sent += len(rows)
+        log.info("%d alerts for %s went out as one digest", len(rows), channel_id)
+
+    async def _post(
+        self,
+        row: OutboxRow,
+        channel_id: str,
+        message: Message,
+        *,
+        group: Sequence[OutboxRow] = (),
+        **options: Any,
+    ) -> tuple[str, str | None]:
+        """Post, paced per channel. Returns (outcome, ts); on failure the rows are updated."""
+        rows = list(group) or [row]
+        await self._wait_for_slot(channel_id)
+        try:
+            response = await self._slack.chat_postMessage(
+                channel=channel_id,
+                text=message["text"],
+                blocks=message["blocks"],
+                unfurl_links=False,
+                unfurl_media=False,
+                **options,
+            )
+        except SlackApiError as exc:
+            return await self._failed(rows, channel_id, exc), None
+        except (ClientError, TimeoutError, OSError) as exc:
+            await self._retry(rows, f"connection: {exc.__class__.__name__}")
+            return "retry", None
+        return "sent", str(response["ts"])
+
+    async def _failed(self, rows: list[OutboxRow], channel_id: str, exc: SlackApiError) -> str:
+        error = str(exc.response.get("error", "unknown"))
+        status = exc.response.status_code
+        if error in APP_WIDE_ERRORS:
+            for row in rows:  # not the rows' fault: back to pending, no attempt counted
+                await self._store.mark_retry(row.id, error, self._clock())
+            raise SendingPaused(error)
+        if error in PERMANENT_ERRORS:
+            for row in rows:
+                await self._store.park(row.id, error)
+            log.warning("parked %d alert(s) for %s: %s", len(rows), channel_id, _hint(error))
+            if error in CHANNEL_GONE_ERRORS:
+                disabled = await self._store.disable_channel(channel_id, error)
+                log.warning("disabled %d subscription(s) of %s: %s", disabled, channel_id, error)
+                return "channel_gone"
+            return "parked"
+        if status == 429 or error == "ratelimited":
+            retry_after = float(exc.response.headers.get("Retry-After", 1) or 1)
+            self._next_slot[channel_id] = self._monotonic() + retry_after
+            await self._retry(rows, error, at_least=retry_after)
+            return "retry"
+        if status >= 500 or error in TRANSIENT_ERRORS:
+            await self._retry(rows, f"{error} (HTTP {status})")
+            return "retry"
+        for row in rows:  # an error this code does not know: retry a few times, then park
+            if row.attempts + 1 >= self._max_attempts:
+                await self._store.park(row.id, error)
+            else:
+                await self._retry([row], error)
+        log.warning("Slack refused an alert for %s with %s", channel_id, error)
+        return "retry"
+
+    async def _retry(self, rows: list[OutboxRow], error: str, *, at_least: float = 0.0) -> None:
+        for row in rows:
+            backoff = min(300.0, 2.0 ** min(row.attempts, 8)) * (0.5 + random.random() / 2)
+            at = self._clock() + timedelta(seconds=max(at_least, backoff))
+            await self._store.mark_retry(row.id, error, at)
+
+    async def _wait_for_slot(self, channel_id: str) -> None:
+        now = self._monotonic()
+        slot = max(now, self._next_slot[channel_id])
+        self._next_slot[channel_id] = slot + self._channel_interval
+        if slot > now:
+            await self._sleep(slot - now)
+
+    async def _edit_parents(self, report: SendReport) -> None:
+        """Edit parents whose card changed (coalesced: only the newest state is shown)."""
+        stale = [t for t in await self._store.threads() if card_key(t.summary) != t.shown]
+        for thread in stale[: self._edits_per_round]:
+            now = self._monotonic()
+            if self._next_edit > now:
+                await self._sleep(self._next_edit - now)
+            self._next_edit = max(now, self._next_edit) + self._edit_interval
+            message = alert_blocks.parent_card(thread.summary)
+            try:
+                await self._slack.chat_update(
+                    channel=thread.channel_id,
+                    ts=thread.parent_ts,
+                    text=message["text"],
+                    blocks=message["blocks"],
+                )
+            except SlackApiError as exc:
+                error = str(exc.response.get("error", "unknown"))
+                if error in APP_WIDE_ERRORS:
+                    raise SendingPaused(error) from exc
+                if error in PERMANENT_ERRORS | {"message_not_found", "cant_update_message"}:
+                    # The parent is gone or frozen: stop trying; replies still go to its thread.
+                    await self._store.mark_shown(
+                        thread.scan_id, thread.channel_id, card_key(thread.summary)
+                    )
+                log.warning(
+                    "could not edit the parent of %s in %s: %s",
+                    thread.scan_id,
+                    thread.channel_id,
+                    error,
+                )
+                continue
+            except (ClientError, TimeoutError, OSError) as exc:
+                log.warning("could not edit a parent: %s", exc.__class__.__name__)
+                continue
+            await self._store.mark_shown(
+                thread.scan_id, thread.channel_id, card_key(thread.summary)
+            )
+            report.edited += 1
+
+
+def _hint(error: str) -> str:
+    hints = {
+        "not_in_channel": "not_in_channel: invite scanbot to the channel (/invite @scanbot), "
+        "or grant the chat:write.public scope",
+        "channel_not_found": "channel_not_found: the channel was deleted, or is private and "
+        "scanbot is not in it",
+        "is_archived": "is_archived: the channel is archived",
+    }
+    return hints.get(error, error)

@@ -1,0 +1,209 @@
+"""Runs the alert pipeline: on a schedule, on a webhook, and once from the command line.
+
+Only the replica that leads (see leader.py) polls and sends; any replica may take a
+webhook, since observations are serialised in the store and alerts are unique by key.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from scanbot.alerts.cycle import CycleReport, Poller
+from scanbot.alerts.leader import Leadership
+from scanbot.alerts.sender import PAUSED_KEY, Sender, SendReport
+from scanbot.hostedscan.webhooks import WebhookEvent
+from scanbot.slack import alert_blocks
+from scanbot.store import Store
+from scanbot.store.store import utcnow
+
+log = logging.getLogger(__name__)
+
+FAILURES_KEY = "poll_failures"
+DOWN_KEY = "poll_down_since"
+PRUNE_EVERY = 60  # cycles
+
+
+@dataclass
+class TickReport:
+    leading: bool
+    cycle: CycleReport | None = None
+    sent: SendReport | None = None
+    error: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+class AlertService:
+    def __init__(
+        self,
+        poller: Poller,
+        sender: Sender,
+        store: Store,
+        leadership: Leadership,
+        slack: AsyncWebClient,
+        *,
+        poll_interval: float = 60.0,
+        deliver_interval: float = 5.0,
+        admin_channel: str | None = None,
+        failures_before_notice: int = 3,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.poller = poller
+        self.sender = sender
+        self.store = store
+        self._leadership = leadership
+        self._slack = slack
+        self._poll_interval = poll_interval
+        self._deliver_interval = deliver_interval
+        self._admin_channel = admin_channel
+        self._failures_before_notice = failures_before_notice
+        self._clock = clock
+        self._scheduler: AsyncIOScheduler | None = None
+        self._tick_lock = asyncio.Lock()
+        self.leading = False
+
+    # -- the jobs -------------------------------------------------------------------------
+
+    async def tick(self) -> TickReport:
+        """One poll cycle and one delivery round, if this replica leads."""
+        async with self._tick_lock:
+            self.leading = await self._leadership.ensure()
+            report = TickReport(leading=self.leading)
+            if not self.leading:
+                return report
+            try:
+                report.cycle = await self.poller.run_cycle()
+            except Exception as exc:  # a job run is a boundary: log, count, go on next time
+                report.error = f"{exc.__class__.__name__}: {exc}"
+                log.error("poll cycle failed: %s", report.error, exc_info=exc)
+                await self._count_failure(report)
+            else:
+                await self._count_success(report)
+                if report.cycle.cycle % PRUNE_EVERY == 0:
+                    log.info("pruned old rows: %s", await self.store.prune())
+            report.sent = await self._deliver()
+            return report
+
+    async def deliver_tick(self) -> SendReport | None:
+        """Deliver what webhooks (or a crash) left in the outbox, between poll cycles."""
+        self.leading = await self._leadership.ensure()
+        return await self._deliver() if self.leading else None
+
+    async def _deliver(self) -> SendReport | None:
+        try:
+            return await self.sender.deliver()
+        except Exception as exc:  # a job run is a boundary
+            log.error("delivery round failed: %s", exc, exc_info=exc)
+            return None
+
+    async def on_webhook(self, event: WebhookEvent) -> None:
+        """A verified, first-seen webhook event: look at what it names now."""
+        try:
+            if event.is_scan_event and event.scan_id:
+                await self.poller.refresh_scan(event.scan_id)
+            elif event.is_risk_event:  # names a risk, not a scan: look at the active scans
+                await self.poller.run_cycle(steady_only=True)
+            else:
+                log.info("ignored webhook event of type %.60r", event.type)
+                return
+        except Exception as exc:  # the poll that follows catches up on whatever this missed
+            log.error("webhook %s not processed: %s", event.id[:64], exc, exc_info=exc)
+            return
+        await self.deliver_tick()
+
+    # -- failures and admin notes ---------------------------------------------------------
+
+    async def _count_failure(self, report: TickReport) -> None:
+        failures = int(await self.store.get_state(FAILURES_KEY, 0)) + 1
+        await self.store.set_state(FAILURES_KEY, failures)
+        if failures == self._failures_before_notice:
+            await self.store.set_state(DOWN_KEY, self._clock().isoformat())
+            note = (
+                f"scanbot could not poll HostedScan {failures} times in a row "
+                f"({report.error}). Alerts will be late until it recovers."
+            )
+            report.notes.append(note)
+            await self._tell_admin(note)
+
+    async def _count_success(self, report: TickReport) -> None:
+        if await self.store.get_state(FAILURES_KEY, 0):
+            await self.store.set_state(FAILURES_KEY, 0)
+        down_since = await self.store.get_state(DOWN_KEY)
+        if down_since:
+            await self.store.set_state(DOWN_KEY, None)
+            note = f"scanbot polls HostedScan again (it failed from {down_since})."
+            report.notes.append(note)
+            await self._tell_admin(note)
+
+    async def _tell_admin(self, note: str) -> None:
+        log.warning("%s", note)
+        if not self._admin_channel:
+            return
+        message = alert_blocks.admin_note(note)
+        try:
+            await self._slack.chat_postMessage(
+                channel=self._admin_channel, text=message["text"], blocks=message["blocks"]
+            )
+        except SlackApiError as exc:
+            log.error("could not tell SCANBOT_ADMIN_CHANNEL: %s", exc.response.get("error"))
+
+    # -- scheduling and health ------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start the jobs; call inside the running event loop (APScheduler 3 needs it)."""
+        scheduler = AsyncIOScheduler()
+        jitter = max(1, int(self._poll_interval / 10))
+        scheduler.add_job(
+            self.tick,
+            "interval",
+            seconds=self._poll_interval,
+            jitter=jitter,
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=int(self._poll_interval),
+            next_run_time=self._clock(),
+            id="poll",
+        )
+        scheduler.add_job(
+            self.deliver_tick,
+            "interval",
+            seconds=self._deliver_interval,
+            max_instances=1,
+            coalesce=True,
+            id="deliver",
+        )
+        scheduler.start()
+        self._scheduler = scheduler
+
+    async def stop(self) -> None:
+        if self._scheduler is not None:
+            self._scheduler.shutdown(wait=False)
+            self._scheduler = None
+        await self._leadership.release()
+
+    async def health(self) -> dict[str, Any]:
+        parked = await self.store.parked(limit=5)
+        return {
+            "leading": self.leading,
+            "last_cycle_at": await self.store.get_state("last_cycle_at"),
+            "poll_failures": await self.store.get_state(FAILURES_KEY, 0),
+            "polling_down_since": await self.store.get_state(DOWN_KEY),
+            "sending_paused": await self.store.get_state(PAUSED_KEY),
+            "outbox": await self.store.outbox_counts(),
+            "parked": [
+                {
+                    "channel": row.alert.channel_id,
+                    "scan": row.alert.event.summary.scan_id,
+                    "reason": row.last_error,
+                }
+                for row in parked
+            ],
+        }
