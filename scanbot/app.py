@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import os
 from dataclasses import dataclass
 
 import httpx
@@ -9,11 +11,20 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
+from scanbot.alerts.cycle import Poller
+from scanbot.alerts.leader import Leadership, PostgresLeader, SoleInstance
+from scanbot.alerts.model import DEFAULT_EVENTS
+from scanbot.alerts.sender import Sender
+from scanbot.alerts.service import AlertService
 from scanbot.hostedscan import HostedScanClient
 from scanbot.settings import Settings
 from scanbot.slack import listeners
 from scanbot.slack.answers import DEFAULT_DEADLINE, Answers
 from scanbot.slack.inflight import InFlight
+from scanbot.slack.subscriptions import ChannelSubscriptions
+from scanbot.store import Store, database_url
+
+log = logging.getLogger(__name__)
 
 # How long a shutdown waits for replies already under way.
 DRAIN_SECONDS = 8.0
@@ -27,10 +38,23 @@ class Runtime:
     bolt: AsyncApp
     answers: Answers
     inflight: InFlight
+    store: Store
+    alerts: AlertService
+    schedule_alerts: bool = True
+
+    async def start(self) -> None:
+        """Apply SCANBOT_ALERT_CHANNEL and start the alert jobs (inside the running loop)."""
+        for channel_id in self.settings.alert_channel_ids:
+            if await self.store.ensure_env_subscription(channel_id, DEFAULT_EVENTS):
+                log.info("subscribed %s to alerts (SCANBOT_ALERT_CHANNEL)", channel_id)
+        if self.schedule_alerts:
+            self.alerts.start()
 
     async def aclose(self) -> None:
+        await self.alerts.stop()
         await self.inflight.drain(DRAIN_SECONDS)
         await self.hostedscan.aclose()
+        await self.store.close()
 
 
 def build_hostedscan(
@@ -52,12 +76,46 @@ def build_slack_client(settings: Settings) -> AsyncWebClient:
     return client
 
 
-def build_runtime(
+async def open_store(settings: Settings) -> Store:
+    """The database from the settings, migrated to the newest schema."""
+    return await Store.open(database_url(os.environ, settings.database_url))
+
+
+def build_leadership(store: Store) -> Leadership:
+    if store.is_postgres:
+        return PostgresLeader(store.engine.url)
+    return SoleInstance()
+
+
+def build_alerts(
+    settings: Settings, hostedscan: HostedScanClient, slack: AsyncWebClient, store: Store
+) -> AlertService:
+    poller = Poller(
+        hostedscan,
+        store,
+        full_sweep_every=settings.full_sweep_every,
+        alert_existing=settings.alert_existing,
+    )
+    sender = Sender(slack, store, digest_threshold=settings.digest_threshold)
+    return AlertService(
+        poller,
+        sender,
+        store,
+        build_leadership(store),
+        slack,
+        poll_interval=settings.poll_interval,
+        admin_channel=settings.admin_channel,
+        failures_before_notice=settings.poll_failures_before_notice,
+    )
+
+
+async def open_runtime(
     settings: Settings,
     *,
     socket_mode: bool = False,
     hostedscan_transport: httpx.AsyncBaseTransport | None = None,
     deadline: float = DEFAULT_DEADLINE,
+    schedule_alerts: bool = True,
 ) -> Runtime:
     """Everything `serve` and `socket` run on. Refuses missing settings with a sentence."""
     settings.require("slack_bot_token", "hostedscan_api_key")
@@ -67,10 +125,15 @@ def build_runtime(
     else:
         settings.require("slack_signing_secret")
         signing_secret = settings.secret("slack_signing_secret")
+    store = await open_store(settings)
     hostedscan = build_hostedscan(settings, transport=hostedscan_transport)
     slack = build_slack_client(settings)
     bolt = AsyncApp(client=slack, signing_secret=signing_secret, name="scanbot")
-    answers = Answers(hostedscan, deadline=deadline)
+    subscriptions = ChannelSubscriptions(store, slack)
+    answers = Answers(hostedscan, deadline=deadline, subscriptions=subscriptions)
     inflight = InFlight()
     listeners.register(bolt, answers, inflight)
-    return Runtime(settings, hostedscan, slack, bolt, answers, inflight)
+    alerts = build_alerts(settings, hostedscan, slack, store)
+    return Runtime(
+        settings, hostedscan, slack, bolt, answers, inflight, store, alerts, schedule_alerts
+    )

@@ -10,6 +10,7 @@ import signal
 import sys
 from collections.abc import Sequence
 
+from scanbot.alerts.model import DEFAULT_EVENTS
 from scanbot.settings import ConfigError, Settings, load_settings
 
 
@@ -30,6 +31,12 @@ def _parser() -> argparse.ArgumentParser:
     scan = sub.add_parser("scan", help="print the /scan card for one scan id in the terminal")
     scan.add_argument("scan_id")
     scan.add_argument("--json", action="store_true", help="print the Block Kit payload")
+
+    poll = sub.add_parser("poll", help="run one alert cycle: poll, queue, send; print what it did")
+    poll.add_argument("--once", action="store_true", required=True, help="one cycle, then exit")
+
+    sub.add_parser("status", help="print the alert pipeline's health: outbox, parked alerts")
+    sub.add_parser("migrate", help="bring the database schema up to date (Procfile release)")
 
     sandbox = sub.add_parser("sandbox", help="run the local HostedScan-compatible sandbox API")
     sandbox.add_argument("--host", default="127.0.0.1")
@@ -82,6 +89,12 @@ def _run(args: argparse.Namespace) -> int:
         asyncio.run(serve_runtime(settings, args.host, args.port))
     elif args.command == "socket":
         asyncio.run(socket_runtime(settings))
+    elif args.command == "poll":
+        return asyncio.run(_poll_once(settings))
+    elif args.command == "status":
+        return asyncio.run(_status(settings))
+    elif args.command == "migrate":
+        asyncio.run(_migrate(settings))
     elif args.command in ("scans", "scan"):
         text = " ".join(args.words) if args.command == "scans" else args.scan_id
         return asyncio.run(_print_card(settings, args.command, text, as_json=args.json))
@@ -91,10 +104,10 @@ def _run(args: argparse.Namespace) -> int:
 async def serve_runtime(settings: Settings, host: str, port: int) -> None:
     import uvicorn
 
-    from scanbot.app import build_runtime
+    from scanbot.app import open_runtime
     from scanbot.web import create_web_app
 
-    runtime = build_runtime(settings)
+    runtime = await open_runtime(settings)
     config = uvicorn.Config(
         create_web_app(runtime),
         host=host,
@@ -108,15 +121,16 @@ async def serve_runtime(settings: Settings, host: str, port: int) -> None:
 async def socket_runtime(settings: Settings) -> None:
     from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
-    from scanbot.app import build_runtime
+    from scanbot.app import open_runtime
 
-    runtime = build_runtime(settings, socket_mode=True)
+    runtime = await open_runtime(settings, socket_mode=True)
+    await runtime.start()
     handler = AsyncSocketModeHandler(runtime.bolt, settings.secret("slack_app_token"))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    await handler.connect_async()
+    await handler.connect_async()  # type: ignore[no-untyped-call]
     try:
         await stop.wait()
     finally:
@@ -137,3 +151,80 @@ async def _print_card(settings: Settings, command: str, text: str, *, as_json: b
         await hostedscan.aclose()
     print(json.dumps(reply.message, indent=2) if as_json else render_text(dict(reply.message)))
     return 0 if reply.ok else 1
+
+
+async def _poll_once(settings: Settings) -> int:
+    from scanbot.app import build_alerts, build_hostedscan, build_slack_client, open_store
+
+    store = await open_store(settings)
+    hostedscan = build_hostedscan(settings)
+    try:
+        service = build_alerts(settings, hostedscan, build_slack_client(settings), store)
+        for channel_id in settings.alert_channel_ids:
+            await store.ensure_env_subscription(channel_id, DEFAULT_EVENTS)
+        report = await service.tick()
+        await service.stop()
+    finally:
+        await hostedscan.aclose()
+        await store.close()
+    if not report.leading:
+        print("Another replica runs the poller right now; nothing done.")
+        return 0
+    if report.cycle is not None:
+        print(report.cycle.line())
+        for event in report.cycle.events:
+            print(f"  {event.kind.value:<14} {event.summary.scan_id}  {event.summary.state}")
+    if report.sent is not None:
+        print(report.sent.line())
+    for note in report.notes:
+        print(f"note: {note}")
+    if report.error:
+        print(f"scanbot: the poll failed: {report.error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+async def _status(settings: Settings) -> int:
+    from scanbot.alerts.sender import PAUSED_KEY
+    from scanbot.alerts.service import DOWN_KEY, FAILURES_KEY
+    from scanbot.app import open_store
+
+    store = await open_store(settings)
+    try:
+        counts = await store.outbox_counts()
+        print(f"database: {store.dialect}")
+        print(f"last poll cycle: {await store.get_state('last_cycle_at') or 'never'}")
+        print(f"poll failures in a row: {await store.get_state(FAILURES_KEY, 0)}")
+        down = await store.get_state(DOWN_KEY)
+        paused = await store.get_state(PAUSED_KEY)
+        print(f"polling down since: {down}" if down else "polling: ok")
+        print(f"sending PAUSED: {paused}" if paused else "sending: ok")
+        print("outbox: " + (", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "empty"))
+        subscriptions = await store.subscriptions()
+        print(f"subscriptions: {len(subscriptions)}")
+        for subscription in subscriptions:
+            if subscription.disabled_reason:
+                print(
+                    f"  #{subscription.id} in {subscription.channel_id} disabled: "
+                    f"{subscription.disabled_reason}"
+                )
+        parked = await store.parked(limit=20)
+        if parked:
+            print("parked alerts (newest first):")
+        for row in parked:
+            alert = row.alert
+            print(
+                f"  {alert.channel_id} {alert.event.summary.scan_id} "
+                f"{alert.event.kind.value}: {row.last_error}"
+            )
+    finally:
+        await store.close()
+    return 0
+
+
+async def _migrate(settings: Settings) -> None:
+    from scanbot.app import open_store
+
+    store = await open_store(settings)
+    await store.close()
+    print("database schema is up to date")

@@ -11,13 +11,14 @@ import asyncio
 import contextlib
 import secrets
 import sys
+import tempfile
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any, TextIO
 
 import httpx
 
-from scanbot.app import build_runtime
+from scanbot.app import open_runtime
 from scanbot.sandbox.server import SANDBOX_API_KEY, create_sandbox_app
 from scanbot.sandbox.slack import FakeSlack, render_text
 from scanbot.sandbox.slack_user import block_action, post_signed, slash_command
@@ -28,6 +29,7 @@ from scanbot.slack import actions
 from scanbot.web import create_web_app
 
 DEMO_SEED = 42
+PROMPT = "\N{SINGLE RIGHT-POINTING ANGLE QUOTATION MARK}"
 
 
 @dataclass
@@ -45,12 +47,16 @@ class Tour:
         self._say(f"{command} {text}".strip())
         url = self.slack.response_url(self.slack_url)
         await post_signed(
-            self.http, self.events_url, self.signing_secret,
+            self.http,
+            self.events_url,
+            self.signing_secret,
             slash_command(command, text, response_url=url),
         )
         return await self._shown(url)
 
-    async def click(self, message: dict[str, Any], kind: str, *, shared: bool = False) -> dict[str, Any]:
+    async def click(
+        self, message: dict[str, Any], kind: str, *, shared: bool = False
+    ) -> dict[str, Any]:
         button = find_button(message, kind)
         self._say(f"clicks [ {button['text']['text']} ]")
         url = self.slack.response_url(self.slack_url)
@@ -61,15 +67,14 @@ class Tour:
         return await self._shown(url)
 
     def _say(self, what: str) -> None:
-        print(f"\n\033[1m› alice: {what}\033[0m", file=self.out)
+        print(f"\n\033[1m{PROMPT} alice: {what}\033[0m", file=self.out)
 
     async def _shown(self, url: str) -> dict[str, Any]:
-        async with asyncio.timeout(20):
-            while not self.slack.responses_to(url):
-                await asyncio.sleep(0.02)
-        body = self.slack.responses_to(url)[0].body
-        where = "in the channel, for everyone" if body.get("response_type") == "in_channel" else (
-            "only visible to you"
+        body = (await self.slack.wait_for_response_to(url, timeout=20)).body
+        where = (
+            "in the channel, for everyone"
+            if body.get("response_type") == "in_channel"
+            else ("only visible to you")
         )
         print(f"  ({where})", file=self.out)
         print(_indent(render_text(body)), file=self.out)
@@ -78,12 +83,12 @@ class Tour:
 
 def find_button(message: dict[str, Any], kind: str) -> dict[str, Any]:
     for block in message.get("blocks", []):
-        candidates = [block.get("accessory") or {}] + list(block.get("elements", []))
+        candidates = [block.get("accessory") or {}, *block.get("elements", [])]
         for element in candidates:
             if element.get("type") == "button" and actions.pattern(kind).match(
                 element.get("action_id", "")
             ):
-                return element
+                return dict(element)
     raise LookupError(f"no {kind} button on this card")
 
 
@@ -102,6 +107,7 @@ async def run_demo(*, real_slack: bool = False, out: TextIO = sys.stdout) -> int
     if real_slack:
         return await _run_with_real_slack(world)
     signing_secret = secrets.token_hex(16)
+    scratch = tempfile.TemporaryDirectory(prefix="scanbot-demo-")
     slack = FakeSlack(bot_token="xoxb-demo-" + secrets.token_hex(8))
     async with (
         _sandbox(world) as sandbox_url,
@@ -114,8 +120,9 @@ async def run_demo(*, real_slack: bool = False, out: TextIO = sys.stdout) -> int
             slack_api_url=f"{slack_url}/api/",
             hostedscan_api_key=SANDBOX_API_KEY,
             hostedscan_api_url=sandbox_url,
+            database_url=f"sqlite:///{scratch.name}/demo.sqlite3",
         )
-        runtime = build_runtime(settings)
+        runtime = await open_runtime(settings, schedule_alerts=False)
         async with (
             serve_in_background(create_web_app(runtime)) as app_url,
             httpx.AsyncClient(timeout=30) as http,
@@ -129,8 +136,11 @@ async def run_demo(*, real_slack: bool = False, out: TextIO = sys.stdout) -> int
             )
             tour = Tour(http, slack, slack_url, f"{app_url}/slack/events", signing_secret, out)
             await _tour(tour, world)
-    print("\nDemo finished. Run `make test` for the test suite; see README.md to connect a "
-          "real Slack workspace.", file=out)
+    print(
+        "\nDemo finished. Run `make test` for the test suite; see README.md to connect a "
+        "real Slack workspace.",
+        file=out,
+    )
     return 0
 
 
@@ -157,12 +167,10 @@ async def _run_with_real_slack(world: SandboxWorld) -> int:
 
     async with _sandbox(world) as sandbox_url:
         base: Settings = load_settings()
-        settings = load_settings(
-            hostedscan_api_key=SANDBOX_API_KEY, hostedscan_api_url=sandbox_url
-        )
+        settings = load_settings(hostedscan_api_key=SANDBOX_API_KEY, hostedscan_api_url=sandbox_url)
         print(f"scanbot demo --slack: sandbox at {sandbox_url}; Ctrl-C to stop.")
         if base.slack_app_token is not None:
             await socket_runtime(settings)
         else:
-            await serve_runtime(settings, "0.0.0.0", 3000)  # noqa: S104 - Slack must reach it
+            await serve_runtime(settings, "0.0.0.0", 3000)  # Slack must reach it
     return 0

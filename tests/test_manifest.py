@@ -33,7 +33,10 @@ SCOPES_FOR_METHOD: dict[str, set[str]] = {
     "files.completeUploadExternal": {"files:write"},
 }
 # Scopes a feature needs rather than a Web API call.
-FEATURE_SCOPES = {"commands"}  # slash commands (and their response_url)
+FEATURE_SCOPES = {
+    "commands",  # slash commands (and their response_url)
+    "chat:write.public",  # chat.postMessage to public channels without an invitation
+}
 
 
 @pytest.fixture(scope="module")
@@ -73,7 +76,8 @@ def test_commands_are_declared_with_help(manifest: dict[str, Any]) -> None:
     commands = {c["command"]: c for c in manifest["features"]["slash_commands"]}
     assert set(commands) >= {"/scans", "/scan"}
     for command in commands.values():
-        assert command["description"] and command["usage_hint"]
+        assert command["description"]
+        assert command["usage_hint"]
         assert command["url"] == PLACEHOLDER
 
 

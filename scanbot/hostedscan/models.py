@@ -97,9 +97,7 @@ class Scan(_Model):
     type: Text = ""
     state: Text = ""
     progress: float | None = None
-    risks: Annotated[ScanRisks, BeforeValidator(_risks_or_empty)] = Field(
-        default_factory=ScanRisks
-    )
+    risks: Annotated[ScanRisks, BeforeValidator(_risks_or_empty)] = Field(default_factory=ScanRisks)
     results: Annotated[list[ResultFile], OrEmpty] = Field(default_factory=list)
     requested_targets: Annotated[list[RequestedTarget], OrEmpty] = Field(default_factory=list)
     resolved_targets: Annotated[list[ResolvedTarget], OrEmpty] = Field(default_factory=list)

@@ -175,6 +175,15 @@ class FakeSlack:
         )
         return list(self.responses)
 
+    async def wait_for_response_to(
+        self,
+        url: str,
+        timeout: float = 5.0,  # noqa: ASYNC109
+    ) -> ResponseUrlPost:
+        """The first post to this response_url, once it arrives."""
+        await self._wait(lambda: bool(self.responses_to(url)), timeout, f"a post to {url}")
+        return self.responses_to(url)[0]
+
     async def _wait(self, done: Callable[[], bool], seconds: float, what: str) -> None:
         # Polling, not a Condition: the server may run on another thread's loop.
         deadline = time.monotonic() + seconds

@@ -89,6 +89,7 @@ def block_action(
 def signed_headers(signing_secret: str, body: str, timestamp: int | None = None) -> dict[str, str]:
     ts = str(int(time.time()) if timestamp is None else timestamp)
     signature = SignatureVerifier(signing_secret).generate_signature(timestamp=ts, body=body)
+    assert signature is not None  # None only for a missing timestamp or body
     return {
         "X-Slack-Request-Timestamp": ts,
         "X-Slack-Signature": signature,

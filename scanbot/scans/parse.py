@@ -1,14 +1,18 @@
 """Turn the text after `/scans` and `/scan` into a command: pure, no I/O, never raises.
 
 Words are matched case-insensitively to the API's spellings; anything else becomes a
-`ShowUsage` naming the word as typed and, when one is close, a valid word to try instead.
+`ShowUsage` (or, after `subscribe`, `unsubscribe` and `subscriptions`, a `SubscribeUsage`)
+naming the word as typed and, when one is close, a valid word to try instead.
 """
 
 from __future__ import annotations
 
 import difflib
+import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from scanbot.alerts.model import DEFAULT_EVENTS, SUBSCRIBABLE_EVENTS
 from scanbot.hostedscan.models import ScanState, ScanType
 from scanbot.scans.query import ScanQuery
 
@@ -32,11 +36,51 @@ class ShowScan:
     scan_id: str
 
 
-ScansCommand = ListScans | ShowUsage
+@dataclass(frozen=True)
+class Subscribe:
+    """`/scans subscribe`: alerts for this channel. Types are API spellings (empty: every
+    type), `min_severity` is LOW, MEDIUM or HIGH, `events` are in SUBSCRIBABLE_EVENTS' order.
+    """
+
+    types: tuple[str, ...] = ()
+    target_contains: str | None = None  # as typed, case kept
+    min_severity: str | None = None
+    events: tuple[str, ...] = DEFAULT_EVENTS
+
+
+@dataclass(frozen=True)
+class Unsubscribe:
+    subscription_id: int | None  # None: every subscription of the channel
+
+
+@dataclass(frozen=True)
+class ListSubscriptions:
+    pass
+
+
+@dataclass(frozen=True)
+class SubscribeUsage:
+    """Show how to subscribe; `unknown` as typed, `reason` a sentence of ours (plain words
+    and `code` spans, no user text) saying why it was refused.
+    """
+
+    unknown: str | None = None
+    suggestion: str | None = None
+    reason: str | None = None
+
+
+ListCommand = ListScans | ShowUsage
+SubscriptionCommand = Subscribe | Unsubscribe | ListSubscriptions | SubscribeUsage
+ScansCommand = ListScans | ShowUsage | SubscriptionCommand
 ScanCommand = ShowScan | ShowUsage
 
+HELP = "help"
+SUBSCRIBE = "subscribe"
+UNSUBSCRIBE = "unsubscribe"
+SUBSCRIPTIONS = "subscriptions"
+
 # Only ever the first word after `/scans`.
-SUBCOMMANDS: frozenset[str] = frozenset({"help"})
+SUBCOMMANDS: frozenset[str] = frozenset({HELP, SUBSCRIBE, UNSUBSCRIBE, SUBSCRIPTIONS})
 
 BY_PREFIX = "by:"
 
@@ -73,12 +117,23 @@ _FILTER_WORDS: tuple[str, ...] = (*STATE_WORDS, *TYPE_WORDS)
 def known_words() -> list[str]:
     """Every valid word, subcommands first, for usage text.
 
-    `by:<name>` is a pattern, not a word, so the usage text explains it on its own.
+    `by:<name>` is a pattern, not a word, so the usage text explains it on its own; the
+    words after `subscribe` are their own (TYPE_WORDS, EVENT_WORDS, `target:`, `severity:`).
     """
     return [*sorted(SUBCOMMANDS), *_FILTER_WORDS]
 
 
 def parse_scans_command(text: str) -> ScansCommand:
+    """`/scans [words]`: a list, help, or one of the subscription subcommands."""
+    words = text.split()
+    first = words[0].lower() if words else ""
+    if first in _SUBSCRIPTION_PARSERS:
+        return _SUBSCRIPTION_PARSERS[first](words[1:])
+    return parse_list_command(text)
+
+
+def parse_list_command(text: str) -> ListCommand:
+    """Only a list (or help): for words that must never subscribe, e.g. a Next button's."""
     words = text.split()
     if words and words[0].lower() in SUBCOMMANDS:
         return ShowUsage()
@@ -120,3 +175,209 @@ def _suggest(word: str, *, with_subcommands: bool) -> str | None:
     candidates = known_words() if with_subcommands else list(_FILTER_WORDS)
     matches = difflib.get_close_matches(key, candidates, n=1)
     return matches[0] if matches else None
+
+
+# --- /scans subscribe, unsubscribe, subscriptions --------------------------------------
+
+TARGET_PREFIX = "target:"
+SEVERITY_PREFIX = "severity:"
+SEVERITY_WORDS: dict[str, str] = {"high": "HIGH", "medium": "MEDIUM", "low": "LOW"}
+EVENT_WORDS: tuple[str, ...] = SUBSCRIBABLE_EVENTS
+ALL = "all"
+MAX_TARGET_TEXT = 500  # longer than any host name or sensible URL fragment
+
+# State words of `/scans` that are not events, and the event most likely meant instead.
+# `finished` and `failed` are both: after `subscribe` they are the events.
+STATE_EVENTS: dict[str, str] = {
+    "queued": "started",
+    "running": "started",
+    "active": "started",
+    "succeeded": "finished",
+    "over_limit": "failed",
+    "over-limit": "failed",
+    "problems": "failed",
+}
+# Other words for a severity, and the level that covers them.
+_SEVERITY_ALIASES: dict[str, str] = {
+    "critical": "high",
+    "severe": "high",
+    "med": "medium",
+    "moderate": "medium",
+    "info": "low",
+    "informational": "low",
+}
+
+_EVENT_LIST = "`started`, `finished`, `failed` and `risks`"
+SUBSCRIBE_REASON = (
+    "`/scans subscribe` takes scan types, `target:` with some text, "
+    f"`severity:high`, `medium` or `low`, and the events {_EVENT_LIST}."
+)
+BY_REASON = (
+    "Alerts cannot be filtered by who scheduled a scan: HostedScan's scan objects "
+    "do not say who did. `/scans by:someone` still lists them."
+)
+STATE_REASON = (
+    f"Subscriptions take events, not states: {_EVENT_LIST}. "
+    "`started` covers queued and running scans; `failed` covers failed and over-limit ones."
+)
+EMPTY_TARGET_REASON = (
+    "`target:` needs some text to look for in a scan's targets, e.g. `target:shop.example.com`."
+)
+LONG_TARGET_REASON = f"`target:` takes at most {MAX_TARGET_TEXT} characters."
+TWO_TARGETS_REASON = "A subscription takes one `target:`; subscribe again for another one."
+SEVERITY_REASON = "`severity:` takes `high`, `medium` or `low`: the lowest level to alert about."
+TWO_SEVERITIES_REASON = "A subscription takes one `severity:`."
+SEVERITY_WITHOUT_RISKS_REASON = (
+    "`severity:` only filters risk alerts: add `risks` to the events, or leave `severity:` out."
+)
+UNSUBSCRIBE_REASON = (
+    "`/scans unsubscribe` takes the number of a subscription, like `3` or `#3`, or `all`; "
+    "`/scans subscriptions` lists them."
+)
+LONG_ID_REASON = "No subscription has a number that long; `/scans subscriptions` lists them."
+ONE_ID_REASON = "`/scans unsubscribe` takes one number, or `all`."
+SUBSCRIPTIONS_REASON = "`/scans subscriptions` takes no other words: it lists this channel's."
+
+_SUBSCRIPTION_ID = re.compile(r"#?([0-9]{1,18})")  # 18 digits: any id a database hands out
+_QUOTES: tuple[tuple[str, str], ...] = (
+    ('"', '"'),
+    ("'", "'"),
+    ("\u201c", "\u201d"),  # Slack's smart quotes
+    ("\u2018", "\u2019"),
+    ("`", "`"),
+)
+
+
+def parse_subscribe(words: Sequence[str]) -> Subscribe | SubscribeUsage:
+    """The words after `/scans subscribe`: filters and events, in any order."""
+    if len(words) == 1 and words[0].lower() == HELP:
+        return SubscribeUsage()
+    types: set[str] = set()
+    events: set[str] = set()
+    targets: set[str] = set()
+    severities: set[str] = set()
+    for word in words:
+        key = word.lower()
+        if key in TYPE_WORDS:
+            types.update(TYPE_WORDS[key])
+        elif key in EVENT_WORDS:
+            events.add(key)
+        elif key.startswith(TARGET_PREFIX):
+            refused = _target(word[len(TARGET_PREFIX) :], targets)
+            if refused is not None:
+                return SubscribeUsage(unknown=word, reason=refused)
+        elif key.startswith(SEVERITY_PREFIX) and key[len(SEVERITY_PREFIX) :] in SEVERITY_WORDS:
+            severities.add(SEVERITY_WORDS[key[len(SEVERITY_PREFIX) :]])
+        else:
+            return _refused_subscribe_word(word)
+    if len(severities) > 1:
+        return SubscribeUsage(unknown=_last_severity(words), reason=TWO_SEVERITIES_REASON)
+    chosen = tuple(e for e in EVENT_WORDS if e in events) or DEFAULT_EVENTS
+    if severities and "risks" not in chosen:
+        return SubscribeUsage(unknown=_last_severity(words), reason=SEVERITY_WITHOUT_RISKS_REASON)
+    return Subscribe(
+        types=tuple(sorted(types)),
+        target_contains=next(iter(targets), None),
+        min_severity=next(iter(severities), None),
+        events=chosen,
+    )
+
+
+def _target(value: str, seen: set[str]) -> str | None:
+    """Add `value` (unquoted) to `seen`; the reason it is refused, if it is."""
+    for opening, closing in _QUOTES:
+        if len(value) >= 2 and value[0] == opening and value[-1] == closing:
+            value = value[1:-1]
+            break
+    if not value:
+        return EMPTY_TARGET_REASON
+    if len(value) > MAX_TARGET_TEXT:
+        return LONG_TARGET_REASON
+    if seen and value not in seen:
+        return TWO_TARGETS_REASON
+    seen.add(value)
+    return None
+
+
+def _last_severity(words: Sequence[str]) -> str:
+    return [w for w in words if w.lower().startswith(SEVERITY_PREFIX)][-1]
+
+
+def _refused_subscribe_word(word: str) -> SubscribeUsage:
+    key = word.lower()
+    if key.startswith(BY_PREFIX):
+        return SubscribeUsage(unknown=word, reason=BY_REASON)
+    if key == TARGET_PREFIX[:-1]:  # `target` alone: the text to look for is missing
+        return SubscribeUsage(unknown=word, reason=EMPTY_TARGET_REASON)
+    if key in STATE_EVENTS:
+        return SubscribeUsage(unknown=word, suggestion=STATE_EVENTS[key], reason=STATE_REASON)
+    if key.startswith(SEVERITY_PREFIX):
+        level = _nearest(key[len(SEVERITY_PREFIX) :], list(SEVERITY_WORDS), _SEVERITY_ALIASES)
+        suggestion = SEVERITY_PREFIX + level if level else None
+        return SubscribeUsage(unknown=word, suggestion=suggestion, reason=SEVERITY_REASON)
+    suggestion = _suggest_subscribe(word)
+    return SubscribeUsage(unknown=word, suggestion=suggestion, reason=SUBSCRIBE_REASON)
+
+
+def _suggest_subscribe(word: str) -> str | None:
+    """The valid word closest to `word` after `subscribe`, e.g. `target=x` -> `target:x`."""
+    name, sep, rest = word.partition(":")
+    if not sep:
+        name, sep, rest = word.partition("=")
+    if sep and rest:
+        key = name.lower()
+        if key in ("target", "targets", "host", "url"):
+            return TARGET_PREFIX + rest
+        if key in ("severity", "sev", "level", "min_severity", "threat"):
+            level = _nearest(rest.lower(), list(SEVERITY_WORDS), _SEVERITY_ALIASES)
+            return SEVERITY_PREFIX + level if level else None
+        if rest.lower() in TYPE_WORDS or rest.lower() in EVENT_WORDS:  # `type:zap`, `event:risks`
+            return rest.lower()
+    key = word.lower()
+    if key in SEVERITY_WORDS or key in _SEVERITY_ALIASES:
+        return SEVERITY_PREFIX + _SEVERITY_ALIASES.get(key, key)
+    matches = difflib.get_close_matches(key, [*TYPE_WORDS, *EVENT_WORDS], n=1)
+    return matches[0] if matches else None
+
+
+def _nearest(key: str, words: list[str], aliases: dict[str, str]) -> str | None:
+    if key in aliases:
+        return aliases[key]
+    matches = difflib.get_close_matches(key, words, n=1)
+    return matches[0] if matches else None
+
+
+def parse_unsubscribe(words: Sequence[str]) -> Unsubscribe | SubscribeUsage:
+    """The words after `/scans unsubscribe`: a subscription's number (`3`, `#3`) or `all`."""
+    if not words:
+        return SubscribeUsage(reason=UNSUBSCRIBE_REASON)
+    if len(words) > 1:
+        return SubscribeUsage(unknown=words[1], reason=ONE_ID_REASON)
+    word = words[0]
+    if word.lower() == ALL:
+        return Unsubscribe(None)
+    number = _SUBSCRIPTION_ID.fullmatch(word)
+    if number is not None:
+        return Unsubscribe(int(number.group(1)))
+    bare = word.removeprefix("#")
+    if bare.isascii() and bare.isdigit():
+        return SubscribeUsage(unknown=word, reason=LONG_ID_REASON)
+    digits = bare.rstrip(".,;:)")  # `#3.` or `3)` as typed in a sentence
+    if digits != bare and _SUBSCRIPTION_ID.fullmatch(digits):
+        suggestion: str | None = digits
+    else:
+        suggestion = ALL if difflib.get_close_matches(word.lower(), [ALL], n=1) else None
+    return SubscribeUsage(unknown=word, suggestion=suggestion, reason=UNSUBSCRIBE_REASON)
+
+
+def parse_subscriptions(words: Sequence[str]) -> ListSubscriptions | SubscribeUsage:
+    if words:
+        return SubscribeUsage(unknown=words[0], reason=SUBSCRIPTIONS_REASON)
+    return ListSubscriptions()
+
+
+_SUBSCRIPTION_PARSERS: dict[str, Callable[[Sequence[str]], SubscriptionCommand]] = {
+    SUBSCRIBE: parse_subscribe,
+    UNSUBSCRIBE: parse_unsubscribe,
+    SUBSCRIPTIONS: parse_subscriptions,
+}

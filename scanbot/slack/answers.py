@@ -11,6 +11,7 @@ import logging
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 from scanbot.hostedscan import (
     BadRequest,
@@ -25,7 +26,15 @@ from scanbot.hostedscan import (
     validate_scan_id,
 )
 from scanbot.scans.listing import collect_listing
-from scanbot.scans.parse import ListScans, ShowScan, parse_scan_command, parse_scans_command
+from scanbot.scans.parse import (
+    ListScans,
+    ShowScan,
+    ShowUsage,
+    SubscriptionCommand,
+    parse_list_command,
+    parse_scan_command,
+    parse_scans_command,
+)
 from scanbot.slack import actions, blocks
 from scanbot.slack.blocks import Message
 from scanbot.slack.text import escape, truncate
@@ -52,17 +61,41 @@ class Reply:
         return cls(blocks.sentence(sentence), ok=False)
 
 
+class ChannelCommands(Protocol):
+    """The `/scans` subcommands that act on a channel (subscribe, ...)."""
+
+    async def handle(
+        self, command: SubscriptionCommand, channel_id: str, user_id: str
+    ) -> Reply: ...
+
+
 class Answers:
-    def __init__(self, hostedscan: HostedScanClient, *, deadline: float = DEFAULT_DEADLINE) -> None:
+    def __init__(
+        self,
+        hostedscan: HostedScanClient,
+        *,
+        deadline: float = DEFAULT_DEADLINE,
+        subscriptions: ChannelCommands | None = None,
+    ) -> None:
         self._hostedscan = hostedscan
         self._deadline = deadline
+        self._subscriptions = subscriptions
 
-    async def scans(self, text: str) -> Reply:
-        """`/scans [words]`: a list card, or usage."""
+    async def scans(self, text: str, *, channel_id: str = "", user_id: str = "") -> Reply:
+        """`/scans [words]`: a list card, usage, or a subscription subcommand."""
         command = parse_scans_command(text)
-        if not isinstance(command, ListScans):
+        if isinstance(command, ShowUsage):
             return Reply(blocks.usage(command.unknown, command.suggestion))
-        return await self._list(command.query.words(), command.offset)
+        if isinstance(command, ListScans):
+            return await self._list(command.query.words(), command.offset)
+        if self._subscriptions is None or not channel_id:
+            return Reply.failure("Subscriptions belong to a Slack channel: run this in Slack.")
+        subscriptions = self._subscriptions
+
+        async def handle() -> Reply:
+            return await subscriptions.handle(command, channel_id, user_id)
+
+        return await self._guarded(handle)
 
     async def scan(self, text: str) -> Reply:
         """`/scan <id>`: a detail card, or usage, or why the id is not one."""
@@ -92,9 +125,11 @@ class Answers:
         return await self._list(words, offset)
 
     async def _list(self, words: str, offset: int) -> Reply:
-        command = parse_scans_command(words)
+        command = parse_list_command(words)  # never a subcommand, whatever the button says
         if not isinstance(command, ListScans):  # a button made by an older, different parser
-            return Reply(blocks.usage(command.unknown, command.suggestion))
+            return Reply.failure(
+                "This button's data could not be read. Run `/scans` again for a fresh list."
+            )
         query = command.query
 
         async def fetch() -> Reply:

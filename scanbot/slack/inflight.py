@@ -30,12 +30,12 @@ class InFlight:
         finally:
             self._tasks.discard(task)
 
-    async def drain(self, timeout: float) -> None:
-        """Wait up to `timeout` seconds for the replies under way; log any left behind."""
+    async def drain(self, seconds: float) -> None:
+        """Wait up to `seconds` for the replies under way; log any left behind."""
         pending = {task for task in self._tasks if task is not asyncio.current_task()}
         if not pending:
             return
         log.info("waiting for %d reply(ies) under way before exiting", len(pending))
-        _, still = await asyncio.wait(pending, timeout=timeout)
+        _, still = await asyncio.wait(pending, timeout=seconds)
         if still:
-            log.warning("exiting with %d reply(ies) unfinished after %.0f s", len(still), timeout)
+            log.warning("exiting with %d reply(ies) unfinished after %.0f s", len(still), seconds)

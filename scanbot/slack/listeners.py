@@ -42,7 +42,11 @@ def register(app: AsyncApp, answers: Answers, inflight: InFlight) -> None:
     async def scans_command(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()
         async with inflight.track():
-            answer = await answers.scans(command.get("text", ""))
+            answer = await answers.scans(
+                command.get("text", ""),
+                channel_id=command.get("channel_id", ""),
+                user_id=command.get("user_id", ""),
+            )
             await reply(respond, answer, response_type="ephemeral")
 
     @app.command("/scan")
@@ -92,5 +96,9 @@ def register(app: AsyncApp, answers: Answers, inflight: InFlight) -> None:
         action_id = (body.get("actions") or [{}])[0].get("action_id", "")
         log.info("answered an old or unknown button (action_id %.80r)", action_id)
         async with inflight.track():
-            await reply(respond, Reply.failure(OLD_BUTTON), response_type="ephemeral", replace_original=False)
-
+            await reply(
+                respond,
+                Reply.failure(OLD_BUTTON),
+                response_type="ephemeral",
+                replace_original=False,
+            )

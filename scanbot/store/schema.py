@@ -2,14 +2,34 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import sqlalchemy as sa
+
+
+class UTCDateTime(sa.TypeDecorator[datetime]):
+    """An aware datetime, stored in UTC. SQLite keeps no offset: without this, times written
+    at different offsets (another zone, either side of a DST change) compare and read back
+    shifted. A naive value is taken as local time, as Python's astimezone does."""
+
+    impl = sa.DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        return None if value is None else value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None or value.tzinfo is not None:
+            return value
+        return value.replace(tzinfo=UTC)
+
 
 metadata = sa.MetaData()
 
 ID = sa.String(128)  # HostedScan ids are at most 128 characters (validated before use)
 CHANNEL = sa.String(32)
 TS = sa.String(32)  # Slack message timestamps, "1700000000.000100"
-WHEN = sa.DateTime(timezone=True)
+WHEN = UTCDateTime(timezone=True)
 
 scan_snapshots = sa.Table(
     "scan_snapshots",
@@ -36,6 +56,8 @@ subscriptions = sa.Table(
     sa.Column("from_env", sa.Boolean, nullable=False),
     sa.Column("disabled_reason", sa.Text, nullable=True),
     sa.Column("created_at", WHEN, nullable=False),
+    # Users name subscriptions by id: SQLite must never hand a removed id out again.
+    sqlite_autoincrement=True,
 )
 
 outbox = sa.Table(

@@ -70,13 +70,6 @@ def _chunks(items: Sequence[str]) -> Iterable[Sequence[str]]:
         yield items[start : start + CHUNK]
 
 
-def _aware(value: datetime | None) -> datetime | None:
-    """SQLite hands back naive datetimes; everything here is UTC-aware."""
-    if value is None or value.tzinfo is not None:
-        return value
-    return value.replace(tzinfo=utcnow().tzinfo).astimezone()
-
-
 class Store:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
@@ -89,6 +82,8 @@ class Store:
         cls, url: URL | str, *, migrate: bool = True, connect_args: dict[str, Any] | None = None
     ) -> Store:
         engine = create_async_engine(url, pool_pre_ping=True, connect_args=connect_args or {})
+        if engine.dialect.name == "postgresql":
+            sa.event.listen(engine.sync_engine, "do_connect", _libpq_options)
         store = cls(engine)
         if migrate:
             await store.migrate()
@@ -536,8 +531,8 @@ async def _read_snapshots(conn: AsyncConnection, scan_ids: list[str]) -> dict[st
                 summary=ScanSummary.model_validate_json(row["summary"]),
                 alerted_risks=frozenset(row["alerted_risks"]),
                 announced=row["announced"],
-                last_seen=_aware(row["last_seen"]),
-                missing_since=_aware(row["missing_since"]),
+                last_seen=row["last_seen"],
+                missing_since=row["missing_since"],
             )
     return found
 
@@ -560,7 +555,7 @@ def _thread(row: Any) -> AlertThread:
         parent_ts=row["parent_ts"],
         summary=ScanSummary.model_validate_json(row["summary"]),
         shown=row["shown"],
-        edited_at=_aware(row["edited_at"]),
+        edited_at=row["edited_at"],
     )
 
 
@@ -576,6 +571,16 @@ def _subscription(row: Any) -> Subscription:
         from_env=row["from_env"],
         disabled_reason=row["disabled_reason"],
     )
+
+
+def _libpq_options(
+    dialect: Any, record: Any, cargs: Sequence[Any], cparams: dict[str, Any]
+) -> None:
+    """A URL's libpq `options` (`?options=-csearch_path%3Dtenant`), which asyncpg has no
+    argument for: PostgreSQL takes it as a startup setting, so send it as one."""
+    options = cparams.pop("options", None)
+    if options is not None:
+        cparams["server_settings"] = {"options": options, **(cparams.get("server_settings") or {})}
 
 
 def _upgrade(connection: Connection) -> None:

@@ -22,7 +22,7 @@ def database_url(environ: Mapping[str, str], configured: str | None) -> URL:
     raw = configured or environ.get("DATABASE_URL") or DEFAULT_URL
     try:
         url = make_url(raw)
-    except ArgumentError:
+    except (ArgumentError, ValueError):  # ValueError: a port that is not a number
         raise ConfigError(f"{name} is malformed: expected sqlite:/// or postgresql://.") from None
     backend = url.get_backend_name()
     if backend == "sqlite":

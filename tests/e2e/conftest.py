@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+import tempfile
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 import pytest
 
-from scanbot.app import Runtime, build_runtime
+from scanbot.app import Runtime, open_runtime
 from scanbot.sandbox.server import SANDBOX_API_KEY, SandboxControls, create_sandbox_app
 from scanbot.sandbox.slack import FakeSlack, ResponseUrlPost
 from scanbot.sandbox.slack_user import block_action, post_signed, slash_command
@@ -56,40 +57,51 @@ class Stack:
         assert response.status_code == 200, response.text
         return await self.answer_to(url)
 
-    async def answer_to(self, url: str, timeout: float = 10.0) -> ResponseUrlPost:
-        async with asyncio.timeout(timeout):
-            while not self.slack.responses_to(url):
-                await asyncio.sleep(0.01)
-        return self.slack.responses_to(url)[0]
+    async def answer_to(self, url: str) -> ResponseUrlPost:
+        return await self.slack.wait_for_response_to(url, timeout=10.0)
 
 
 @contextlib.asynccontextmanager
 async def running_stack(
-    world: SandboxWorld, *, deadline: float = 12.0, hostedscan_key: str = SANDBOX_API_KEY,
+    world: SandboxWorld,
+    *,
+    deadline: float = 12.0,
+    hostedscan_key: str = SANDBOX_API_KEY,
+    database_url: str | None = None,
+    settings: dict[str, Any] | None = None,
     **runtime_options: Any,
 ) -> AsyncIterator[Stack]:
+    """A whole scanbot; alerts run only when a test calls `stack.runtime.alerts.tick()`."""
     sandbox_app = create_sandbox_app(world)
     slack = FakeSlack(bot_token=BOT_TOKEN)
     async with (
+        _scratch_dir() as scratch,
         serve_in_background(sandbox_app) as sandbox_url,
         serve_in_background(slack.app) as slack_url,
     ):
-        settings = load_settings(
+        config = load_settings(
             env_file=None,
             slack_bot_token=BOT_TOKEN,
             slack_signing_secret=SIGNING_SECRET,
             slack_api_url=f"{slack_url}/api/",
             hostedscan_api_key=hostedscan_key,
             hostedscan_api_url=sandbox_url,
+            database_url=database_url or f"sqlite:///{scratch}/scanbot.sqlite3",
+            **(settings or {}),
         )
-        runtime = build_runtime(settings, deadline=deadline, **runtime_options)
+        runtime_options.setdefault("schedule_alerts", False)
+        runtime = await open_runtime(config, deadline=deadline, **runtime_options)
         async with (
             serve_in_background(create_web_app(runtime)) as app_url,
             httpx.AsyncClient(timeout=20) as http,
         ):
-            yield Stack(
-                app_url, slack_url, world, sandbox_app.state.controls, slack, runtime, http
-            )
+            yield Stack(app_url, slack_url, world, sandbox_app.state.controls, slack, runtime, http)
+
+
+@contextlib.asynccontextmanager
+async def _scratch_dir() -> AsyncIterator[str]:
+    with tempfile.TemporaryDirectory(prefix="scanbot-test-") as path:
+        yield path
 
 
 def frozen_world(**options: Any) -> SandboxWorld:
@@ -103,3 +115,10 @@ def frozen_world(**options: Any) -> SandboxWorld:
 async def stack() -> AsyncIterator[Stack]:
     async with running_stack(frozen_world()) as running:
         yield running
+
+
+async def wait_until(condition: Callable[[], bool], seconds: float = 10.0) -> None:
+    """Poll a condition the test cannot await directly (a server's internal state)."""
+    async with asyncio.timeout(seconds):
+        while not condition():  # noqa: ASYNC110 - no event to wait on across the server
+            await asyncio.sleep(0.01)

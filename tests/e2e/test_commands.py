@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 
 import httpx
@@ -10,7 +9,7 @@ import pytest
 
 from scanbot.sandbox.slack_user import signed_headers, slash_command
 from scanbot.slack import actions
-from tests.e2e.conftest import SIGNING_SECRET, Stack, frozen_world, running_stack
+from tests.e2e.conftest import SIGNING_SECRET, Stack, frozen_world, running_stack, wait_until
 from tests.slack.blockkit import assert_valid_message
 
 
@@ -48,7 +47,9 @@ async def test_scans_filters_by_state_and_type(stack: Stack) -> None:
     expected = stack.world.list_scans({"state": ["RUNNING", "QUEUED"]})
     answer = await stack.command("/scans", "ACTIVE")
     assert_valid_message(answer.body)
-    shown = [b["value"] for b in _buttons(answer.body) if b["action_id"].startswith(actions.DETAILS)]
+    shown = [
+        b["value"] for b in _buttons(answer.body) if b["action_id"].startswith(actions.DETAILS)
+    ]
     assert shown == [scan["id"] for scan in expected][: len(shown)]
     assert str(len(expected)) in answer.body["blocks"][0]["text"]["text"]
     filters = [r.query.get("filters") for r in stack.sandbox.requests if r.path == "/v1/scans"]
@@ -58,7 +59,8 @@ async def test_scans_filters_by_state_and_type(stack: Stack) -> None:
 async def test_unknown_word_gets_usage_naming_it_and_the_nearest(stack: Stack) -> None:
     answer = await stack.command("/scans", "runing")
     assert_valid_message(answer.body)
-    assert "runing" in _text_of(answer.body) and "running" in _text_of(answer.body)
+    assert "runing" in _text_of(answer.body)
+    assert "running" in _text_of(answer.body)
     assert not stack.sandbox.requests
 
 
@@ -72,8 +74,9 @@ async def test_no_results_say_so_with_the_filter(stack: Stack) -> None:
 async def test_next_walks_the_list_and_replaces_it(stack: Stack) -> None:
     first = await stack.command("/scans")
     seen = [b["value"] for b in _buttons(first.body) if b["action_id"].startswith(actions.DETAILS)]
-    second = await stack.click(_button(first.body, actions.NEXT)["action_id"],
-                               _button(first.body, actions.NEXT)["value"])
+    second = await stack.click(
+        _button(first.body, actions.NEXT)["action_id"], _button(first.body, actions.NEXT)["value"]
+    )
     assert second.body["replace_original"] is True
     assert_valid_message(second.body)
     more = [b["value"] for b in _buttons(second.body) if b["action_id"].startswith(actions.DETAILS)]
@@ -113,7 +116,14 @@ async def test_hostile_strings_never_ping_or_link(stack: Stack) -> None:
     )
     for answer in (await stack.command("/scan", scan_id), await stack.command("/scans")):
         raw = json.dumps(answer.body)
-        for hostile in ("<!channel>", "<!here>", "<!everyone>", "<https://evil", "<@U0BOSS>", "<#C"):
+        for hostile in (
+            "<!channel>",
+            "<!here>",
+            "<!everyone>",
+            "<https://evil",
+            "<@U0BOSS>",
+            "<#C",
+        ):
             assert hostile not in raw
         assert_valid_message(answer.body)
     detail = await stack.command("/scan", scan_id)
@@ -198,11 +208,7 @@ async def test_ack_comes_before_the_api_answers(stack: Stack) -> None:
     url = stack.slack.response_url(stack.slack_url)
     response = await stack.send(slash_command("/scan", scan_id, response_url=url))
     assert response.status_code == 200
-    for _ in range(100):  # the request is being held by the sandbox right now
-        if stack.sandbox.waiting:
-            break
-        await asyncio.sleep(0.01)
-    assert stack.sandbox.waiting == 1
+    await wait_until(lambda: stack.sandbox.waiting == 1)  # the sandbox holds the request
     assert not stack.slack.responses_to(url)
     stack.sandbox.gate.set()
     answer = await stack.answer_to(url)
@@ -229,8 +235,10 @@ async def test_a_rejected_key_asks_for_an_admin_and_shows_no_key() -> None:
     async with running_stack(frozen_world(), hostedscan_key="wrong-key-1234567") as stack:
         answer = await stack.command("/scans")
         text = _text_of(answer.body)
-        assert "admin" in text and "HOSTEDSCAN_API_KEY" in text
-        assert "wrong-key-1234567" not in text and "sandbox-key" not in text
+        assert "admin" in text
+        assert "HOSTEDSCAN_API_KEY" in text
+        assert "wrong-key-1234567" not in text
+        assert "sandbox-key" not in text
 
 
 async def test_an_unexpected_error_gets_an_apology_with_the_logged_reference(
@@ -246,7 +254,8 @@ async def test_an_unexpected_error_gets_an_apology_with_the_logged_reference(
     assert "Sorry" in text
     reference = text.split("error reference `")[1].split("`")[0]
     logged = [r for r in caplog.records if reference in r.getMessage()]
-    assert logged and logged[0].exc_info is not None
+    assert logged
+    assert logged[0].exc_info is not None
 
 
 @pytest.mark.parametrize("how", ["missing", "forged", "stale"])

@@ -10,7 +10,7 @@ import pytest
 
 from scanbot.sandbox.server import SANDBOX_API_KEY
 from scanbot.sandbox.slack_user import post_signed, slash_command
-from tests.e2e.conftest import BOT_TOKEN, SIGNING_SECRET, frozen_world, running_stack
+from tests.e2e.conftest import BOT_TOKEN, SIGNING_SECRET, frozen_world, running_stack, wait_until
 from tests.slack.blockkit import assert_valid_message
 
 
@@ -24,8 +24,7 @@ async def test_shutdown_finishes_the_replies_under_way() -> None:
         stack.sandbox.gate.clear()
         form = slash_command("/scan", scan_id, response_url=url)
         assert (await post_signed(stack.http, stack.events_url, SIGNING_SECRET, form)).is_success
-        while not stack.sandbox.waiting:
-            await asyncio.sleep(0.01)
+        await wait_until(lambda: stack.sandbox.waiting == 1)
         # Shut the app down while its reply waits on the API, then let the API answer.
         asyncio.get_running_loop().call_later(0.3, stack.sandbox.gate.set)
     finally:
@@ -52,8 +51,13 @@ async def test_debug_logs_never_contain_a_secret(caplog: pytest.LogCaptureFixtur
     world = frozen_world()
     async with running_stack(world) as stack:
         scan_id = world.list_scans(None)[0]["id"]
-        for command, text in [("/scans", ""), ("/scans", "failed"), ("/scan", scan_id),
-                              ("/scan", "missing-id"), ("/scan", "../../x")]:
+        for command, text in [
+            ("/scans", ""),
+            ("/scans", "failed"),
+            ("/scan", scan_id),
+            ("/scan", "missing-id"),
+            ("/scan", "../../x"),
+        ]:
             answer = await stack.command(command, text)
             assert_valid_message(answer.body)
         stack.sandbox.add_fault(503, times=2)

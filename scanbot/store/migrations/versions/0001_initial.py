@@ -43,6 +43,7 @@ def upgrade() -> None:
         sa.Column("from_env", sa.Boolean, nullable=False),
         sa.Column("disabled_reason", sa.Text, nullable=True),
         sa.Column("created_at", WHEN, nullable=False),
+        sqlite_autoincrement=True,  # users name subscriptions by id: never reuse one
     )
     op.create_index("ix_subscriptions_channel_id", "subscriptions", ["channel_id"])
     op.create_table(

@@ -1,0 +1,405 @@
+"""Pure renderers of channel alerts and subscriptions: alert data in, Block Kit messages out.
+
+The rules of blocks.py hold here too: every string from HostedScan or a user is escaped
+and cut (fallback text included), and no message exceeds a Slack limit. An alert's plain
+`text` names its scan first, because notifications and screen readers show only that.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+
+from scanbot.alerts.model import Alert, EventKind, RiskDetail, ScanEvent, ScanSummary, Subscription
+from scanbot.hostedscan.models import ScanState
+from scanbot.scans.parse import EVENT_WORDS, SEVERITY_WORDS, TYPE_WORDS
+from scanbot.scans.query import type_name
+from scanbot.slack import actions
+from scanbot.slack.blocks import (
+    FALLBACK_TEXT,
+    ID_CHARS,
+    NAME_CHARS,
+    REASON_CHARS,
+    SECTION_TEXT,
+    TARGET_CHARS,
+    TEXT_BUDGET,
+    Block,
+    Message,
+    _and_more,
+    _button,
+    _code,
+    _context,
+    _either,
+    _header,
+    _message,
+    _section,
+    _shown,
+    _state,
+    _state_name,
+    _type,
+    text_size,
+)
+from scanbot.slack.text import escape, plural, progress_bar, state_symbol, truncate
+
+MAX_RISKS = 15  # risks listed in one alert
+MAX_DIGEST = 40  # alerts listed in one digest
+MAX_SUBSCRIPTIONS = 40  # subscriptions listed in one message
+TITLE_CHARS = 150
+CVSS_CHARS = 12
+MORE_CHARS = 40  # room kept for the closing "and N more"
+
+THREAT_SYMBOLS: dict[str, str] = {"HIGH": "🔴", "MEDIUM": "🟠", "LOW": "🟡"}
+UNKNOWN_THREAT_SYMBOL = "🟣"  # a level HostedScan did not document counts as most severe
+NO_THREAT_SYMBOL = "⚪"  # no level at all: its details could not be had
+THREAT_NAMES: dict[str, str] = {"HIGH": "High", "MEDIUM": "Medium", "LOW": "Low"}
+RISKS_SYMBOL = "🚨"
+GONE_SYMBOL = "🚫"
+NOTE_SYMBOL = "🛠️"
+
+# How each kind reads in a digest's counts ("3 started · 2 with new risks"), in this order.
+KIND_COUNTS: dict[str, str] = {
+    EventKind.STARTED: "started",
+    EventKind.FINISHED: "finished",
+    EventKind.RISKS: "with new risks",
+    EventKind.UNKNOWN_STATE: "in an unknown state",
+    EventKind.GONE: "gone",
+}
+MAX_FALLBACK_IDS = 3  # scan ids a digest's plain text names
+
+HOW_TO_SUBSCRIBE = (
+    "`/scans subscribe` sends finished scans and new risks to this channel; "
+    "`/scans subscribe help` shows how to choose types, targets, severity and events."
+)
+
+
+# --- Words ------------------------------------------------------------------------------
+
+
+def _and(names: Sequence[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def _ref(summary: ScanSummary, *, plain: bool = False, start: bool = True) -> str:
+    """ "Scan `abc` (OpenVAS)"; `plain` for fallback text, which shows backticks as typed."""
+    shown_id = _shown(summary.scan_id, ID_CHARS) if plain else _code(summary.scan_id, ID_CHARS)
+    kind = f" ({_type(summary.type)})" if summary.type.strip() else ""
+    return f"{'Scan' if start else 'scan'} {shown_id}{kind}"
+
+
+def _risk_total(alert: Alert) -> int:
+    """How many new risks a RISKS alert is about; `risks` may list fewer (details or filter)."""
+    return max(alert.risk_count, len(alert.risks)) or len(alert.event.risk_ids)
+
+
+def _risk_counts(summary: ScanSummary) -> str:
+    return (
+        f"{summary.new_open:,} new · {summary.still_open:,} still open · {summary.closed:,} closed"
+    )
+
+
+def _symbol(event: ScanEvent) -> str:
+    if event.kind is EventKind.RISKS:
+        return RISKS_SYMBOL
+    if event.kind is EventKind.GONE:
+        return GONE_SYMBOL
+    return state_symbol(event.summary.state)
+
+
+def _sentence(alert: Alert, *, plain: bool = False) -> str:
+    """What happened, naming the scan: "Scan `abc` (OpenVAS) finished: failed"."""
+    event, summary = alert.event, alert.event.summary
+    ref = _ref(summary, plain=plain)
+    if event.kind is EventKind.STARTED:
+        return f"{ref} started: {plural(summary.target_count, 'target')}"
+    if event.kind is EventKind.FINISHED:
+        return f"{ref} finished: {_state_name(summary.state)}"
+    if event.kind is EventKind.RISKS:
+        return f"{ref}: {plural(_risk_total(alert), 'new open risk')}"
+    if event.kind is EventKind.UNKNOWN_STATE:
+        state = _shown(summary.state, NAME_CHARS)
+        return f"{ref} is in a state scanbot does not know: “{state}”"
+    if event.kind is EventKind.GONE:
+        gone = _ref(summary, plain=plain, start=False)
+        return f"HostedScan no longer has {gone}; scanbot stops watching it"
+    return f"{ref}: {_shown(str(event.kind), NAME_CHARS)}"  # a kind newer than this renderer
+
+
+def _latest(event: ScanEvent) -> str:
+    """The parent card's line about its newest event: "Finished: ❌ failed"."""
+    summary = event.summary
+    if event.kind is EventKind.STARTED:
+        return f"Started: {plural(summary.target_count, 'target')}"
+    if event.kind is EventKind.FINISHED:
+        return f"Finished: {_state(summary.state)}"
+    if event.kind is EventKind.RISKS:
+        return f"{RISKS_SYMBOL} New: {plural(len(event.risk_ids), 'open risk')}"
+    if event.kind is EventKind.UNKNOWN_STATE:
+        return f"Now in a state scanbot does not know: “{_shown(summary.state, NAME_CHARS)}”"
+    if event.kind is EventKind.GONE:
+        return f"{GONE_SYMBOL} HostedScan no longer has this scan; scanbot stopped watching it"
+    return f"Latest: {_shown(str(event.kind), NAME_CHARS)}"
+
+
+def _packed(lines: Sequence[str], total: int, room: int) -> list[Block]:
+    """`lines` in as few sections as fit, as far as `room` characters go; then how many of
+    `total` were left out. Each line must be far shorter than a section.
+    """
+    groups: list[list[str]] = [[]]
+    size = used = 0
+    for line in lines:
+        cost = len(line) + 1
+        if used + cost > room - MORE_CHARS:
+            break
+        if size + cost > SECTION_TEXT:
+            groups.append([])
+            size = 0
+        groups[-1].append(line)
+        size += cost
+        used += cost
+    shown = sum(len(group) for group in groups)
+    blocks = [_section("\n".join(group)) for group in groups if group]
+    if total > shown:
+        rest = total - shown
+        blocks.append(_context(f"and {rest:,} more" if shown else f"{rest:,} not shown"))
+    return blocks
+
+
+def _room(*blocks: Sequence[Block]) -> int:
+    return TEXT_BUDGET - FALLBACK_TEXT - sum(text_size(group) for group in blocks)
+
+
+# --- Risks -------------------------------------------------------------------------------
+
+
+def _risk_line(risk: RiskDetail) -> str:
+    """`🔴 *High* Title · `target` · CVSS 9.8`; without details, the id and that."""
+    symbol = THREAT_SYMBOLS.get(risk.threat_level, UNKNOWN_THREAT_SYMBOL)
+    if not risk.threat_level.strip():
+        symbol = NO_THREAT_SYMBOL
+    if not risk.title.strip():
+        return f"{symbol} {_code(risk.risk_id, ID_CHARS)} · details unavailable"
+    level = THREAT_NAMES.get(risk.threat_level) or _shown(
+        risk.threat_level, NAME_CHARS, blank="Unknown level"
+    )
+    parts = [f"{symbol} *{level}* {_shown(risk.title, TITLE_CHARS)}"]
+    if risk.target.strip():
+        parts.append(_code(risk.target, TARGET_CHARS))
+    if risk.cvss is not None and risk.cvss.strip():
+        parts.append(f"CVSS {_shown(risk.cvss, CVSS_CHARS)}")
+    return " · ".join(parts)
+
+
+def _risk_list(alert: Alert, room: int) -> list[Block]:
+    """At most MAX_RISKS lines, in the order given (most severe first), then "and N more"."""
+    lines = [_risk_line(risk) for risk in alert.risks[:MAX_RISKS]]
+    return _packed(lines, _risk_total(alert), room)
+
+
+# --- Alerts ------------------------------------------------------------------------------
+
+
+def _targets(summary: ScanSummary) -> str:
+    shown = [_code(target, TARGET_CHARS) for target in summary.targets]
+    total = max(summary.target_count, len(shown))
+    if not shown:
+        return plural(total, "target") if total else "none"
+    more = f" +{total - len(shown):,} more" if total > len(shown) else ""
+    return ", ".join(shown) + more
+
+
+def parent_card(summary: ScanSummary, *, latest: ScanEvent | None = None) -> Message:
+    """The thread's parent: the scan as it is now, its newest event, and a Details button."""
+    lines = [f"*Scan* {_code(summary.scan_id, ID_CHARS)} · {_type(summary.type)}"]
+    lines.append(f"*State:* {_state(summary.state)}")
+    if summary.state == ScanState.RUNNING:
+        progress = summary.progress
+        lines.append(progress_bar(progress) if progress is not None else "progress not reported")
+    lines.append(f"*Targets:* {_targets(summary)}")
+    lines.append(f"*Risks:* {_risk_counts(summary)}")
+    value = actions.scan_value(summary.scan_id)
+    button = _button("Details", actions.DETAILS, 0, value) if value else None
+    blocks = [
+        _header(f"{_type(summary.type)} scan · {_state(summary.state)}"),
+        _section("\n".join(lines), button),
+    ]
+    if latest is not None:
+        blocks.append(_context(_latest(latest)))
+    fallback = f"{_ref(summary, plain=True)}: {_state_name(summary.state)}"
+    return _message(fallback, blocks)
+
+
+def _event_blocks(alert: Alert, room: int) -> list[Block]:
+    """What a reply says beyond the parent card: risk counts, or the new risks."""
+    if alert.event.kind is EventKind.FINISHED:
+        return [_context(f"Risks: {_risk_counts(alert.event.summary)}")]
+    if alert.event.kind is EventKind.RISKS:
+        return _risk_list(alert, room)
+    return []
+
+
+def event_reply(alert: Alert) -> Message:
+    """A reply in the scan's thread: one event, in a sentence naming the scan."""
+    head = [_section(f"{_symbol(alert.event)} {_sentence(alert)}")]
+    blocks = head + _event_blocks(alert, _room(head))
+    return _message(_sentence(alert, plain=True), blocks)
+
+
+def first_message(alert: Alert) -> Message:
+    """The first message about a scan in a channel: the parent card, showing this event."""
+    card = parent_card(alert.event.summary, latest=alert.event)["blocks"]
+    extra = _risk_list(alert, _room(card)) if alert.event.kind is EventKind.RISKS else []
+    return _message(_sentence(alert, plain=True), card + extra)
+
+
+def _kind_counts(alerts: Sequence[Alert]) -> str:
+    """ "2 started · 3 finished (1 failed) · 1 with new risks", kinds in KIND_COUNTS' order."""
+    counts = Counter(str(alert.event.kind) for alert in alerts)
+    failed = sum(a.broadcast for a in alerts)
+    parts = []
+    order = {kind: n for n, kind in enumerate(KIND_COUNTS)}
+    for kind in sorted(counts, key=lambda k: (order.get(k, len(order)), k)):
+        label = KIND_COUNTS.get(kind) or _shown(kind, NAME_CHARS)
+        if kind == EventKind.FINISHED and failed:
+            label += f" ({failed:,} failed)"
+        parts.append(f"{counts[kind]:,} {label}")
+    return " · ".join(parts)
+
+
+def digest(alerts: Sequence[Alert]) -> Message:
+    """Many alerts in one message instead of a flood: counts by kind, then a line each,
+    in the order given.
+    """
+    if not alerts:
+        return _message("No new scan alerts.", [_section("No new scan alerts.")])
+    title = plural(len(alerts), "scan alert")
+    counts = _kind_counts(alerts)
+    head = [_header(title), _context(counts)]
+    lines = [f"{_symbol(a.event)} {_sentence(a)}" for a in alerts[:MAX_DIGEST]]
+    ids = [_shown(a.event.summary.scan_id, ID_CHARS) for a in alerts[:MAX_FALLBACK_IDS]]
+    fallback = f"{title} ({counts}): scans " + _and_more(ids, len(alerts), ", ")
+    return _message(fallback, head + _packed(lines, len(alerts), _room(head)))
+
+
+def admin_note(text: str) -> Message:
+    """A notice for the admin channel, e.g. polling failing or recovered; `text` is escaped."""
+    shown = truncate(escape(text.strip()), SECTION_TEXT - 10) if text.strip() else "(no details)"
+    blocks = [_section(f"{NOTE_SYMBOL} {shown}"), _context("scanbot notice for admins")]
+    return _message(f"scanbot: {shown}", blocks)
+
+
+# --- Subscriptions -----------------------------------------------------------------------
+
+
+def describe_subscription(subscription: Subscription) -> str:
+    """The subscription in words, escaped for mrkdwn:
+    "#3: finished and risks of OpenVAS scans with a target containing “shop”, risks of
+    medium severity or higher".
+    """
+    events = [_shown(event, NAME_CHARS) for event in subscription.events]
+    types = [_shown(type_name(t), NAME_CHARS) for t in subscription.types]
+    text = f"#{subscription.id}: {_and(events) if events else 'no events'} of "
+    text += f"{_either(types) if types else 'all'} scans"
+    if subscription.target_contains is not None:
+        target = _shown(subscription.target_contains, TARGET_CHARS)
+        text += f" with a target containing “{target}”"
+    if subscription.min_severity is not None:
+        level = _shown(subscription.min_severity.lower(), NAME_CHARS)
+        text += f", risks of {level} severity or higher"
+    return text
+
+
+def _subscription_line(subscription: Subscription) -> str:
+    line = f"• {describe_subscription(subscription)}"
+    if subscription.from_env:
+        line += " (set by `SCANBOT_ALERT_CHANNEL`)"
+    if subscription.disabled_reason is not None:
+        reason = _shown(subscription.disabled_reason, REASON_CHARS, blank="no reason given")
+        line += f"\n      ⏸️ Disabled: {reason}"
+    return line
+
+
+def subscriptions_list(subscriptions: Sequence[Subscription]) -> Message:
+    """This channel's subscriptions, each with its number; with none, how to subscribe."""
+    if not subscriptions:
+        text = f"This channel has no alert subscriptions. {HOW_TO_SUBSCRIBE}"
+        return _message("This channel has no alert subscriptions.", [_section(text)])
+    title = f"{plural(len(subscriptions), 'alert subscription')} in this channel"
+    foot = [_context("`/scans unsubscribe 3` stops #3; `/scans unsubscribe all` stops them all.")]
+    head = [_header(title)]
+    lines = [_subscription_line(s) for s in subscriptions[:MAX_SUBSCRIPTIONS]]
+    listed = _packed(lines, len(subscriptions), _room(head, foot))
+    numbers = _and([f"#{s.id}" for s in subscriptions[:10]])
+    more = f" and {len(subscriptions) - 10:,} more" if len(subscriptions) > 10 else ""
+    return _message(f"{title}: {numbers}{more}", head + listed + foot)
+
+
+def subscribed(subscription: Subscription) -> Message:
+    """The answer to `/scans subscribe`: what this channel will now hear about."""
+    text = (
+        f"✅ Subscribed {describe_subscription(subscription)}.\n"
+        f"Alerts go to this channel; `/scans unsubscribe {subscription.id}` stops them."
+    )
+    return _message(f"Subscribed {describe_subscription(subscription)}.", [_section(text)])
+
+
+def unsubscribed(count: int, subscription_id: int | None) -> Message:
+    """The answer to `/scans unsubscribe <number>|all`, given how many were removed."""
+    if subscription_id is not None and count > 0:
+        text = f"Unsubscribed #{subscription_id}: no more of its alerts in this channel."
+    elif subscription_id is not None:
+        text = (
+            f"This channel has no subscription #{subscription_id}. "
+            "`/scans subscriptions` lists them."
+        )
+    elif count > 1:
+        text = f"Unsubscribed all {count:,} subscriptions: this channel gets no more scan alerts."
+    elif count == 1:
+        text = "Unsubscribed this channel's only subscription: no more scan alerts here."
+    else:
+        text = "This channel had no subscriptions: there was nothing to stop."
+    return _message(text, [_section(text)])
+
+
+def _words(values: Sequence[str]) -> str:
+    return " ".join(f"`{value}`" for value in values)
+
+
+SUBSCRIBE_USAGE = "\n".join(
+    [
+        "*`/scans subscribe [type…] [target:text] [severity:level] [event…]`* sends alerts "
+        "about scans to this channel, in one thread per scan.",
+        f"Types: {_words(list(TYPE_WORDS))} (none: every type)",
+        f"Events: {_words(EVENT_WORDS)} (none: `finished` `risks`); "
+        "`failed` is a finish that failed or went over its limit.",
+        "`target:shop` keeps scans with a target containing “shop”; "
+        f"`severity:{'|'.join(SEVERITY_WORDS)}` keeps risks of that level or higher.",
+        "Example: `/scans subscribe openvas target:shop severity:medium failed risks`",
+        "",
+        "*`/scans subscriptions`* lists this channel's subscriptions; "
+        "*`/scans unsubscribe 3`* (or `all`) stops them.",
+    ]
+)
+SUBSCRIBE_FALLBACK = "Usage: /scans subscribe [type…] [target:text] [severity:level] [event…]"
+
+
+def subscribe_usage(
+    unknown: str | None = None, suggestion: str | None = None, reason: str | None = None
+) -> Message:
+    """Help for the subscription subcommands, after what was refused (as typed) and why.
+
+    The arguments are a `SubscribeUsage`'s fields; `reason` is escaped like the rest.
+    """
+    problem: list[str] = []
+    plain: list[str] = []
+    if unknown is not None:
+        problem.append(f"scanbot cannot use {_code(unknown, NAME_CHARS)} here.")
+        plain.append(f"scanbot cannot use “{_shown(unknown, NAME_CHARS)}” here.")
+    if suggestion:
+        problem.append(f"Did you mean {_code(suggestion, NAME_CHARS)}?")
+        plain.append(f"Did you mean “{_shown(suggestion, NAME_CHARS)}”?")
+    if reason:
+        problem.append(_shown(reason, SECTION_TEXT // 2))
+        plain.append(_shown(reason, SECTION_TEXT // 2))
+    blocks = [_section(" ".join(problem))] if problem else []
+    blocks.append(_section(SUBSCRIBE_USAGE))
+    return _message(" ".join([*plain, SUBSCRIBE_FALLBACK]), blocks)

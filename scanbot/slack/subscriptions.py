@@ -1,0 +1,79 @@
+"""`/scans subscribe`, `/scans unsubscribe` and `/scans subscriptions` for one channel."""
+
+from __future__ import annotations
+
+import logging
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from scanbot.scans.parse import (
+    ListSubscriptions,
+    Subscribe,
+    SubscribeUsage,
+    SubscriptionCommand,
+    Unsubscribe,
+)
+from scanbot.slack import alert_blocks
+from scanbot.slack.answers import Reply
+from scanbot.slack.text import escape, user_mention
+from scanbot.store import Store
+
+log = logging.getLogger(__name__)
+
+CANNOT_POST = {
+    "not_in_channel": "scanbot is not in this channel: invite it with `/invite @scanbot`, "
+    "then subscribe again.",
+    "channel_not_found": "scanbot cannot see this channel: in a private channel, invite it with "
+    "`/invite @scanbot`; in a public one, ask an admin to grant the `chat:write.public` scope "
+    "and reinstall the app.",
+    "is_archived": "This channel is archived: scanbot cannot post here.",
+    "restricted_action": "This workspace does not let scanbot post here; ask an admin.",
+}
+
+
+class ChannelSubscriptions:
+    def __init__(
+        self, store: Store, slack: AsyncWebClient, *, admins: frozenset[str] = frozenset()
+    ):
+        self._store = store
+        self._slack = slack
+        self._admins = admins
+
+    async def handle(self, command: SubscriptionCommand, channel_id: str, user_id: str) -> Reply:
+        if isinstance(command, SubscribeUsage):
+            return Reply(
+                alert_blocks.subscribe_usage(command.unknown, command.suggestion, command.reason)
+            )
+        if isinstance(command, ListSubscriptions):
+            subscriptions = await self._store.subscriptions(channel_id)
+            return Reply(alert_blocks.subscriptions_list(subscriptions))
+        if self._admins and user_id not in self._admins:
+            who = ", ".join(user_mention(admin) for admin in sorted(self._admins))
+            return Reply.failure(f"Only scanbot's admins can change this channel's alerts: {who}.")
+        if isinstance(command, Unsubscribe):
+            removed = await self._store.remove_subscriptions(channel_id, command.subscription_id)
+            return Reply(alert_blocks.unsubscribed(removed, command.subscription_id))
+        return await self._subscribe(command, channel_id, user_id)
+
+    async def _subscribe(self, command: Subscribe, channel_id: str, user_id: str) -> Reply:
+        subscription = await self._store.add_subscription(
+            channel_id,
+            types=command.types,
+            target_contains=command.target_contains,
+            min_severity=command.min_severity,
+            events=command.events,
+            created_by=user_id,
+        )
+        # Say it in the channel: that also proves scanbot can post there.
+        note = alert_blocks.subscribed(subscription)
+        text = f"{user_mention(user_id)} {note['text']}"
+        try:
+            await self._slack.chat_postMessage(channel=channel_id, text=text, blocks=note["blocks"])
+        except SlackApiError as exc:
+            error = str(exc.response.get("error", "unknown"))
+            await self._store.remove_subscriptions(channel_id, subscription.id)
+            log.warning("subscribing %s failed: scanbot cannot post there (%s)", channel_id, error)
+            reason = CANNOT_POST.get(error, f"Slack refused scanbot's post here ({escape(error)}).")
+            return Reply.failure(f"Not subscribed. {reason}")
+        return Reply(note)
