@@ -19,6 +19,17 @@ from sqlalchemy.engine import URL
 
 log = logging.getLogger(__name__)
 
+# Everything a dead or cut-off lock connection raises. InternalClientError too: when the
+# server terminates the backend, asyncpg may fail the next query with "another operation
+# is in progress" instead of a connection error.
+CONNECTION_LOST = (
+    OSError,
+    TimeoutError,
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+    asyncpg.InternalClientError,
+)
+
 LEADER_LOCK = 0x5CA9B01  # < 2**31, so pg_locks shows it as classid 0, objid LEADER_LOCK
 KEEPALIVES = {
     "tcp_keepalives_idle": "10",
@@ -76,7 +87,7 @@ class PostgresLeader:
                     self._held = bool(
                         await self._conn.fetchval("SELECT pg_try_advisory_lock($1)", self._key)
                     )
-        except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        except CONNECTION_LOST as exc:
             log.warning("leader lock connection failed (%s): not leading", exc.__class__.__name__)
             await self._drop()
         if self._held != was_held:
@@ -94,7 +105,7 @@ class PostgresLeader:
     async def release(self) -> None:
         if self._conn is not None and not self._conn.is_closed() and self._held:
             # If this fails, closing the connection frees the lock anyway.
-            with contextlib.suppress(OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+            with contextlib.suppress(*CONNECTION_LOST):
                 await self._conn.execute("SELECT pg_advisory_unlock($1)", self._key)
         await self._drop()
 

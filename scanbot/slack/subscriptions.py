@@ -66,14 +66,20 @@ class ChannelSubscriptions:
             created_by=user_id,
         )
         # Say it in the channel: that also proves scanbot can post there.
-        note = alert_blocks.subscribed(subscription)
-        text = f"{user_mention(user_id)} {note['text']}"
+        text = (
+            f"{user_mention(user_id)} subscribed this channel to scan alerts: "
+            f"{alert_blocks.describe_subscription(subscription)}."
+        )
         try:
-            await self._slack.chat_postMessage(channel=channel_id, text=text, blocks=note["blocks"])
+            await self._slack.chat_postMessage(
+                channel=channel_id,
+                text=text,
+                blocks=[{"type": "section", "text": {"type": "mrkdwn", "text": text}}],
+            )
         except SlackApiError as exc:
             error = str(exc.response.get("error", "unknown"))
             await self._store.remove_subscriptions(channel_id, subscription.id)
             log.warning("subscribing %s failed: scanbot cannot post there (%s)", channel_id, error)
             reason = CANNOT_POST.get(error, f"Slack refused scanbot's post here ({escape(error)}).")
             return Reply.failure(f"Not subscribed. {reason}")
-        return Reply(note)
+        return Reply(alert_blocks.subscribed(subscription))
