@@ -17,10 +17,12 @@ from scanbot.alerts.model import DEFAULT_EVENTS
 from scanbot.alerts.sender import Sender
 from scanbot.alerts.service import AlertService
 from scanbot.hostedscan import HostedScanClient
+from scanbot.hostedscan.limiter import FairLimiter
 from scanbot.settings import Settings
 from scanbot.slack import listeners
 from scanbot.slack.answers import DEFAULT_DEADLINE, Answers
 from scanbot.slack.inflight import InFlight
+from scanbot.slack.responder import Responder
 from scanbot.slack.subscriptions import ChannelSubscriptions
 from scanbot.store import Store, database_url
 
@@ -28,6 +30,9 @@ log = logging.getLogger(__name__)
 
 # How long a shutdown waits for replies already under way.
 DRAIN_SECONDS = 8.0
+# HostedScan requests in flight at once, shared fairly by commands and alerts; the rest
+# wait in the limiter, not in httpx's pool (see hostedscan/limiter.py).
+HOSTEDSCAN_CONCURRENCY = 10
 
 
 @dataclass
@@ -40,6 +45,7 @@ class Runtime:
     inflight: InFlight
     store: Store
     alerts: AlertService
+    responder: Responder
     schedule_alerts: bool = True
 
     async def start(self) -> None:
@@ -53,16 +59,25 @@ class Runtime:
     async def aclose(self) -> None:
         await self.alerts.stop()
         await self.inflight.drain(DRAIN_SECONDS)
+        await self.responder.aclose()
         await self.hostedscan.aclose()
         await self.store.close()
 
 
 def build_hostedscan(
-    settings: Settings, *, transport: httpx.AsyncBaseTransport | None = None
+    settings: Settings,
+    *,
+    transport: httpx.AsyncBaseTransport | None = None,
+    limiter: FairLimiter | None = None,
 ) -> HostedScanClient:
+    """The process's one HostedScan client (one connection pool), in the "commands" lane."""
     settings.require("hostedscan_api_key")
+    limiter = limiter or FairLimiter(HOSTEDSCAN_CONCURRENCY)
     return HostedScanClient.create(
-        settings.hostedscan_api_url, settings.secret("hostedscan_api_key"), transport=transport
+        settings.hostedscan_api_url,
+        settings.secret("hostedscan_api_key"),
+        transport=transport,
+        limiter=limiter.lane("commands"),
     )
 
 
@@ -126,14 +141,27 @@ async def open_runtime(
         settings.require("slack_signing_secret")
         signing_secret = settings.secret("slack_signing_secret")
     store = await open_store(settings)
-    hostedscan = build_hostedscan(settings, transport=hostedscan_transport)
+    limiter = FairLimiter(HOSTEDSCAN_CONCURRENCY)
+    hostedscan = build_hostedscan(settings, transport=hostedscan_transport, limiter=limiter)
     slack = build_slack_client(settings)
     bolt = AsyncApp(client=slack, signing_secret=signing_secret, name="scanbot")
     subscriptions = ChannelSubscriptions(store, slack)
     answers = Answers(hostedscan, deadline=deadline, subscriptions=subscriptions)
     inflight = InFlight()
-    listeners.register(bolt, answers, inflight)
-    alerts = build_alerts(settings, hostedscan, slack, store)
+    responder = Responder.create()
+    listeners.register(bolt, answers, inflight, responder)
+    alerts = build_alerts(
+        settings, hostedscan.sharing(limiter=limiter.lane("alerts")), slack, store
+    )
     return Runtime(
-        settings, hostedscan, slack, bolt, answers, inflight, store, alerts, schedule_alerts
+        settings,
+        hostedscan,
+        slack,
+        bolt,
+        answers,
+        inflight,
+        store,
+        alerts,
+        responder,
+        schedule_alerts,
     )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 import email.utils
 import json
 import logging
@@ -45,7 +46,7 @@ SCAN_ID_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,128}")
 # A header value h11 accepts; anything else would make it quote the key in an error.
 _API_KEY_PATTERN = re.compile(r"[\x21-\x7e]+")
 DEFAULT_TIMEOUT = httpx.Timeout(connect=3.0, read=8.0, write=5.0, pool=3.0)
-DEFAULT_LIMITS = httpx.Limits(max_connections=10, max_keepalive_connections=5)
+DEFAULT_LIMITS = httpx.Limits(max_connections=10, max_keepalive_connections=10)
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 # Failures that may pass on another try; a malformed URL or a bad header never will.
@@ -218,7 +219,7 @@ class HostedScanClient:
         retry_after_cap: float = 10.0,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         random: Callable[[], float] = random.random,
-        limiter: asyncio.Semaphore | None = None,
+        limiter: contextlib.AbstractAsyncContextManager[object] | None = None,
     ) -> None:
         if max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
@@ -254,6 +255,15 @@ class HostedScanClient:
             transport=transport,
         )
         return cls(http, **options)
+
+    def sharing(
+        self, *, limiter: contextlib.AbstractAsyncContextManager[object]
+    ) -> HostedScanClient:
+        """A client on the same connection pool and retry policy, under another limiter
+        (the alerts' lane beside the commands'). Close only the original."""
+        sibling = copy.copy(self)
+        sibling._limiter = limiter
+        return sibling
 
     async def aclose(self) -> None:
         await self._http.aclose()
