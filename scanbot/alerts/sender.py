@@ -21,6 +21,7 @@ from aiohttp import ClientError
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from scanbot.alerts.failpoints import failpoint
 from scanbot.alerts.model import EventKind, ScanSummary
 from scanbot.slack import alert_blocks
 from scanbot.slack.blocks import Message
@@ -191,6 +192,7 @@ class Sender:
             outcome, ts = await self._post(row, alert.channel_id, message)
             if ts is not None:
                 await self._store.start_thread(row.id, alert, ts, card_key(alert.event.summary))
+                failpoint("send:after_mark")
         else:
             message = alert_blocks.event_reply(alert)
             outcome, ts = await self._post(
@@ -202,6 +204,7 @@ class Sender:
             )
             if ts is not None:
                 await self._store.mark_sent(row.id, ts)
+                failpoint("send:after_mark")
         if ts is not None:
             report.sent += 1
         else:
@@ -237,6 +240,7 @@ class Sender:
         """Post, paced per channel. Returns (outcome, ts); on failure the rows are updated."""
         rows = list(group) or [row]
         await self._wait_for_slot(channel_id)
+        failpoint("send:before_post")
         try:
             response = await self._slack.chat_postMessage(
                 channel=channel_id,
@@ -251,6 +255,7 @@ class Sender:
         except (ClientError, TimeoutError, OSError) as exc:
             await self._retry(rows, f"connection: {exc.__class__.__name__}")
             return "retry", None
+        failpoint("send:after_post")
         return "sent", str(response["ts"])
 
     async def _failed(self, rows: list[OutboxRow], channel_id: str, exc: SlackApiError) -> str:

@@ -20,6 +20,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, Connection
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from scanbot.alerts.failpoints import failpoint
 from scanbot.alerts.model import Alert, ScanSummary, Snapshot, Subscription
 from scanbot.hostedscan.models import FINAL_STATES
 from scanbot.store.schema import (
@@ -152,7 +153,10 @@ class Store:
                 await conn.execute(sa.select(sa.func.pg_advisory_xact_lock(OBSERVE_LOCK)))
             snapshots = await _read_snapshots(conn, list(scan_ids))
             kept, alerts, dropped = compute(snapshots)
-            return await self._record(conn, kept, alerts, dropped, state or {})
+            queued = await self._record(conn, kept, alerts, dropped, state or {})
+            failpoint("cycle:before_commit")
+        failpoint("cycle:after_commit")
+        return queued
 
     async def record(
         self,
