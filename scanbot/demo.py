@@ -18,7 +18,7 @@ from typing import Any, TextIO
 
 import httpx
 
-from scanbot.app import open_runtime
+from scanbot.app import Runtime, open_runtime
 from scanbot.sandbox.server import SANDBOX_API_KEY, create_sandbox_app
 from scanbot.sandbox.slack import FakeSlack, render_text
 from scanbot.sandbox.slack_user import block_action, post_signed, slash_command
@@ -29,6 +29,7 @@ from scanbot.slack import actions
 from scanbot.web import create_web_app
 
 DEMO_SEED = 42
+CHANNEL = "C0SECOPS"  # where the stand-in user types; slash_command's default channel
 PROMPT = "\N{SINGLE RIGHT-POINTING ANGLE QUOTATION MARK}"
 
 
@@ -107,8 +108,20 @@ async def run_demo(*, real_slack: bool = False, out: TextIO = sys.stdout) -> int
     if real_slack:
         return await _run_with_real_slack(world)
     signing_secret = secrets.token_hex(16)
-    scratch = tempfile.TemporaryDirectory(prefix="scanbot-demo-")
     slack = FakeSlack(bot_token="xoxb-demo-" + secrets.token_hex(8))
+    with tempfile.TemporaryDirectory(prefix="scanbot-demo-") as scratch:
+        await _run(world, slack, signing_secret, scratch, out)
+    print(
+        "\nDemo finished. Run `make test` for the test suite; see README.md to connect a "
+        "real Slack workspace.",
+        file=out,
+    )
+    return 0
+
+
+async def _run(
+    world: SandboxWorld, slack: FakeSlack, signing_secret: str, scratch: str, out: TextIO
+) -> None:
     async with (
         _sandbox(world) as sandbox_url,
         serve_in_background(slack.app) as slack_url,
@@ -120,7 +133,7 @@ async def run_demo(*, real_slack: bool = False, out: TextIO = sys.stdout) -> int
             slack_api_url=f"{slack_url}/api/",
             hostedscan_api_key=SANDBOX_API_KEY,
             hostedscan_api_url=sandbox_url,
-            database_url=f"sqlite:///{scratch.name}/demo.sqlite3",
+            database_url=f"sqlite:///{scratch}/demo.sqlite3",
         )
         runtime = await open_runtime(settings, schedule_alerts=False)
         async with (
@@ -136,19 +149,14 @@ async def run_demo(*, real_slack: bool = False, out: TextIO = sys.stdout) -> int
             )
             tour = Tour(http, slack, slack_url, f"{app_url}/slack/events", signing_secret, out)
             await _tour(tour, world)
-    print(
-        "\nDemo finished. Run `make test` for the test suite; see README.md to connect a "
-        "real Slack workspace.",
-        file=out,
-    )
-    return 0
+            await _alerts_tour(tour, world, runtime)
 
 
 async def _tour(tour: Tour, world: SandboxWorld) -> None:
     await tour.command("/scans", "help")
     listing = await tour.command("/scans")
     await tour.click(listing, actions.NEXT)
-    await tour.command("/scans", "running openvas")
+    await tour.command("/scans", "active")
     await tour.command("/scans", "finnished")
     running = world.list_scans({"state": ["RUNNING"]})
     scan_id = running[0]["id"] if running else world.list_scans(None)[0]["id"]
@@ -159,6 +167,31 @@ async def _tour(tour: Tour, world: SandboxWorld) -> None:
     await tour.click(shared, actions.REFRESH, shared=True)
     await tour.command("/scan", "../../v1/targets")
     await tour.command("/scan", "no-such-scan")
+
+
+async def _alerts_tour(tour: Tour, world: SandboxWorld, runtime: Runtime) -> None:
+    out = tour.out
+    print(f"\n\033[1m{'=' * 20} Channel alerts {'=' * 20}\033[0m", file=out)
+    await tour.command("/scans", "subscribe started finished failed risks")
+    first = await runtime.alerts.tick()
+    if first.cycle is not None:
+        print(f"  (scanbot polls: {first.cycle.line()}: a silent baseline)", file=out)
+    for _ in range(3):
+        world.clock.advance(90)  # a minute and a half of scanning
+        report = await runtime.alerts.tick()
+        if report.cycle is not None:
+            print(f"  (scanbot polls: {report.cycle.line()})", file=out)
+    print("\n\033[1m#secops, as the channel shows it:\033[0m", file=out)
+    messages = tour.slack.channels.get(CHANNEL, [])
+    for parent in (m for m in messages if m.get("thread_ts", m["ts"]) == m["ts"]):
+        print(_indent(render_text(parent)), file=out)
+        for reply in (m for m in messages if m.get("thread_ts") == parent["ts"] != m["ts"]):
+            broadcast = " (also sent to the channel)" if reply.get("reply_broadcast") else ""
+            print(f"  │    ↳ in thread{broadcast}:", file=out)
+            print(
+                "\n".join("  │      " + line for line in render_text(reply).splitlines()), file=out
+            )
+        print("  │", file=out)
 
 
 async def _run_with_real_slack(world: SandboxWorld) -> int:
