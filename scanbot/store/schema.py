@@ -89,6 +89,34 @@ alert_threads = sa.Table(
     sa.Column("shown", sa.Text, nullable=False),  # the card key the parent shows now
     sa.Column("edited_at", WHEN, nullable=True),
     sa.Column("created_at", WHEN, nullable=False),
+    # triage (migration 0002)
+    sa.Column("assignee", sa.String(32), nullable=True),
+    sa.Column("snoozed_until", WHEN, nullable=True),
+    sa.Column("snoozed_in_state", sa.String(64), nullable=True),
+    sa.Column("muted", sa.Boolean, nullable=False, server_default=sa.false()),
+)
+
+acknowledgements = sa.Table(
+    "acknowledgements",
+    metadata,
+    sa.Column("scan_id", ID, primary_key=True),
+    sa.Column("channel_id", CHANNEL, primary_key=True),
+    sa.Column("user_id", sa.String(32), primary_key=True),
+    sa.Column("at", WHEN, nullable=False),
+)
+
+triage_audit = sa.Table(
+    "triage_audit",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("scan_id", ID, nullable=False),
+    sa.Column("channel_id", CHANNEL, nullable=False),
+    sa.Column("user_id", sa.String(32), nullable=False),
+    sa.Column("action", sa.String(32), nullable=False),
+    sa.Column("detail", sa.Text, nullable=False, server_default=""),
+    sa.Column("at", WHEN, nullable=False),
+    sa.Index("ix_triage_audit_thread", "scan_id", "channel_id"),
+    sqlite_autoincrement=True,
 )
 
 webhook_events = sa.Table(

@@ -64,6 +64,11 @@ class AlertThread:
     summary: ScanSummary  # what the parent should show
     shown: str  # the card key it shows now
     edited_at: datetime | None
+    created_at: datetime | None = None
+    assignee: str | None = None
+    snoozed_until: datetime | None = None
+    snoozed_in_state: str | None = None
+    muted: bool = False
 
 
 def _chunks(items: Sequence[str]) -> Iterable[Sequence[str]]:
@@ -560,6 +565,11 @@ def _thread(row: Any) -> AlertThread:
         summary=ScanSummary.model_validate_json(row["summary"]),
         shown=row["shown"],
         edited_at=row["edited_at"],
+        created_at=row["created_at"],
+        assignee=row["assignee"],
+        snoozed_until=row["snoozed_until"],
+        snoozed_in_state=row["snoozed_in_state"],
+        muted=bool(row["muted"]),
     )
 
 

@@ -1,0 +1,238 @@
+"""Triage records: conditional updates, so double clicks, replays and two people clicking
+at once leave one consistent state and report one change. Every change is audited."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from scanbot.store.schema import acknowledgements, alert_threads, outbox, triage_audit
+from scanbot.store.store import AlertThread, OutboxRow, Store, _outbox_row, _thread
+from scanbot.triage.model import Acknowledgement, AuditEntry, TriageView
+
+
+class TriageStore:
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    # -- reading --------------------------------------------------------------------------
+
+    async def view(self, thread: AlertThread) -> TriageView:
+        query = (
+            sa.select(acknowledgements.c.user_id, acknowledgements.c.at)
+            .where(_is_thread(acknowledgements, thread.scan_id, thread.channel_id))
+            .order_by(acknowledgements.c.at, acknowledgements.c.user_id)
+        )
+        async with self._store.engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        return TriageView(
+            acknowledgements=tuple(Acknowledgement(user_id=u, at=at) for u, at in rows),
+            assignee=thread.assignee,
+            snoozed_until=thread.snoozed_until,
+            snoozed_in_state=thread.snoozed_in_state,
+            muted=thread.muted,
+        )
+
+    async def audit(self, scan_id: str, channel_id: str) -> list[AuditEntry]:
+        query = (
+            sa.select(triage_audit)
+            .where(_is_thread(triage_audit, scan_id, channel_id))
+            .order_by(triage_audit.c.id)
+        )
+        async with self._store.engine.connect() as conn:
+            rows = (await conn.execute(query)).mappings().all()
+        return [
+            AuditEntry(at=r["at"], user_id=r["user_id"], action=r["action"], detail=r["detail"])
+            for r in rows
+        ]
+
+    async def unacknowledged(self, channel_id: str | None = None) -> list[AlertThread]:
+        """Threads nobody acknowledged yet, oldest first (a channel's, or every channel's)."""
+        acked = sa.select(acknowledgements.c.scan_id).where(
+            acknowledgements.c.scan_id == alert_threads.c.scan_id,
+            acknowledgements.c.channel_id == alert_threads.c.channel_id,
+        )
+        query = sa.select(alert_threads).where(~sa.exists(acked))
+        if channel_id is not None:
+            query = query.where(alert_threads.c.channel_id == channel_id)
+        query = query.order_by(alert_threads.c.created_at, alert_threads.c.scan_id)
+        async with self._store.engine.connect() as conn:
+            return [_thread(row) for row in (await conn.execute(query)).mappings()]
+
+    async def assigned_to(self, user_id: str) -> list[AlertThread]:
+        query = (
+            sa.select(alert_threads)
+            .where(alert_threads.c.assignee == user_id)
+            .order_by(alert_threads.c.created_at)
+        )
+        async with self._store.engine.connect() as conn:
+            return [_thread(row) for row in (await conn.execute(query)).mappings()]
+
+    # -- changing (each returns True only if it changed something) ------------------------
+
+    async def acknowledge(self, scan_id: str, channel_id: str, user_id: str, at: datetime) -> bool:
+        async with self._store._write() as conn:
+            result = await conn.execute(
+                self._store._insert(acknowledgements)
+                .values(scan_id=scan_id, channel_id=channel_id, user_id=user_id, at=at)
+                .on_conflict_do_nothing()
+            )
+            return await _audited(
+                conn, result.rowcount, scan_id, channel_id, user_id, "acknowledge", "", at
+            )
+
+    async def unacknowledge(
+        self, scan_id: str, channel_id: str, user_id: str, at: datetime
+    ) -> bool:
+        async with self._store._write() as conn:
+            result = await conn.execute(
+                acknowledgements.delete().where(
+                    _is_thread(acknowledgements, scan_id, channel_id),
+                    acknowledgements.c.user_id == user_id,
+                )
+            )
+            return await _audited(
+                conn, result.rowcount, scan_id, channel_id, user_id, "unacknowledge", "", at
+            )
+
+    async def assign(
+        self, scan_id: str, channel_id: str, user_id: str, assignee: str | None, at: datetime
+    ) -> bool:
+        column = alert_threads.c.assignee
+        return await self._set(
+            scan_id,
+            channel_id,
+            user_id,
+            "assign",
+            assignee or "",
+            at,
+            {"assignee": assignee},
+            column.is_distinct_from(assignee),
+        )
+
+    async def snooze(
+        self,
+        scan_id: str,
+        channel_id: str,
+        user_id: str,
+        at: datetime,
+        *,
+        until: datetime | None,
+        in_state: str | None,
+        detail: str,
+    ) -> bool:
+        changed = sa.or_(
+            alert_threads.c.snoozed_until.is_distinct_from(until),
+            alert_threads.c.snoozed_in_state.is_distinct_from(in_state),
+        )
+        values = {"snoozed_until": until, "snoozed_in_state": in_state}
+        action = "snooze" if until or in_state else "unsnooze"
+        return await self._set(scan_id, channel_id, user_id, action, detail, at, values, changed)
+
+    async def set_muted(
+        self, scan_id: str, channel_id: str, user_id: str, muted: bool, at: datetime
+    ) -> bool:
+        changed = alert_threads.c.muted.is_distinct_from(muted)
+        action = "mute" if muted else "unmute"
+        return await self._set(
+            scan_id, channel_id, user_id, action, "", at, {"muted": muted}, changed
+        )
+
+    async def record(
+        self, scan_id: str, channel_id: str, user_id: str, action: str, detail: str, at: datetime
+    ) -> None:
+        """Audit an action that changes no triage state (refresh, show risks, report)."""
+        async with self._store._write() as conn:
+            await _audited(conn, 1, scan_id, channel_id, user_id, action, detail, at)
+
+    async def _set(
+        self,
+        scan_id: str,
+        channel_id: str,
+        user_id: str,
+        action: str,
+        detail: str,
+        at: datetime,
+        values: dict[str, Any],
+        changed: sa.ColumnElement[bool],
+    ) -> bool:
+        async with self._store._write() as conn:
+            result = await conn.execute(
+                alert_threads.update()
+                .where(_is_thread(alert_threads, scan_id, channel_id), changed)
+                .values(**values)
+            )
+            return await _audited(
+                conn, result.rowcount, scan_id, channel_id, user_id, action, detail, at
+            )
+
+    # -- held alerts (snoozed or muted threads) -------------------------------------------
+
+    async def hold(self, row_id: int) -> None:
+        async with self._store._write() as conn:
+            await conn.execute(outbox.update().where(outbox.c.id == row_id).values(status="held"))
+
+    async def held(self, scan_id: str, channel_id: str) -> list[OutboxRow]:
+        query = (
+            sa.select(outbox)
+            .where(
+                outbox.c.status == "held",
+                outbox.c.scan_id == scan_id,
+                outbox.c.channel_id == channel_id,
+            )
+            .order_by(outbox.c.id)
+        )
+        async with self._store.engine.connect() as conn:
+            return [_outbox_row(row) for row in (await conn.execute(query)).mappings()]
+
+    async def threads_with_held_alerts(self) -> list[AlertThread]:
+        held = sa.select(outbox.c.id).where(
+            outbox.c.status == "held",
+            outbox.c.scan_id == alert_threads.c.scan_id,
+            outbox.c.channel_id == alert_threads.c.channel_id,
+        )
+        query = sa.select(alert_threads).where(sa.exists(held))
+        async with self._store.engine.connect() as conn:
+            return [_thread(row) for row in (await conn.execute(query)).mappings()]
+
+    async def mark_summarized(self, row_ids: Sequence[int], ts: str | None, at: datetime) -> None:
+        async with self._store._write() as conn:
+            await conn.execute(
+                outbox.update()
+                .where(outbox.c.id.in_(list(row_ids)), outbox.c.status == "held")
+                .values(status="summarized", ts=ts, done_at=at)
+            )
+
+
+def _is_thread(table: sa.Table, scan_id: str, channel_id: str) -> sa.ColumnElement[bool]:
+    return sa.and_(table.c.scan_id == scan_id, table.c.channel_id == channel_id)
+
+
+async def _audited(
+    conn: AsyncConnection,
+    rowcount: int | None,
+    scan_id: str,
+    channel_id: str,
+    user_id: str,
+    action: str,
+    detail: str,
+    at: datetime,
+) -> bool:
+    """Write the audit line when the change happened; report whether it did."""
+    if not rowcount:
+        return False
+    await conn.execute(
+        triage_audit.insert().values(
+            scan_id=scan_id,
+            channel_id=channel_id,
+            user_id=user_id,
+            action=action,
+            detail=detail[:500],
+            at=at,
+        )
+    )
+    return True

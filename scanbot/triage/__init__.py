@@ -1,0 +1,1 @@
+"""On-call triage in alert threads: acknowledge, assign, snooze, mute, risks, reports."""
