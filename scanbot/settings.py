@@ -13,6 +13,7 @@ HOSTEDSCAN_API_URL = "https://api.hostedscan.com"
 
 
 CHANNEL_ID = re.compile(r"[CGD][A-Z0-9]{2,30}")
+USER_ID = re.compile(r"[UW][A-Z0-9]{2,30}")
 
 
 class ConfigError(Exception):
@@ -55,6 +56,8 @@ class Settings(BaseSettings):
     digest_threshold: int = Field(
         default=10, ge=1, le=1_000, validation_alias="SCANBOT_DIGEST_THRESHOLD"
     )
+    admins: str = Field(default="", validation_alias="SCANBOT_ADMINS")
+    allow_guests: bool = Field(default=False, validation_alias="SCANBOT_ALLOW_GUESTS")
     poll_failures_before_notice: int = Field(
         default=3, ge=1, le=1_000, validation_alias="SCANBOT_POLL_FAILURES_BEFORE_NOTICE"
     )
@@ -91,6 +94,18 @@ class Settings(BaseSettings):
             if channel.strip() and not CHANNEL_ID.fullmatch(channel.strip()):
                 raise ValueError("must be Slack channel ids like C0123ABCD, comma-separated")
         return value
+
+    @field_validator("admins")
+    @classmethod
+    def _user_ids(cls, value: str) -> str:
+        for user in value.split(","):
+            if user.strip() and not USER_ID.fullmatch(user.strip()):
+                raise ValueError("must be Slack user ids like U0123ABCD, comma-separated")
+        return value
+
+    @property
+    def admin_ids(self) -> frozenset[str]:
+        return frozenset(u.strip() for u in self.admins.split(",") if u.strip())
 
     @property
     def alert_channel_ids(self) -> list[str]:

@@ -69,18 +69,25 @@ class SubscribeUsage:
     reason: str | None = None
 
 
+@dataclass(frozen=True)
+class ShowTriage:
+    """`/scans triage`: this channel's unacknowledged alerts, oldest first."""
+
+
 ListCommand = ListScans | ShowUsage
 SubscriptionCommand = Subscribe | Unsubscribe | ListSubscriptions | SubscribeUsage
-ScansCommand = ListScans | ShowUsage | SubscriptionCommand
+ChannelCommand = SubscriptionCommand | ShowTriage
+ScansCommand = ListScans | ShowUsage | ChannelCommand
 ScanCommand = ShowScan | ShowUsage
 
 HELP = "help"
 SUBSCRIBE = "subscribe"
 UNSUBSCRIBE = "unsubscribe"
 SUBSCRIPTIONS = "subscriptions"
+TRIAGE = "triage"
 
 # Only ever the first word after `/scans`.
-SUBCOMMANDS: frozenset[str] = frozenset({HELP, SUBSCRIBE, UNSUBSCRIBE, SUBSCRIPTIONS})
+SUBCOMMANDS: frozenset[str] = frozenset({HELP, SUBSCRIBE, UNSUBSCRIBE, SUBSCRIPTIONS, TRIAGE})
 
 BY_PREFIX = "by:"
 
@@ -129,6 +136,8 @@ def parse_scans_command(text: str) -> ScansCommand:
     first = words[0].lower() if words else ""
     if first in _SUBSCRIPTION_PARSERS:
         return _SUBSCRIPTION_PARSERS[first](words[1:])
+    if first == TRIAGE:
+        return ShowTriage() if len(words) == 1 else ShowUsage(unknown=words[1])
     return parse_list_command(text)
 
 

@@ -7,6 +7,7 @@ import contextlib
 import tempfile
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -19,6 +20,7 @@ from scanbot.sandbox.slack_user import block_action, post_signed, slash_command
 from scanbot.sandbox.world import SandboxWorld, SimClock
 from scanbot.serving import serve_in_background
 from scanbot.settings import load_settings
+from scanbot.store.store import utcnow
 from scanbot.web import create_web_app
 
 BOT_TOKEN = "xoxb-e2e-bot-token-0123456789"
@@ -69,9 +71,13 @@ async def running_stack(
     hostedscan_key: str = SANDBOX_API_KEY,
     database_url: str | None = None,
     settings: dict[str, Any] | None = None,
+    web_clock: Callable[[], datetime] = utcnow,
     **runtime_options: Any,
 ) -> AsyncIterator[Stack]:
-    """A whole scanbot; alerts run only when a test calls `stack.runtime.alerts.tick()`."""
+    """A whole scanbot; alerts run only when a test calls `stack.runtime.alerts.tick()`.
+
+    `web_clock` is the clock the app judges webhook freshness by.
+    """
     sandbox_app = create_sandbox_app(world)
     slack = FakeSlack(bot_token=BOT_TOKEN)
     async with (
@@ -92,7 +98,7 @@ async def running_stack(
         runtime_options.setdefault("schedule_alerts", False)
         runtime = await open_runtime(config, deadline=deadline, **runtime_options)
         async with (
-            serve_in_background(create_web_app(runtime)) as app_url,
+            serve_in_background(create_web_app(runtime, clock=web_clock)) as app_url,
             httpx.AsyncClient(timeout=20) as http,
         ):
             yield Stack(app_url, slack_url, world, sandbox_app.state.controls, slack, runtime, http)

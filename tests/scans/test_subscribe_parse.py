@@ -332,12 +332,12 @@ def test_any_valid_subscribe(words: list[str], target: str) -> None:
     result = parse_scans_command(" ".join(["subscribe", *words, target_word]))
     severities = {w.lower() for w in words if w.lower().startswith("severity:")}
     events = [e for e in EVENT_WORDS if e in {w.lower() for w in words}] or list(DEFAULT_EVENTS)
+    if target_word == "target:" or target_word[7:] in EMPTY_QUOTES:  # word errors come first
+        assert result == usage(target_word, None, EMPTY_TARGET_REASON)
+        return
     if len(severities) > 1 or (severities and "risks" not in events):
         assert isinstance(result, SubscribeUsage)
         assert result.reason in (TWO_SEVERITIES_REASON, SEVERITY_WITHOUT_RISKS_REASON)
-        return
-    if target_word == "target:" or target_word[7:] in EMPTY_QUOTES:
-        assert result == usage(target_word, None, EMPTY_TARGET_REASON)
         return
     assert isinstance(result, Subscribe)
     assert result.events == tuple(events)
