@@ -27,6 +27,8 @@ from scanbot.slack import alert_blocks
 from scanbot.slack.blocks import Message
 from scanbot.store import OutboxRow, Store
 from scanbot.store.store import utcnow
+from scanbot.store.triage import TriageStore
+from scanbot.triage.model import TriageView
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +82,7 @@ class SendReport:
     digests: int = 0
     parked: int = 0
     retried: int = 0
+    held: int = 0
     edited: int = 0
     paused: str | None = None
 
@@ -87,16 +90,16 @@ class SendReport:
         paused = f", PAUSED: {self.paused}" if self.paused else ""
         return (
             f"sent {self.sent} alert(s), {self.digests} digest(s), {self.edited} parent edit(s), "
-            f"{self.retried} to retry, {self.parked} parked{paused}"
+            f"{self.held} held (snoozed or muted), {self.retried} to retry, "
+            f"{self.parked} parked{paused}"
         )
 
 
-def card_key(summary: ScanSummary) -> str:
+def card_key(summary: ScanSummary, triage: TriageView | None = None) -> str:
     """What a parent card shows, coarsely: an edit is due only when this changes."""
     bucket = -1 if summary.progress is None else int(max(0.0, min(summary.progress, 100.0)) // 10)
-    return "|".join(
-        map(str, (summary.state, bucket, summary.new_open, summary.still_open, summary.closed))
-    )
+    parts = (summary.state, bucket, summary.new_open, summary.still_open, summary.closed)
+    return "|".join(map(str, parts)) + "#" + (triage or TriageView()).key()
 
 
 class Sender:
@@ -116,6 +119,7 @@ class Sender:
     ) -> None:
         self._slack = slack
         self._store = store
+        self._triage = TriageStore(store)
         self._digest_threshold = digest_threshold
         self._channel_interval = channel_interval
         self._edit_interval = edit_interval
@@ -173,12 +177,26 @@ class Sender:
     async def _deliver_channel(
         self, channel_id: str, rows: list[OutboxRow], report: SendReport
     ) -> None:
+        rows = [row for row in rows if not await self._held(row, report)]
         if len(rows) > self._digest_threshold:
             await self._send_digest(channel_id, rows, report)
             return
         for row in rows:
             if await self._send_one(row, report) == "channel_gone":
                 return
+
+    async def _held(self, row: OutboxRow, report: SendReport) -> bool:
+        """A snoozed or muted thread holds its alerts (summarised when it wakes up)."""
+        alert = row.alert
+        thread = await self._store.thread(alert.event.summary.scan_id, alert.channel_id)
+        if thread is None:
+            return False
+        view = await self._triage.view(thread)
+        if not view.is_quiet(self._clock(), alert.event.summary.state):
+            return False
+        await self._triage.hold(row.id)
+        report.held += 1
+        return True
 
     async def _send_one(self, row: OutboxRow, report: SendReport) -> str:
         alert = row.alert
@@ -188,7 +206,7 @@ class Sender:
             return "sent"
         await self._store.mark_sending(row.id)
         if thread is None:
-            message = alert_blocks.first_message(alert)
+            message = alert_blocks.first_message(alert, triage=TriageView(), now=self._clock())
             outcome, ts = await self._post(row, alert.channel_id, message)
             if ts is not None:
                 await self._store.start_thread(row.id, alert, ts, card_key(alert.event.summary))
@@ -305,13 +323,17 @@ class Sender:
 
     async def _edit_parents(self, report: SendReport) -> None:
         """Edit parents whose card changed (coalesced: only the newest state is shown)."""
-        stale = [t for t in await self._store.threads() if card_key(t.summary) != t.shown]
-        for thread in stale[: self._edits_per_round]:
+        stale = []
+        for thread in await self._store.threads():
+            view = await self._triage.view(thread)
+            if card_key(thread.summary, view) != thread.shown:
+                stale.append((thread, view))
+        for thread, view in stale[: self._edits_per_round]:
             now = self._monotonic()
             if self._next_edit > now:
                 await self._sleep(self._next_edit - now)
             self._next_edit = max(now, self._next_edit) + self._edit_interval
-            message = alert_blocks.parent_card(thread.summary)
+            message = alert_blocks.parent_card(thread.summary, triage=view, now=self._clock())
             try:
                 await self._slack.chat_update(
                     channel=thread.channel_id,
@@ -326,7 +348,7 @@ class Sender:
                 if error in PERMANENT_ERRORS | {"message_not_found", "cant_update_message"}:
                     # The parent is gone or frozen: stop trying; replies still go to its thread.
                     await self._store.mark_shown(
-                        thread.scan_id, thread.channel_id, card_key(thread.summary)
+                        thread.scan_id, thread.channel_id, card_key(thread.summary, view)
                     )
                 log.warning(
                     "could not edit the parent of %s in %s: %s",
@@ -339,7 +361,7 @@ class Sender:
                 log.warning("could not edit a parent: %s", exc.__class__.__name__)
                 continue
             await self._store.mark_shown(
-                thread.scan_id, thread.channel_id, card_key(thread.summary)
+                thread.scan_id, thread.channel_id, card_key(thread.summary, view)
             )
             report.edited += 1
 

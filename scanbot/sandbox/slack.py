@@ -103,6 +103,12 @@ class FakeSlack:
         self.ephemerals: list[Json] = []  # each with `channel` and `user_to`
         self.views: dict[str, Json] = {}
         self.uploads: dict[str, UploadedFile] = {}
+        # People, for users.info and users.conversations: guests (is_restricted), people
+        # from another organisation (Slack Connect), and who is in which channels (when a
+        # user is not listed: every channel this fake has seen a message in).
+        self.guests: set[str] = set()
+        self.external: set[str] = set()
+        self.members: dict[str, list[str]] = {}
         self._faults: dict[str, list[_Fault]] = {}
         self._response_posts: dict[str, int] = {}
         self._ids = itertools.count(1)
@@ -118,6 +124,8 @@ class FakeSlack:
             "files.completeUploadExternal": self._complete_upload,
             "conversations.info": self._conversations_info,
             "users.info": self._users_info,
+            "users.conversations": self._users_conversations,
+            "chat.getPermalink": self._permalink,
         }
         self.app = Starlette(
             routes=[
@@ -416,7 +424,10 @@ class FakeSlack:
         return {
             "user": {
                 "id": user,
-                "team_id": self.team_id,
+                "team_id": "T0OTHERORG" if user in self.external else self.team_id,
+                "is_restricted": user in self.guests,
+                "is_ultra_restricted": False,
+                "is_stranger": user in self.external,
                 "name": name,
                 "real_name": name.replace("-", " ").title(),
                 "tz": "Europe/London",
@@ -425,6 +436,23 @@ class FakeSlack:
                 "profile": {"display_name": name, "real_name": name.replace("-", " ").title()},
             }
         }
+
+    def _users_conversations(self, body: Json, request: Request) -> Json:
+        user = str(body.get("user") or "")
+        channels = self.members.get(user, sorted(self.channels))
+        start = int(body.get("cursor") or 0)  # two a page, so callers must follow cursors
+        page = channels[start : start + 2]
+        cursor = str(start + 2) if start + 2 < len(channels) else ""
+        return {
+            "channels": [{"id": channel} for channel in page],
+            "response_metadata": {"next_cursor": cursor},
+        }
+
+    def _permalink(self, body: Json, request: Request) -> Json:
+        channel = _require(body, "channel", "channel_not_found")
+        ts = _require(body, "message_ts", "message_not_found")
+        permalink = f"https://fake-slack.example/archives/{channel}/p{ts.replace('.', '')}"
+        return {"channel": channel, "permalink": permalink}
 
     # Helpers for the methods.
 

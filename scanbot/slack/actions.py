@@ -16,9 +16,31 @@ NEXT = "scanbot:v1:next"
 REFRESH = "scanbot:v1:refresh"
 SHARE = "scanbot:v1:share"
 
+# On-call triage, on an alert thread's parent card. Values are the scan id (`scan_value`),
+# except RISK's, which is a risk id (`risk_value`).
+ACK = "scanbot:v1:ack"
+UNACK = "scanbot:v1:unack"
+ASSIGN = "scanbot:v1:assign"  # opens the assign modal
+SNOOZE = "scanbot:v1:snooze"  # a static_select: option values are SnoozeChoice values
+UNSNOOZE = "scanbot:v1:unsnooze"
+MUTE = "scanbot:v1:mute"
+UNMUTE = "scanbot:v1:unmute"
+THREAD_REFRESH = "scanbot:v1:thread_refresh"
+RISKS = "scanbot:v1:risks"
+REPORT = "scanbot:v1:report"
+RISK = "scanbot:v1:risk"  # opens a risk's modal
+
+# The callback_id of the assign modal's submission.
+ASSIGN_VIEW = "scanbot:v1:assign_view"
+
+# A select's options carry only their own values, so the actions block holding the Snooze
+# select names its scan in its block_id: `f"{TRIAGE_BLOCK}:{scan_id}"`.
+TRIAGE_BLOCK = "scanbot:v1:triage"
+
 ANY_SCANBOT_ACTION: re.Pattern[str] = re.compile(r"\Ascanbot:")
 
 MAX_VALUE = 2000  # Slack's limit on a button value
+MAX_BLOCK_ID = 255
 NEXT_VERSION = 1
 
 # `<`, `>` and `&` only ever occur inside JSON strings here, so their \u escapes decode to
@@ -46,12 +68,39 @@ def scan_value(scan_id: str) -> str | None:
     return scan_id
 
 
+def risk_value(risk_id: str) -> str | None:
+    """The value of a button about one risk: its id, under the same rule as `scan_value`."""
+    return scan_value(risk_id)
+
+
+def triage_block_id(scan_id: str) -> str | None:
+    """The block_id of the actions block holding the Snooze select, or None if it cannot be."""
+    if scan_value(scan_id) is None:
+        return None
+    block_id = f"{TRIAGE_BLOCK}:{scan_id}"
+    return block_id if len(block_id) <= MAX_BLOCK_ID else None
+
+
+def parse_triage_block_id(block_id: str) -> str:
+    """The scan id in a `triage_block_id`; ValueError on anything else."""
+    prefix = f"{TRIAGE_BLOCK}:"
+    scan_id = block_id.removeprefix(prefix)
+    if not block_id.startswith(prefix) or triage_block_id(scan_id) != block_id:
+        raise ValueError("not a scanbot triage block id")
+    return scan_id
+
+
+def compact_json(payload: object) -> str:
+    """Compact JSON with no raw `<`, `>` or `&`, for values and private_metadata."""
+    return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).translate(_JSON_UNSAFE)
+
+
 def next_value(query_words: str, offset: int) -> str | None:
     """The "Next" button's value: compact JSON, or None if it would not fit in a button."""
     if offset < 0:
         raise ValueError(f"offset must not be negative, not {offset}")
     payload = {"v": NEXT_VERSION, "q": query_words, "o": offset}
-    value = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).translate(_JSON_UNSAFE)
+    value = compact_json(payload)
     return value if len(value) <= MAX_VALUE else None
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
+from datetime import UTC, datetime
 
 from scanbot.alerts.model import Alert, EventKind, RiskDetail, ScanEvent, ScanSummary, Subscription
 from scanbot.hostedscan.models import ScanState
@@ -16,6 +17,7 @@ from scanbot.scans.parse import EVENT_WORDS, SEVERITY_WORDS, TYPE_WORDS
 from scanbot.scans.query import type_name
 from scanbot.slack import actions
 from scanbot.slack.blocks import (
+    BUTTON_TEXT,
     FALLBACK_TEXT,
     ID_CHARS,
     NAME_CHARS,
@@ -37,9 +39,11 @@ from scanbot.slack.blocks import (
     _state,
     _state_name,
     _type,
+    _user,
     text_size,
 )
 from scanbot.slack.text import escape, plural, progress_bar, state_symbol, truncate
+from scanbot.triage.model import SnoozeChoice, TriageView
 
 MAX_RISKS = 15  # risks listed in one alert
 MAX_DIGEST = 40  # alerts listed in one digest
@@ -65,6 +69,14 @@ KIND_COUNTS: dict[str, str] = {
     EventKind.GONE: "gone",
 }
 MAX_FALLBACK_IDS = 3  # scan ids a digest's plain text names
+
+# Triage on the parent card.
+MAX_ACKNOWLEDGERS = 10  # named on the card; the rest are "and N more"
+DATE_FORMAT = "{date_short_pretty} at {time}"  # Slack renders it in each reader's time zone
+ACK_SYMBOL = "✅"
+ASSIGNEE_SYMBOL = "👤"
+SNOOZE_SYMBOL = "💤"
+MUTE_SYMBOL = "🔇"
 
 HOW_TO_SUBSCRIBE = (
     "`/scans subscribe` sends finished scans and new risks to this channel; "
@@ -207,8 +219,118 @@ def _targets(summary: ScanSummary) -> str:
     return ", ".join(shown) + more
 
 
-def parent_card(summary: ScanSummary, *, latest: ScanEvent | None = None) -> Message:
-    """The thread's parent: the scan as it is now, its newest event, and a Details button."""
+def slack_date(at: datetime, token_format: str = DATE_FORMAT) -> str:
+    """Slack's `<!date^…>` token: each reader sees `at` in their own time zone; clients that
+    cannot render it show the UTC fallback. A naive `at` is taken as UTC.
+    """
+    try:
+        utc = _utc(at).astimezone(UTC)
+    except OverflowError:  # within a day of year 1 or 9999: no token can show it
+        return escape(at.isoformat(sep=" ", timespec="minutes"))
+    return f"<!date^{int(utc.timestamp())}^{token_format}|{utc:%Y-%m-%d %H:%M} UTC>"
+
+
+def _utc(at: datetime) -> datetime:
+    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
+
+
+def _snooze_line(triage: TriageView, state: str, now: datetime | None) -> str | None:
+    """How the card says it is snoozed; None when not, or no longer (expired, or the scan
+    left the state the snooze waits out).
+    """
+    if triage.snoozed_in_state is not None and triage.snoozed_in_state == state:
+        return f"{SNOOZE_SYMBOL} Snoozed until the next state change"
+    until = triage.snoozed_until
+    if until is not None and (now is None or _utc(now) < _utc(until)):
+        return f"{SNOOZE_SYMBOL} Snoozed until {slack_date(until)}"
+    return None
+
+
+def _triage_facts(summary: ScanSummary, triage: TriageView, now: datetime | None) -> list[Block]:
+    """A context line per fact: who acknowledged (and when), the assignee, snooze, mute."""
+    lines = []
+    acks = triage.acknowledgements
+    if acks:
+        named = [f"{_user(a.user_id)} at {slack_date(a.at)}" for a in acks[:MAX_ACKNOWLEDGERS]]
+        more = f" and {len(acks) - len(named):,} more" if len(acks) > len(named) else ""
+        lines.append(f"{ACK_SYMBOL} Acknowledged by {', '.join(named)}{more}")
+    if triage.assignee is not None:
+        lines.append(f"{ASSIGNEE_SYMBOL} Assigned to {_user(triage.assignee)}")
+    snooze = _snooze_line(triage, summary.state, now)
+    if snooze is not None:
+        lines.append(snooze)
+    if triage.muted:
+        lines.append(f"{MUTE_SYMBOL} Muted in this channel")
+    return [_context(line) for line in lines]
+
+
+def _snooze_select() -> Block:
+    options = [
+        {
+            "text": {"type": "plain_text", "text": _snooze_label(choice), "emoji": True},
+            "value": choice.value,
+        }
+        for choice in SnoozeChoice
+    ]
+    return {
+        "type": "static_select",
+        "action_id": actions.action_id(actions.SNOOZE, 0),
+        "placeholder": {"type": "plain_text", "text": "Snooze…", "emoji": True},
+        "options": options,
+    }
+
+
+def _snooze_label(choice: SnoozeChoice) -> str:
+    label = f"Until {choice.label}" if choice.duration is None else f"For {choice.label}"
+    return truncate(label, BUTTON_TEXT)
+
+
+def _triage_actions(summary: ScanSummary, triage: TriageView, now: datetime | None) -> list[Block]:
+    """Two rows: what on-call does to the thread, then what they can look at.
+
+    The Snooze select's options carry only a SnoozeChoice, so its actions block names the
+    scan in its block_id; a scan id too long for one gets no select.
+    """
+    value = actions.scan_value(summary.scan_id)
+    if value is None:
+        return []
+    triage_row = [_button("Acknowledge", actions.ACK, 0, value)]
+    if triage.acknowledgements:
+        triage_row.append(_button("Undo my acknowledgement", actions.UNACK, 0, value))
+    triage_row.append(_button("Assign…", actions.ASSIGN, 0, value))
+    block_id = actions.triage_block_id(summary.scan_id)
+    if _snooze_line(triage, summary.state, now) is not None:
+        triage_row.append(_button("Unsnooze", actions.UNSNOOZE, 0, value))
+    elif block_id is not None:
+        triage_row.append(_snooze_select())
+    if triage.muted:
+        triage_row.append(_button("Unmute", actions.UNMUTE, 0, value))
+    else:
+        triage_row.append(_button("Mute this scan here", actions.MUTE, 0, value))
+    look_row = [
+        _button("Refresh", actions.THREAD_REFRESH, 0, value),
+        _button("Show risks", actions.RISKS, 0, value),
+        _button("Report", actions.REPORT, 0, value),
+    ]
+    first: Block = {"type": "actions", "elements": triage_row}
+    if block_id is not None:
+        first["block_id"] = block_id
+    return [first, {"type": "actions", "elements": look_row}]
+
+
+def parent_card(
+    summary: ScanSummary,
+    *,
+    latest: ScanEvent | None = None,
+    triage: TriageView | None = None,
+    now: datetime | None = None,
+) -> Message:
+    """The thread's parent: the scan as it is now, its newest event, and a Details button.
+
+    With `triage`, also who acknowledged, the assignee, snooze and mute, and the triage
+    buttons. `now` tells an expired snooze from a running one; without it a time-boxed
+    snooze reads as running.
+    """
     lines = [f"*Scan* {_code(summary.scan_id, ID_CHARS)} · {_type(summary.type)}"]
     lines.append(f"*State:* {_state(summary.state)}")
     if summary.state == ScanState.RUNNING:
@@ -224,6 +346,9 @@ def parent_card(summary: ScanSummary, *, latest: ScanEvent | None = None) -> Mes
     ]
     if latest is not None:
         blocks.append(_context(_latest(latest)))
+    if triage is not None:
+        blocks += _triage_facts(summary, triage, now)
+        blocks += _triage_actions(summary, triage, now)
     fallback = f"{_ref(summary, plain=True)}: {_state_name(summary.state)}"
     return _message(fallback, blocks)
 
@@ -244,9 +369,11 @@ def event_reply(alert: Alert) -> Message:
     return _message(_sentence(alert, plain=True), blocks)
 
 
-def first_message(alert: Alert) -> Message:
+def first_message(
+    alert: Alert, *, triage: TriageView | None = None, now: datetime | None = None
+) -> Message:
     """The first message about a scan in a channel: the parent card, showing this event."""
-    card = parent_card(alert.event.summary, latest=alert.event)["blocks"]
+    card = parent_card(alert.event.summary, latest=alert.event, triage=triage, now=now)["blocks"]
     extra = _risk_list(alert, _room(card)) if alert.event.kind is EventKind.RISKS else []
     return _message(_sentence(alert, plain=True), card + extra)
 

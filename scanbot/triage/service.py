@@ -1,0 +1,638 @@
+"""What on-call people do from an alert thread: acknowledge, assign, snooze, mute, refresh,
+list risks, fetch the report; and what waits for them (`/scans triage`, the Home tab).
+
+Each action changes the store conditionally and speaks in the thread only when something
+changed, so double clicks and replays post nothing twice. Listeners call these after
+acking: a method never raises, it answers an `Outcome` with one sentence for the clicker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import math
+import weakref
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Concatenate, NamedTuple, ParamSpec, Protocol
+
+from aiohttp import ClientError
+from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from scanbot.alerts.model import Alert, RiskDetail, ScanSummary
+from scanbot.alerts.risks import RiskDetails
+from scanbot.alerts.routing import severity_rank
+from scanbot.alerts.sender import card_key
+from scanbot.hostedscan import (
+    HostedScanClient,
+    HostedScanError,
+    InvalidScanId,
+    NotFound,
+    RateLimited,
+    Risk,
+    Scan,
+    Unauthorized,
+)
+from scanbot.slack.blocks import Message
+from scanbot.slack.text import escape, user_mention
+from scanbot.store import AlertThread, Store
+from scanbot.store.store import utcnow
+from scanbot.store.triage import TriageStore
+from scanbot.triage.model import SnoozeChoice, TriageView
+
+log = logging.getLogger(__name__)
+
+View = dict[str, Any]
+P = ParamSpec("P")
+
+# Who the store's audit names for what scanbot does by itself (an expired snooze).
+SCANBOT = "scanbot"
+# Slack calls a listener's follow-up may make at once (permalinks for a list).
+SLACK_CONCURRENCY = 8
+# users.conversations pages read for one Home tab (200 channels a page).
+MAX_CHANNEL_PAGES = 50
+# Report kinds, best first: what a person can open from Slack.
+REPORT_KINDS = (("application/pdf", "pdf", "PDF"), ("text/html", "html", "HTML"))
+
+# Everything a Slack call can fail with: Slack's answer, or no answer at all.
+SLACK_FAILURES = (SlackClientError, ClientError, TimeoutError, OSError)
+
+NOT_TRACKED = (
+    "This alert is no longer tracked: scanbot has forgotten its thread (the scan was "
+    "deleted or is long finished), so nothing was changed."
+)
+INTERNAL_ERROR = "Something went wrong inside scanbot; the details are in its log."
+SNOOZE_CHOICES = "Snooze for 1 hour, 4 hours, 24 hours, or until the next state change."
+_SLACK_HINTS = {
+    "not_in_channel": "scanbot is not in this channel: /invite @scanbot",
+    "channel_not_found": "Slack cannot find this channel for scanbot",
+    "is_archived": "the channel is archived",
+    "ratelimited": "Slack is rate limiting scanbot; try again in a minute",
+    "expired_trigger_id": "the click is too old to open a window; click again",
+    "invalid_trigger_id": "the click is too old to open a window; click again",
+    "missing_scope": "scanbot lacks a Slack permission for this; ask an admin",
+    "message_not_found": "the alert's message is gone",
+}
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a click did: `changed` the thread's state or what it shows; `notice`, when set,
+    is an ephemeral sentence for the clicker (None when the thread itself shows it)."""
+
+    changed: bool
+    notice: str | None = None
+
+
+class WaitingAlert(NamedTuple):
+    """An alert thread someone should look at: `/scans triage` and the Home tab list these."""
+
+    summary: ScanSummary
+    permalink: str | None  # None when Slack would not say
+    created_at: datetime | None
+
+
+class TriageRenderer(Protocol):
+    """The messages and views triage shows (`scanbot.slack.triage_blocks` is the real one)."""
+
+    def acknowledged(self, user_id: str, at: datetime) -> Message: ...
+    def unacknowledged(self, user_id: str) -> Message: ...
+    def assigned(self, assignee: str | None, by: str, note: str = "") -> Message: ...
+    def snoozed(self, by: str, choice: SnoozeChoice, until: datetime | None) -> Message: ...
+    def unsnoozed(self, by: str) -> Message: ...
+    def muted(self, by: str) -> Message: ...
+    def unmuted(self, by: str) -> Message: ...
+    def held_summary(self, alerts: Sequence[Alert], why: str) -> Message: ...
+    def risks_list(
+        self, summary: ScanSummary, risks: Sequence[RiskDetail], total: int
+    ) -> Message: ...
+    def risk_modal_loading(self, risk_id: str) -> View: ...
+    def risk_modal(self, risk: Risk) -> View: ...
+    def risk_modal_unavailable(self, risk_id: str, reason: str) -> View: ...
+    def assign_modal(
+        self, scan_id: str, channel_id: str, message_ts: str, current: str | None
+    ) -> View: ...
+    def report_missing(self, scan_id: str) -> Message: ...
+    def report_comment(self, scan_id: str, content_type: str, by: str) -> str: ...
+    def parent_card(self, summary: ScanSummary, *, triage: TriageView) -> Message: ...
+
+
+def _boundary(
+    method: Callable[Concatenate[Triage, P], Awaitable[Outcome]],
+) -> Callable[Concatenate[Triage, P], Awaitable[Outcome]]:
+    """Listeners call these after acking: whatever escapes is logged, the clicker told."""
+
+    @functools.wraps(method)
+    async def guarded(triage: Triage, /, *args: P.args, **kwargs: P.kwargs) -> Outcome:
+        try:
+            return await method(triage, *args, **kwargs)
+        except Exception:
+            log.exception("triage %s failed", method.__name__)
+            return Outcome(False, INTERNAL_ERROR)
+
+    return guarded
+
+
+class Triage:
+    def __init__(
+        self,
+        store: Store,
+        slack: AsyncWebClient,
+        hostedscan: HostedScanClient,
+        risk_details: RiskDetails,
+        *,
+        clock: Callable[[], datetime] = utcnow,
+        render: TriageRenderer,
+    ) -> None:
+        self._store = store
+        self._triage = TriageStore(store)
+        self._slack = slack
+        self._hostedscan = hostedscan
+        self._risk_details = risk_details
+        self._clock = clock
+        self._render = render
+        # One parent edit per thread at a time, each rendering the view as it is then: two
+        # clicks at once cannot leave the older view on the card.
+        self._edit_locks: weakref.WeakValueDictionary[tuple[str, str], asyncio.Lock] = (
+            weakref.WeakValueDictionary()
+        )
+        # Held alerts are summarised once, whether an unmute or the periodic run gets there.
+        self._release_lock = asyncio.Lock()
+
+    # -- acknowledging --------------------------------------------------------------------
+
+    @_boundary
+    async def acknowledge(self, scan_id: str, channel_id: str, user_id: str) -> Outcome:
+        thread = await self._store.thread(scan_id, channel_id)
+        if thread is None:
+            return Outcome(False, NOT_TRACKED)
+        now = self._clock()
+        if not await self._triage.acknowledge(scan_id, channel_id, user_id, now):
+            return Outcome(False, "You already acknowledged this alert.")
+        return await self._changed(thread, user_id, self._render.acknowledged(user_id, now))
+
+    @_boundary
+    async def undo_acknowledge(self, scan_id: str, channel_id: str, user_id: str) -> Outcome:
+        thread = await self._store.thread(scan_id, channel_id)
+        if thread is None:
+            return Outcome(False, NOT_TRACKED)
+        if not await self._triage.unacknowledge(scan_id, channel_id, user_id, self._clock()):
+            return Outcome(False, "You had not acknowledged this alert.")
+        return await self._changed(thread, user_id, self._render.unacknowledged(user_id))
+
+    # -- assigning ------------------------------------------------------------------------
+
+    @_boundary
+    async def open_assign(
+        self, trigger_id: str, scan_id: str, channel_id: str, message_ts: str
+    ) -> Outcome:
+        # The trigger id lives 3 s: only the local read of the current assignee comes first.
+        thread = await self._store.thread(scan_id, channel_id)
+        if thread is None:
+            return Outcome(False, NOT_TRACKED)
+        view = self._render.assign_modal(scan_id, channel_id, message_ts, thread.assignee)
+        try:
+            await self._slack.views_open(trigger_id=trigger_id, view=view)
+        except SLACK_FAILURES as exc:
+            return _slack_failed(exc, "open the assign window")
+        return Outcome(True)
+
+    @_boundary
+    async def assign(
+        self, scan_id: str, channel_id: str, user_id: str, assignee: str | None, note: str = ""
+    ) -> Outcome:
+        thread = await self._store.thread(scan_id, channel_id)
+        if thread is None:
+            return Outcome(False, NOT_TRACKED)
+        assignee = assignee or None
+        if not await self._triage.assign(scan_id, channel_id, user_id, assignee, self._clock()):
+            if assignee is None:
+                return Outcome(False, "Nobody is assigned to this alert.")
+            return Outcome(False, f"{user_mention(assignee)} is already assigned to this alert.")
+        return await self._changed(thread, user_id, self._render.assigned(assignee, user_id, note))
+
+    # -- snoozing and muting --------------------------------------------------------------
+
+    @_boundary
+    async def snooze(self, scan_id: str, channel_id: str, user_id: str, choice: str) -> Outcome:
+        try:
+            snooze = SnoozeChoice(choice)
+        except ValueError:
+            return Outcome(False, SNOOZE_CHOICES)
+        thread = await self._store.thread(scan_id, channel_id)
+        if thread is None:
+            return Outcome(False, NOT_TRACKED)
+        now = self._clock()
+        duration = snooze.duration
+        until = now + duration if duration is not None else None
+        in_state = None if duration is not None else thread.summary.state
+        if in_state is not None and thread.summary.is_final:
+            return Outcome(
+                False,
+                "This scan has finished, so its state will not change again: "
+                "snooze it for a while, or mute it.",
+            )
+        changed = await self._triage.snooze(
+            scan_id, channel_id, user_id, now, until=until, in_state=in_state, detail=snooze.value
+        )
+        if not changed:
+            return Outcome(False, f"This alert is already snoozed until {snooze.label}.")
+        return await self._changed(thread, user_id, self._render.snoozed(user_id, snooze, until))
+
+    @_boundary
+    async def unsnooze(self, scan_id: str, channel_id: str, user_id: str) -> Outcome:
+        thread = await self._store.thread(scan_id, channel_id)
+        if thread is None:
+            return Outcome(False, NOT_TRACKED)
+        changed = await self._triage.snooze(
+            scan_id, channel_id, user_id, self._clock(), until=None, in_state=None, detail=""
+        )
+        if not changed:
+            return Outcome(False, "This alert is not snoozed.")
+        outcome = await self._changed(thread, user_id, self._render.unsnoozed(user_id))
+        await self._release_now(thread, "snoozed")
+        return outcome
+
+    @_boundary
+    async def mute(self, scan_id: str, channel_id: str, user_id: str) -> Outcome:
+        thread = await self._store.thread(scan_id, channel_id)
+        if thread is None:
+            return Outcome(False, NOT_TRACKED)
+        if not await self._triage.set_muted(scan_id, channel_id, user_id, True, self._clock()):
+            return Outcome(False, "This alert is already muted.")
+        return await self._changed(thread, user_id, self._render.muted(user_id))
+
+    @_boundary
+    async def unmute(self, scan_id: str, channel_id: str, user_id: str) -> Outcome:
+        thread = await self._store.thread(scan_id, channel_id)
+        if thread is None:
+            return Outcome(False, NOT_TRACKED)
+        if not await self._triage.set_muted(scan_id, channel_id, user_id, False, self._clock()):
+            return Outcome(False, "This alert is not muted.")
+        outcome = await self._changed(thread, user_id, self._render.unmuted(user_id))
+        await self._release_now(thread, "muted")
+        return outcome
+
+    # -- looking at the scan --------------------------------------------------------------
+
+    @_boundary
+    async def refresh(self, scan_id: str, channel_id: str, user_id: str) -> Outcome:
+        thread = await self._store.thread(scan_id, channel_id)
+        if thread is None:
+            return Outcome(False, NOT_TRACKED)
+        scan = await self._scan(scan_id)
+        if isinstance(scan, Outcome):
+            return scan
+        # Shown now; the stored summary stays the poller's, which catches up by itself.
+        if not await self._edit_parent(thread, ScanSummary.of(scan)):
+            return Outcome(False, "Slack did not let scanbot update the alert; try again soon.")
+        await self._triage.record(
+            scan_id, channel_id, user_id, "refresh", scan.state, self._clock()
+        )
+        return Outcome(True)
+
+    @_boundary
+    async def show_risks(self, scan_id: str, channel_id: str, user_id: str) -> Outcome:
+        thread = await self._store.thread(scan_id, channel_id)
+        if thread is None:
+            return Outcome(False, NOT_TRACKED)
+        scan = await self._scan(scan_id)
+        if isinstance(scan, Outcome):
+            return scan
+        ids = [ref.risk_id for ref in scan.risks.new_open]
+        if not ids:
+            return Outcome(False, f"Scan {_code(scan_id)} has no newly open risks.")
+        details = await self._risk_details.fetch({scan.type: ids})
+        risks = sorted(
+            (details.get(risk_id) or RiskDetail(risk_id=risk_id) for risk_id in ids),
+            key=most_severe_first,
+        )
+        message = self._render.risks_list(ScanSummary.of(scan), risks, len(ids))
+        try:
+            await self._reply(thread, message)
+        except SLACK_FAILURES as exc:
+            return _slack_failed(exc, "list the risks in the thread")
+        now = self._clock()
+        await self._triage.record(scan_id, channel_id, user_id, "risks", f"{len(ids)} new", now)
+        return Outcome(True)
+
+    @_boundary
+    async def open_risk(self, trigger_id: str, risk_id: str) -> Outcome:
+        # The trigger id lives 3 s, HostedScan may take longer: open a window first, fill later.
+        try:
+            opened = await self._slack.views_open(
+                trigger_id=trigger_id, view=self._render.risk_modal_loading(risk_id)
+            )
+        except SLACK_FAILURES as exc:
+            return _slack_failed(exc, "open the risk window")
+        view_id = str(opened["view"]["id"])
+        try:
+            view = self._render.risk_modal(await self._hostedscan.get_risk(risk_id))
+        except HostedScanError as exc:
+            log.warning("risk %.40s unavailable: %s", risk_id, exc)
+            reason = _hostedscan_sentence(exc, f"risk {_code(risk_id)}")
+            view = self._render.risk_modal_unavailable(risk_id, reason)
+        try:
+            await self._slack.views_update(view_id=view_id, view=view)
+        except SLACK_FAILURES as exc:
+            return _slack_failed(exc, "show the risk")
+        return Outcome(True)
+
+    @_boundary
+    async def report(self, scan_id: str, channel_id: str, user_id: str) -> Outcome:
+        thread = await self._store.thread(scan_id, channel_id)
+        if thread is None:
+            return Outcome(False, NOT_TRACKED)
+        scan = await self._scan(scan_id)
+        if isinstance(scan, Outcome):
+            return scan
+        now = self._clock()
+        chosen = _report_file(scan)
+        if chosen is None:
+            try:
+                await self._reply(thread, self._render.report_missing(scan_id))
+            except SLACK_FAILURES as exc:
+                return _slack_failed(exc, "reply in the thread")
+            await self._triage.record(scan_id, channel_id, user_id, "report", "none", now)
+            return Outcome(True)
+        result_id, content_type, extension, kind = chosen
+        try:
+            result = await self._hostedscan.get_result(result_id)
+        except HostedScanError as exc:
+            log.warning("report of %s unavailable: %s", scan_id, exc)
+            return Outcome(False, _hostedscan_sentence(exc, f"the report of scan {_code(scan_id)}"))
+        try:
+            await self._slack.files_upload_v2(
+                channel=channel_id,
+                thread_ts=thread.parent_ts,
+                content=result.content,
+                filename=f"scanbot-{scan_id}.{extension}",
+                title=f"HostedScan report of scan {scan_id} ({kind})",
+                initial_comment=self._render.report_comment(scan_id, content_type, user_id),
+            )
+        except SLACK_FAILURES as exc:
+            return _slack_failed(exc, "upload the report")
+        detail = f"{kind}, {len(result.content)} bytes"
+        await self._triage.record(scan_id, channel_id, user_id, "report", detail, now)
+        log.info("uploaded the %s report of %s to %s (%s)", kind, scan_id, channel_id, detail)
+        return Outcome(True)
+
+    # -- held alerts ----------------------------------------------------------------------
+
+    async def release_held(self, now: datetime | None = None) -> int:
+        """Summarise the alerts held by threads that are no longer snoozed or muted, and
+        clear snoozes that ran out. Returns how many threads were released."""
+        now = now or self._clock()
+        released = 0
+        for thread in await self._triage.threads_with_held_alerts():
+            try:
+                view = await self._triage.view(thread)
+                if view.is_quiet(now, thread.summary.state):
+                    continue
+                why = "snoozed" if view.is_snoozed else await self._last_quiet(thread)
+                if not await self._release(thread, why, now):
+                    continue
+                released += 1
+                if view.is_snoozed:  # and not quiet: the snooze ran out
+                    await self._end_snooze(thread, now)
+            except SLACK_FAILURES as exc:  # still held: the next run tries again
+                log.warning("held alerts of %s not released yet: %s", thread.scan_id, exc)
+            except Exception:  # one thread's failure must not keep the others held
+                log.exception("could not release the held alerts of %s", thread.scan_id)
+        if released:
+            log.info("released the held alerts of %d thread(s)", released)
+        return released
+
+    async def _release_now(self, thread: AlertThread, why: str) -> None:
+        """After an unmute or unsnooze: the held alerts at once, unless still quiet."""
+        now = self._clock()
+        fresh = await self._store.thread(thread.scan_id, thread.channel_id)
+        if fresh is None or (await self._triage.view(fresh)).is_quiet(now, fresh.summary.state):
+            return
+        try:
+            await self._release(fresh, why, now)
+        except SLACK_FAILURES as exc:  # the periodic run tries again
+            log.warning("held alerts of %s not released yet: %s", thread.scan_id, exc)
+
+    async def _release(self, thread: AlertThread, why: str, now: datetime) -> bool:
+        async with self._release_lock:
+            rows = await self._triage.held(thread.scan_id, thread.channel_id)
+            if not rows:
+                return False  # another run got there first
+            message = self._render.held_summary([row.alert for row in rows], why)
+            ts = await self._reply(thread, message)
+            await self._triage.mark_summarized([row.id for row in rows], ts, now)
+        log.info("summarised %d held alert(s) of %s (%s)", len(rows), thread.scan_id, why)
+        return True
+
+    async def _end_snooze(self, thread: AlertThread, now: datetime) -> None:
+        ended = await self._triage.snooze(
+            thread.scan_id,
+            thread.channel_id,
+            SCANBOT,
+            now,
+            until=None,
+            in_state=None,
+            detail="expired",
+        )
+        if ended:
+            await self._edit_parent(thread)
+
+    async def _last_quiet(self, thread: AlertThread) -> str:
+        """Why alerts were held, for a thread neither snoozed nor muted any more."""
+        for entry in reversed(await self._triage.audit(thread.scan_id, thread.channel_id)):
+            if entry.action in ("unmute", "unsnooze"):
+                return "muted" if entry.action == "unmute" else "snoozed"
+        return "muted"
+
+    # -- what waits for people ------------------------------------------------------------
+
+    async def unacknowledged(self, channel_id: str) -> list[WaitingAlert]:
+        """The channel's alerts nobody acknowledged, oldest first (`/scans triage`)."""
+        return await self._waiting(await self._triage.unacknowledged(channel_id))
+
+    async def home(self, user_id: str) -> tuple[list[WaitingAlert], list[WaitingAlert]]:
+        """The Home tab: alerts assigned to the user, and unacknowledged ones in their
+        channels (none when Slack will not say which channels those are)."""
+        assigned = await self._triage.assigned_to(user_id)
+        channels = await self._channels_of(user_id)
+        waiting = [t for t in await self._triage.unacknowledged() if t.channel_id in channels]
+        return await self._waiting(assigned), await self._waiting(waiting)
+
+    async def _waiting(self, threads: Sequence[AlertThread]) -> list[WaitingAlert]:
+        limit = asyncio.Semaphore(SLACK_CONCURRENCY)
+
+        async def one(thread: AlertThread) -> WaitingAlert:
+            async with limit:
+                link = await self._permalink(thread)
+            return WaitingAlert(thread.summary, link, thread.created_at)
+
+        return list(await asyncio.gather(*(one(thread) for thread in threads)))
+
+    async def _permalink(self, thread: AlertThread) -> str | None:
+        try:
+            response = await self._slack.chat_getPermalink(
+                channel=thread.channel_id, message_ts=thread.parent_ts
+            )
+        except SLACK_FAILURES as exc:
+            log.info("no permalink for %s in %s: %s", thread.scan_id, thread.channel_id, exc)
+            return None
+        link = response.get("permalink")
+        return link if isinstance(link, str) else None
+
+    async def _channels_of(self, user_id: str) -> set[str]:
+        channels: set[str] = set()
+        try:
+            first = await self._slack.users_conversations(
+                user=user_id,
+                types="public_channel,private_channel",
+                exclude_archived=True,
+                limit=200,
+            )
+            pages = 0
+            async for page in first:  # follows Slack's cursor from the first page on
+                channels |= {str(c["id"]) for c in page.get("channels") or [] if "id" in c}
+                pages += 1
+                if pages >= MAX_CHANNEL_PAGES:
+                    break
+        except SLACK_FAILURES as exc:
+            log.warning("channels of %s unknown, Home shows none of theirs: %s", user_id, exc)
+            return set()
+        return channels
+
+    # -- speaking in the thread -----------------------------------------------------------
+
+    async def _changed(self, thread: AlertThread, user_id: str, reply: Message) -> Outcome:
+        """The store changed: say so in the thread and show it on the parent."""
+        notice = None
+        try:
+            await self._reply(thread, reply)
+        except SLACK_FAILURES as exc:
+            notice = "Saved, but " + _slack_sentence(exc, "reply in the thread")
+        # A failed edit is left to the sender, which edits parents whose card is stale.
+        await self._edit_parent(thread)
+        log.info(
+            "triage of %s in %s by %s: %.80s",
+            thread.scan_id,
+            thread.channel_id,
+            user_id,
+            reply["text"],
+        )
+        return Outcome(True, notice)
+
+    async def _reply(self, thread: AlertThread, message: Message) -> str | None:
+        response = await self._slack.chat_postMessage(
+            channel=thread.channel_id,
+            thread_ts=thread.parent_ts,
+            text=message["text"],
+            blocks=message["blocks"],
+            unfurl_links=False,
+            unfurl_media=False,
+        )
+        ts = response.get("ts")
+        return ts if isinstance(ts, str) else None
+
+    async def _edit_parent(self, thread: AlertThread, shown: ScanSummary | None = None) -> bool:
+        """Edit the parent to show the thread's triage as it is now, and `shown` (default:
+        the stored summary). False, logged, when Slack refused."""
+        key = (thread.scan_id, thread.channel_id)
+        lock = self._edit_locks.get(key)
+        if lock is None:
+            lock = self._edit_locks[key] = asyncio.Lock()
+        async with lock:
+            fresh = await self._store.thread(thread.scan_id, thread.channel_id) or thread
+            view = await self._triage.view(fresh)
+            message = self._render.parent_card(shown or fresh.summary, triage=view)
+            try:
+                await self._slack.chat_update(
+                    channel=fresh.channel_id,
+                    ts=fresh.parent_ts,
+                    text=message["text"],
+                    blocks=message["blocks"],
+                )
+            except SLACK_FAILURES as exc:
+                log.warning(
+                    "could not edit the parent of %s in %s: %s",
+                    fresh.scan_id,
+                    fresh.channel_id,
+                    _slack_error(exc),
+                )
+                return False
+            # The sender edits parents whose key differs from `shown`: it need not redo
+            # this one, nor put the stored (older) summary back over a refresh.
+            await self._store.mark_shown(
+                fresh.scan_id, fresh.channel_id, card_key(fresh.summary, view)
+            )
+        return True
+
+    async def _scan(self, scan_id: str) -> Scan | Outcome:
+        try:
+            return await self._hostedscan.get_scan(scan_id)
+        except HostedScanError as exc:
+            log.warning("scan %s unavailable: %s", scan_id, exc)
+            return Outcome(False, _hostedscan_sentence(exc, f"scan {_code(scan_id)}"))
+
+
+# -- pure helpers --------------------------------------------------------------------------
+
+
+def most_severe_first(detail: RiskDetail) -> tuple[int, bool, float, str]:
+    """Sort key as routing orders risks: severity, then highest CVSS (missing last), then id."""
+    score = _cvss(detail.cvss)
+    return (-severity_rank(detail.threat_level), score is None, -(score or 0.0), detail.risk_id)
+
+
+def _cvss(value: str | None) -> float | None:
+    try:
+        score = float(value) if value is not None else None
+    except ValueError:
+        return None
+    return score if score is not None and math.isfinite(score) else None
+
+
+def _report_file(scan: Scan) -> tuple[str, str, str, str] | None:
+    """(result id, content type, file extension, kind) of the best report, or None."""
+    for content_type, extension, kind in REPORT_KINDS:
+        for result in scan.results:
+            if result.content_type.split(";")[0].strip().lower() == content_type:
+                return result.result_id, content_type, extension, kind
+    return None
+
+
+def _code(text: str) -> str:
+    return f"`{escape(text[:80])}`"
+
+
+def _slack_error(exc: BaseException) -> str:
+    if isinstance(exc, SlackApiError):
+        return str(exc.response.get("error") or "unknown_error")
+    if isinstance(exc, TimeoutError):
+        return "no answer in time"
+    if isinstance(exc, SlackClientError):
+        return "the request failed"
+    return "no connection"
+
+
+def _slack_sentence(exc: BaseException, doing: str) -> str:
+    error = _slack_error(exc)
+    return f"Slack did not let scanbot {doing} ({_SLACK_HINTS.get(error, error)})."
+
+
+def _slack_failed(exc: BaseException, doing: str) -> Outcome:
+    log.warning("Slack refused to %s: %s", doing, _slack_error(exc))
+    return Outcome(False, _slack_sentence(exc, doing))
+
+
+def _hostedscan_sentence(exc: HostedScanError, what: str) -> str:
+    if isinstance(exc, NotFound):
+        return f"HostedScan no longer has {what}: it was deleted or never existed."
+    if isinstance(exc, InvalidScanId):
+        return f"{what[0].upper()}{what[1:]} is not a HostedScan id."
+    if isinstance(exc, Unauthorized):
+        return "HostedScan refused scanbot's API key; ask an admin to check it."
+    if isinstance(exc, RateLimited):
+        return "HostedScan is rate limiting scanbot; try again in a minute."
+    return f"HostedScan could not give {what} right now; try again in a minute."
