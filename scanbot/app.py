@@ -14,17 +14,20 @@ from slack_sdk.web.async_client import AsyncWebClient
 from scanbot.alerts.cycle import Poller
 from scanbot.alerts.leader import Leadership, PostgresLeader, SoleInstance
 from scanbot.alerts.model import DEFAULT_EVENTS
+from scanbot.alerts.risks import RiskDetails
 from scanbot.alerts.sender import Sender
 from scanbot.alerts.service import AlertService
 from scanbot.hostedscan import HostedScanClient
 from scanbot.hostedscan.limiter import FairLimiter
 from scanbot.settings import Settings
-from scanbot.slack import listeners
+from scanbot.slack import listeners, triage_blocks
 from scanbot.slack.answers import DEFAULT_DEADLINE, Answers
+from scanbot.slack.channel_commands import ChannelCommandHandler
 from scanbot.slack.inflight import InFlight
+from scanbot.slack.people import People
 from scanbot.slack.responder import Responder
-from scanbot.slack.subscriptions import ChannelSubscriptions
 from scanbot.store import Store, database_url
+from scanbot.triage.service import Triage
 
 log = logging.getLogger(__name__)
 
@@ -103,7 +106,12 @@ def build_leadership(store: Store) -> Leadership:
 
 
 def build_alerts(
-    settings: Settings, hostedscan: HostedScanClient, slack: AsyncWebClient, store: Store
+    settings: Settings,
+    hostedscan: HostedScanClient,
+    slack: AsyncWebClient,
+    store: Store,
+    *,
+    triage: Triage | None = None,
 ) -> AlertService:
     poller = Poller(
         hostedscan,
@@ -121,6 +129,7 @@ def build_alerts(
         poll_interval=settings.poll_interval,
         admin_channel=settings.admin_channel,
         failures_before_notice=settings.poll_failures_before_notice,
+        triage=triage,
     )
 
 
@@ -145,14 +154,15 @@ async def open_runtime(
     hostedscan = build_hostedscan(settings, transport=hostedscan_transport, limiter=limiter)
     slack = build_slack_client(settings)
     bolt = AsyncApp(client=slack, signing_secret=signing_secret, name="scanbot")
-    subscriptions = ChannelSubscriptions(store, slack)
-    answers = Answers(hostedscan, deadline=deadline, subscriptions=subscriptions)
+    alerts_hostedscan = hostedscan.sharing(limiter=limiter.lane("alerts"))
+    triage = Triage(store, slack, hostedscan, RiskDetails(hostedscan), render=triage_blocks)
+    channel_commands = ChannelCommandHandler(store, slack, triage, admins=settings.admin_ids)
+    answers = Answers(hostedscan, deadline=deadline, channel_commands=channel_commands)
     inflight = InFlight()
     responder = Responder.create()
-    listeners.register(bolt, answers, inflight, responder)
-    alerts = build_alerts(
-        settings, hostedscan.sharing(limiter=limiter.lane("alerts")), slack, store
-    )
+    people = People(slack, allow_guests=settings.allow_guests)
+    listeners.register(bolt, listeners.Deps(answers, inflight, responder, people, triage, slack))
+    alerts = build_alerts(settings, alerts_hostedscan, slack, store, triage=triage)
     return Runtime(
         settings,
         hostedscan,

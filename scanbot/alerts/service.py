@@ -24,6 +24,7 @@ from scanbot.hostedscan.webhooks import WebhookEvent
 from scanbot.slack import alert_blocks
 from scanbot.store import Store
 from scanbot.store.store import utcnow
+from scanbot.triage.service import Triage
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +55,7 @@ class AlertService:
         deliver_interval: float = 5.0,
         admin_channel: str | None = None,
         failures_before_notice: int = 3,
+        triage: Triage | None = None,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.poller = poller
@@ -66,6 +68,7 @@ class AlertService:
         self._admin_channel = admin_channel
         self._failures_before_notice = failures_before_notice
         self._clock = clock
+        self._triage = triage
         self._scheduler: AsyncIOScheduler | None = None
         self._tick_lock = asyncio.Lock()
         self.leading = False
@@ -99,10 +102,14 @@ class AlertService:
 
     async def _deliver(self) -> SendReport | None:
         try:
-            return await self.sender.deliver()
+            report = await self.sender.deliver()
+            if self._triage is not None and not report.paused:
+                # Snoozes that ended and threads unmuted: one summary reply each.
+                await self._triage.release_held(self._clock())
         except Exception as exc:  # a job run is a boundary
             log.error("delivery round failed: %s", exc, exc_info=exc)
             return None
+        return report
 
     async def on_webhook(self, event: WebhookEvent) -> None:
         """A verified, first-seen webhook event: look at what it names now."""

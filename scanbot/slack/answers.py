@@ -27,10 +27,10 @@ from scanbot.hostedscan import (
 )
 from scanbot.scans.listing import collect_listing
 from scanbot.scans.parse import (
+    ChannelCommand,
     ListScans,
     ShowScan,
     ShowUsage,
-    SubscriptionCommand,
     parse_list_command,
     parse_scan_command,
     parse_scans_command,
@@ -62,11 +62,9 @@ class Reply:
 
 
 class ChannelCommands(Protocol):
-    """The `/scans` subcommands that act on a channel (subscribe, ...)."""
+    """The `/scans` subcommands that act on a channel (subscribe, triage, ...)."""
 
-    async def handle(
-        self, command: SubscriptionCommand, channel_id: str, user_id: str
-    ) -> Reply: ...
+    async def handle(self, command: ChannelCommand, channel_id: str, user_id: str) -> Reply: ...
 
 
 class Answers:
@@ -75,11 +73,11 @@ class Answers:
         hostedscan: HostedScanClient,
         *,
         deadline: float = DEFAULT_DEADLINE,
-        subscriptions: ChannelCommands | None = None,
+        channel_commands: ChannelCommands | None = None,
     ) -> None:
         self._hostedscan = hostedscan
         self._deadline = deadline
-        self._subscriptions = subscriptions
+        self._channel_commands = channel_commands
 
     async def scans(self, text: str, *, channel_id: str = "", user_id: str = "") -> Reply:
         """`/scans [words]`: a list card, usage, or a subscription subcommand."""
@@ -88,12 +86,12 @@ class Answers:
             return Reply(blocks.usage(command.unknown, command.suggestion))
         if isinstance(command, ListScans):
             return await self._list(command.query.words(), command.offset)
-        if self._subscriptions is None or not channel_id:
-            return Reply.failure("Subscriptions belong to a Slack channel: run this in Slack.")
-        subscriptions = self._subscriptions
+        if self._channel_commands is None or not channel_id:
+            return Reply.failure("That acts on a Slack channel: run it in Slack.")
+        channel_commands = self._channel_commands
 
         async def handle() -> Reply:
-            return await subscriptions.handle(command, channel_id, user_id)
+            return await channel_commands.handle(command, channel_id, user_id)
 
         return await self._guarded(handle)
 

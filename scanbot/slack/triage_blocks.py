@@ -18,7 +18,7 @@ from typing import Any
 
 from scanbot.alerts.model import Alert, EventKind, RiskDetail, ScanSummary
 from scanbot.hostedscan.models import Risk
-from scanbot.slack import actions
+from scanbot.slack import actions, alert_blocks
 from scanbot.slack.alert_blocks import (
     ACK_SYMBOL,
     ASSIGNEE_SYMBOL,
@@ -61,7 +61,7 @@ from scanbot.slack.blocks import (
     text_size,
 )
 from scanbot.slack.text import escape, plural, truncate
-from scanbot.triage.model import SnoozeChoice
+from scanbot.triage.model import SnoozeChoice, TriageView
 
 MAX_VIEW_BLOCKS = 100  # a modal or the Home tab
 VIEW_TITLE = 24  # a modal's title, submit and close
@@ -548,3 +548,8 @@ def report_comment(scan_id: str, content_type: str, by: str) -> str:
     return truncate(
         f"{REPORT_SYMBOL} {kind} report of {ref}, asked for by {_user(by)}", COMMENT_CHARS
     )
+
+
+def parent_card(summary: ScanSummary, *, triage: TriageView) -> Message:
+    """The thread's parent with its triage facts and buttons (what the service edits in)."""
+    return alert_blocks.parent_card(summary, triage=triage)

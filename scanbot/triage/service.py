@@ -93,6 +93,7 @@ class WaitingAlert(NamedTuple):
     summary: ScanSummary
     permalink: str | None  # None when Slack would not say
     created_at: datetime | None
+    channel_id: str = ""
 
 
 class TriageRenderer(Protocol):
@@ -468,7 +469,7 @@ class Triage:
         async def one(thread: AlertThread) -> WaitingAlert:
             async with limit:
                 link = await self._permalink(thread)
-            return WaitingAlert(thread.summary, link, thread.created_at)
+            return WaitingAlert(thread.summary, link, thread.created_at, thread.channel_id)
 
         return list(await asyncio.gather(*(one(thread) for thread in threads)))
 

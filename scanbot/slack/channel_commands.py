@@ -1,4 +1,5 @@
-"""`/scans subscribe`, `/scans unsubscribe` and `/scans subscriptions` for one channel."""
+"""The `/scans` subcommands that act on one channel: subscribe, unsubscribe, subscriptions
+(alerts) and triage (the channel's unacknowledged alerts)."""
 
 from __future__ import annotations
 
@@ -8,16 +9,18 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from scanbot.scans.parse import (
+    ChannelCommand,
     ListSubscriptions,
+    ShowTriage,
     Subscribe,
     SubscribeUsage,
-    SubscriptionCommand,
     Unsubscribe,
 )
-from scanbot.slack import alert_blocks
+from scanbot.slack import alert_blocks, triage_blocks
 from scanbot.slack.answers import Reply
 from scanbot.slack.text import escape, user_mention
 from scanbot.store import Store
+from scanbot.triage.service import Triage
 
 log = logging.getLogger(__name__)
 
@@ -32,15 +35,25 @@ CANNOT_POST = {
 }
 
 
-class ChannelSubscriptions:
+class ChannelCommandHandler:
     def __init__(
-        self, store: Store, slack: AsyncWebClient, *, admins: frozenset[str] = frozenset()
-    ):
+        self,
+        store: Store,
+        slack: AsyncWebClient,
+        triage: Triage,
+        *,
+        admins: frozenset[str] = frozenset(),
+    ) -> None:
         self._store = store
         self._slack = slack
+        self._triage = triage
         self._admins = admins
 
-    async def handle(self, command: SubscriptionCommand, channel_id: str, user_id: str) -> Reply:
+    async def handle(self, command: ChannelCommand, channel_id: str, user_id: str) -> Reply:
+        if isinstance(command, ShowTriage):
+            waiting = await self._triage.unacknowledged(channel_id)
+            rows = [(w.summary, w.permalink, w.created_at) for w in waiting]
+            return Reply(triage_blocks.triage_list(channel_id, rows))
         if isinstance(command, SubscribeUsage):
             return Reply(
                 alert_blocks.subscribe_usage(command.unknown, command.suggestion, command.reason)

@@ -1,0 +1,340 @@
+"""Two `scanbot serve` replicas on one PostgreSQL database: exactly one polls and sends; when
+it is SIGKILLed the other takes over within a poll interval, and every alert, those of the
+changes made while nobody led included, reaches Slack exactly once."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+import socket
+import time
+from collections import Counter, defaultdict
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+import httpx
+import sqlalchemy as sa
+
+from scanbot.alerts.model import Alert, EventKind
+from scanbot.sandbox.slack import FakeSlack
+from scanbot.sandbox.world import SandboxWorld, SimClock
+from scanbot.scans.query import state_name
+from scanbot.store import Store, database_url
+from scanbot.store.schema import outbox
+from tests.databases import fresh_database
+from tests.e2e.test_crash import (
+    CHANNEL,
+    AlertKey,
+    Served,
+    alert_keys,
+    child_env,
+    finished_key,
+    is_final,
+    new_open,
+    posted_messages,
+    scanbot_command,
+    serve_world,
+)
+
+POLL_INTERVAL = 5  # seconds: the least SCANBOT_POLL_INTERVAL allows
+JITTER = 1  # APScheduler's jitter on the poll job at this interval (service.py)
+TAKEOVER = POLL_INTERVAL + JITTER + 3  # seconds: "within about one poll interval"
+ONE_POLL = POLL_INTERVAL + JITTER + 5  # how long a wait for the next poll may take at most
+SPEED = 20.0  # simulated seconds per second once the world moves: a few alerts a poll
+T = TypeVar("T")
+
+
+@dataclass
+class Replica:
+    name: str
+    port: int
+    process: asyncio.subprocess.Process
+    log: Path
+
+    @property
+    def health_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/healthz"
+
+    def log_tail(self, lines: int = 40) -> str:
+        text = self.log.read_text(errors="replace") if self.log.exists() else ""
+        return f"--- replica {self.name} (exit {self.process.returncode})\n" + "\n".join(
+            text.splitlines()[-lines:]
+        )
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@contextlib.asynccontextmanager
+async def serving_replicas(
+    env: Mapping[str, str], cwd: Path, names: tuple[str, ...] = ("a", "b")
+) -> AsyncIterator[list[Replica]]:
+    """`scanbot serve` processes, each logging to a file; all killed on the way out."""
+    replicas: list[Replica] = []
+    try:
+        for name in names:
+            port = _free_port()
+            log = cwd / f"replica-{name}.log"
+            with log.open("wb") as out:  # the child keeps its own copy of the descriptor
+                process = await asyncio.create_subprocess_exec(
+                    *scanbot_command("serve", "--port", str(port)),
+                    env=dict(env),
+                    cwd=cwd,
+                    stdout=out,
+                    stderr=asyncio.subprocess.STDOUT,
+                )
+            replicas.append(Replica(name, port, process, log))
+        yield replicas
+    finally:
+        for replica in replicas:
+            if replica.process.returncode is None:
+                replica.process.kill()
+        for replica in replicas:
+            await replica.process.wait()
+
+
+async def eventually(
+    probe: Callable[[], Awaitable[T | None]], seconds: float, what: str, logs: list[Replica]
+) -> T:
+    """Poll `probe` until it returns something other than None, for at most `seconds`."""
+    deadline = time.monotonic() + seconds
+    while (found := await probe()) is None:
+        if time.monotonic() >= deadline:
+            tails = "\n".join(replica.log_tail() for replica in logs)
+            raise AssertionError(f"waited {seconds:.0f}s for {what}\n{tails}")
+        await asyncio.sleep(0.1)
+    return found
+
+
+async def _health(http: httpx.AsyncClient, replica: Replica) -> dict[str, Any] | None:
+    if replica.process.returncode is not None:
+        return None
+    try:
+        response = await http.get(replica.health_url)
+    except httpx.TransportError:
+        return None
+    alerts: dict[str, Any] = response.json()["alerts"] if response.is_success else {}
+    return alerts or None
+
+
+def _key_of(alert: Alert) -> AlertKey:
+    """The key the fake Slack shows for an outbox row's alert (see test_crash.alert_keys)."""
+    event = alert.event
+    if event.kind is EventKind.RISKS:
+        count = max(alert.risk_count, len(alert.risks)) or len(event.risk_ids)
+        detail = str(count)
+    else:
+        detail = state_name(event.summary.state)
+    return (alert.channel_id, event.summary.scan_id, event.kind.value, detail)
+
+
+@dataclass(frozen=True)
+class Row:
+    """An outbox row: unique by alert key (a database constraint), with the ts Slack gave it."""
+
+    id: int
+    status: str
+    attempts: int  # 1, unless a post was under way when its sender died
+    ts: str | None
+    alert: Alert
+
+
+async def _outbox(url: str, connect_args: dict[str, Any]) -> list[Row]:
+    store = await Store.open(database_url({}, url), migrate=False, connect_args=connect_args)
+    try:
+        async with store.engine.connect() as conn:
+            result = await conn.execute(sa.select(outbox).order_by(outbox.c.id))
+            return [
+                Row(
+                    r["id"],
+                    r["status"],
+                    r["attempts"],
+                    r["ts"],
+                    Alert.model_validate_json(r["alert"]),
+                )
+                for r in result.mappings()
+            ]
+    finally:
+        await store.close()
+
+
+def _posts_by_ts(slack: FakeSlack) -> dict[str, Counter[AlertKey]]:
+    """Each accepted post's ts, and the alerts it names as posted (not as edited since)."""
+    posts = posted_messages(slack)  # in the order the fake Slack accepted them
+    accepted = slack.channels.get(CHANNEL, [])
+    return {m["ts"]: alert_keys([body]) for body, m in zip(posts, accepted, strict=True)}
+
+
+def _listed_after(served: Served, moment: float) -> float | None:
+    """When (wall clock) the sandbox was first asked for the scan list after `moment`."""
+    for request in served.controls.requests:
+        if request.path == "/v1/scans" and request.method == "GET" and request.time > moment:
+            return time.time() - (time.monotonic() - request.time)
+    return None
+
+
+def _cycle_ended_after(health: Mapping[str, Any], wall: float) -> bool:
+    ended = health.get("last_cycle_at")
+    return ended is not None and datetime.fromisoformat(ended).timestamp() > wall
+
+
+async def test_a_standby_replica_takes_over_and_no_alert_is_lost_or_repeated(
+    tmp_path: Path,
+) -> None:
+    clock = SimClock(speed=0.0)  # frozen until the baseline is taken
+    world = SandboxWorld(seed=3, scans=60, clock=clock, arrivals_per_hour=30)
+    async with (
+        fresh_database("postgres", tmp_path) as (url, connect_args),
+        serve_world(world) as served,
+        httpx.AsyncClient(timeout=2.0) as http,
+    ):
+        env = child_env(served, url, SCANBOT_POLL_INTERVAL=str(POLL_INTERVAL))
+        async with serving_replicas(env, tmp_path) as replicas:
+
+            async def leader() -> Replica | None:
+                found = [await _health(http, replica) for replica in replicas]
+                if None in found or not found[0] or not found[0].get("last_cycle_at"):
+                    return None
+                leading = [r for r, h in zip(replicas, found, strict=True) if h and h["leading"]]
+                assert len(leading) <= 1, f"two replicas lead at once: {found}"
+                return leading[0] if leading else None
+
+            first = await eventually(
+                leader,
+                30,
+                "one replica to lead and take the baseline (is another scanbot "
+                "holding the leader lock on this database?)",
+                replicas,
+            )
+            (standby,) = [r for r in replicas if r is not first]
+            before = {str(s["id"]): s for s in world.list_scans(None)}  # what the baseline saw
+
+            clock.speed = SPEED
+            world.add_scan(type="NMAP", state="SUCCEEDED", targets=["flow.example.com"], risks=1)
+
+            async def flowing() -> bool | None:
+                return _some(len(posted_messages(served.slack)) >= 2)
+
+            await eventually(flowing, 3 * POLL_INTERVAL, "alerts to flow", replicas)
+            assert (await _health(http, standby) or {}).get("leading") is False
+
+            first.process.send_signal(signal.SIGKILL)
+            assert await first.process.wait() == -signal.SIGKILL
+            killed_at = time.monotonic()
+            # The world goes on while nobody leads: these must reach Slack too.
+            while_dead = [
+                world.add_scan(type="SSLYZE", state="FAILED", targets=["dead-1.example.com"]),
+                world.add_scan(
+                    type="NMAP", state="SUCCEEDED", targets=["dead-2.example.com"], risks=2
+                ),
+            ]
+
+            async def took_over() -> bool | None:
+                health = await _health(http, standby)
+                return _some(health is not None and health["leading"])
+
+            await eventually(took_over, ONE_POLL, "the standby to lead", replicas)
+            took = time.monotonic() - killed_at
+            took_over_at = time.time()
+
+            async def polled_since_takeover() -> bool | None:
+                health = await _health(http, standby)
+                return _some(health is not None and _cycle_ended_after(health, took_over_at))
+
+            await eventually(
+                polled_since_takeover,
+                ONE_POLL,
+                "a poll by the survivor",
+                replicas,
+            )
+            # Stop time, then wait for a cycle that saw the final state and for the outbox
+            # to drain.
+            clock.speed = 0.0
+            frozen_at = time.monotonic()
+
+            async def listed_after_freeze() -> float | None:
+                return _listed_after(served, frozen_at)
+
+            listed = await eventually(
+                listed_after_freeze,
+                ONE_POLL,
+                "a poll after the world stopped",
+                replicas,
+            )
+
+            async def drained() -> bool | None:
+                health = await _health(http, standby)
+                if health is None or not _cycle_ended_after(health, listed):
+                    return None
+                counts = health["outbox"]
+                return _some(not counts.get("pending") and not counts.get("sending"))
+
+            await eventually(drained, 25, "the outbox to drain", replicas)
+
+        after = {str(s["id"]): s for s in world.list_scans(None)}
+        posts = _posts_by_ts(served.slack)
+        rows = await _outbox(url, connect_args)
+
+    assert took <= TAKEOVER
+    _assert_each_alert_posted_once(posts, rows)
+    _assert_alerts_tell_what_happened(rows, before, after)
+    dead_keys = {finished_key(after[scan_id]) for scan_id in while_dead}
+    assert dead_keys <= {_key_of(row.alert) for row in rows}, "a change made while nobody led"
+    assert len(rows) >= 5, "too few alerts to prove anything"
+
+
+def _assert_each_alert_posted_once(posts: dict[str, Counter[AlertKey]], rows: list[Row]) -> None:
+    """Each row (unique by key) is in the post whose ts it stored, and each post is some rows'
+    but one at most: the documented window (sender.py), where the post under way when the
+    leader died reached Slack before its ts was stored, and the survivor posted it again."""
+    assert {row.status for row in rows} <= {"sent", "digested"}, rows
+    claimed: dict[str, Counter[AlertKey]] = defaultdict(Counter)
+    for row in rows:
+        assert row.ts, row
+        claimed[row.ts][_key_of(row.alert)] += 1
+    for ts, keys in claimed.items():
+        assert posts.get(ts) == keys, f"the post at {ts} is not what the outbox says"
+    unclaimed = [keys for ts, keys in posts.items() if ts not in claimed]
+    assert len(unclaimed) <= 1, f"posted more than once: {unclaimed}"
+    posted_again = Counter(_key_of(row.alert) for row in rows if row.attempts > 1)
+    for keys in unclaimed:
+        assert keys <= posted_again, f"{keys} posted twice, but not by a retry after the kill"
+
+
+def _assert_alerts_tell_what_happened(
+    rows: list[Row], before: Mapping[str, Any], after: Mapping[str, Any]
+) -> None:
+    """A finished alert for each scan that finished since the baseline, and each risk found
+    since then in one risks alert."""
+    events = [row.alert.event for row in rows]
+    assert {event.kind for event in events} <= {EventKind.FINISHED, EventKind.RISKS}
+    finished = {(e.summary.scan_id, e.summary.state) for e in events if e.kind == "finished"}
+    assert finished == {
+        (scan_id, scan["state"])
+        for scan_id, scan in after.items()
+        if is_final(scan) and (scan_id not in before or before[scan_id]["state"] != scan["state"])
+    }
+    alerted: dict[str, list[str]] = defaultdict(list)
+    for event in events:
+        alerted[event.summary.scan_id] += event.risk_ids
+    found = {
+        scan_id: sorted(
+            new_open(scan) - (new_open(before[scan_id]) if scan_id in before else set())
+        )
+        for scan_id, scan in after.items()
+    }
+    assert {i: sorted(ids) for i, ids in alerted.items() if ids} == {
+        i: ids for i, ids in found.items() if ids
+    }
+
+
+def _some(value: bool) -> bool | None:
+    """True, or None to keep `eventually` waiting."""
+    return True if value else None
