@@ -29,6 +29,8 @@ from scanbot.store.store import utcnow
 log = logging.getLogger(__name__)
 
 ACTIVE_FILTER = {"state": sorted(str(state) for state in ACTIVE_STATES)}
+# Scans observed per transaction: one API page.
+BATCH = 500
 
 
 @dataclass
@@ -90,21 +92,31 @@ class Poller:
             cycle=cycle, full_sweep=full, baseline=baseline and not self._alert_existing
         )
 
-        seen = _Observation()
+        # Page by page: memory follows the batch, not the account (100,000 scans on a sweep).
+        listed: set[str] = set()
+        batch = _Observation()
         async with contextlib.aclosing(
             self._hostedscan.list_scans(None if full else ACTIVE_FILTER)
         ) as listing:
             async for scan in listing:
-                seen.scans[scan.id] = scan
-        report.listed = len(seen.scans)
-        departed = [i for i in await self._store.active_scan_ids() if i not in seen.scans]
+                listed.add(scan.id)
+                batch.scans[scan.id] = scan
+                if len(batch.scans) >= BATCH:
+                    await self._observe(batch, report, touch_all=full, state=None)
+                    batch = _Observation()
+        report.listed = len(listed)
+        departed = [i for i in await self._store.active_scan_ids() if i not in listed]
         report.departures = len(departed)
-        await self._fetch_by_id(departed, seen)
+        for start in range(0, len(departed), BATCH):
+            if batch.scans or batch.not_found:
+                await self._observe(batch, report, touch_all=full, state=None)
+                batch = _Observation()
+            await self._fetch_by_id(departed[start : start + BATCH], batch)
 
         state: dict[str, object] = {"baseline_done": True}
         if not steady_only:
             state |= {"cycles": cycle, "last_cycle_at": self._clock().isoformat()}
-        await self._observe(seen, report, touch_all=full, state=state)
+        await self._observe(batch, report, touch_all=full, state=state)  # writes the state last
         report.seconds = time.perf_counter() - started
         log.info("%s", report.line())
         return report
@@ -184,13 +196,17 @@ class Poller:
                 else:
                     continue
                 events += new_events
-            report.events = events
-            report.dropped = len(dropped)
-            targets = {i: [t.target for t in s.requested_targets] for i, s in seen.scans.items()}
+            report.events += events
+            report.dropped += len(dropped)
+            targets = {
+                i: [t.target for t in seen.scans[i].requested_targets]
+                for i in changed
+                if i in seen.scans
+            }
             alerts = route(events, subscriptions, details, all_targets=targets)
             return kept, alerts, dropped
 
-        report.queued = await self._store.apply(changed, compute, state=state)
+        report.queued += await self._store.apply(changed, compute, state=state)
 
     async def _risk_details(
         self,

@@ -41,6 +41,12 @@ scan_snapshots = sa.Table(
     sa.Column("announced", sa.Boolean, nullable=False),
     sa.Column("last_seen", WHEN, nullable=False, index=True),
     sa.Column("missing_since", WHEN, nullable=True),
+    sa.Index(
+        "ix_scan_snapshots_not_final",
+        "scan_id",
+        sqlite_where=sa.text("state NOT IN ('SUCCEEDED', 'FAILED', 'OVER_LIMIT')"),
+        postgresql_where=sa.text("state NOT IN ('SUCCEEDED', 'FAILED', 'OVER_LIMIT')"),
+    ),
 )
 
 subscriptions = sa.Table(

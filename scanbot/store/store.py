@@ -22,7 +22,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 
 from scanbot.alerts.failpoints import failpoint
 from scanbot.alerts.model import Alert, ScanSummary, Snapshot, Subscription
-from scanbot.hostedscan.models import FINAL_STATES
 from scanbot.store.schema import (
     alert_threads,
     bot_state,
@@ -38,6 +37,8 @@ log = logging.getLogger(__name__)
 MIGRATION_LOCK = 0x5CA9B07
 # pg_advisory_xact_lock key that serialises observations (poll cycles, webhook refreshes).
 OBSERVE_LOCK = 0x5CA9B08
+# Matches migration 0003's partial index; FINAL_STATES spelled out as SQL literals.
+NOT_FINAL_SQL = "state NOT IN ('SUCCEEDED', 'FAILED', 'OVER_LIMIT')"
 # SQLite allows 32,766 bound variables; stay well under for IN (...) lists.
 CHUNK = 900
 
@@ -126,10 +127,12 @@ class Store:
             return await _read_snapshots(conn, list(scan_ids))
 
     async def active_scan_ids(self) -> list[str]:
-        """Scans last seen in a state that is not final: queued, running or unknown."""
-        query = sa.select(scan_snapshots.c.scan_id).where(
-            scan_snapshots.c.state.not_in([str(s) for s in FINAL_STATES])
-        )
+        """Scans last seen in a state that is not final: queued, running or unknown.
+
+        The condition is literal SQL so both databases use the partial index that
+        migration 0003 made with the very same condition.
+        """
+        query = sa.select(scan_snapshots.c.scan_id).where(sa.text(NOT_FINAL_SQL))
         async with self.engine.connect() as conn:
             return list((await conn.execute(query)).scalars())
 

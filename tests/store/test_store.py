@@ -528,3 +528,11 @@ async def test_prune_deletes_what_is_old_and_keeps_the_rest(store: Store) -> Non
 
 async def test_prune_of_an_empty_database(store: Store) -> None:
     assert await store.prune() == {"outbox": 0, "webhook_events": 0, "scan_snapshots": 0}
+
+
+def test_the_active_index_condition_names_exactly_the_final_states() -> None:
+    from scanbot.hostedscan.models import FINAL_STATES
+    from scanbot.store.store import NOT_FINAL_SQL
+
+    named = NOT_FINAL_SQL.removeprefix("state NOT IN (").removesuffix(")").split(", ")
+    assert {name.strip("'") for name in named} == {str(state) for state in FINAL_STATES}
