@@ -54,8 +54,11 @@ def block_action(
     channel_id: str = "C0SECOPS",
     team_id: str = "T0FAKE",
     message_ts: str = "1700000000.000100",
+    block_id: str = "b",
+    selected: str | None = None,
 ) -> dict[str, str]:
-    """The form fields of a `block_actions` request for one button click."""
+    """The form fields of a `block_actions` request for one click (a button, or a
+    static_select when `selected` is the chosen option's value)."""
     payload: dict[str, Any] = {
         "type": "block_actions",
         "team": {"id": team_id, "domain": "example"},
@@ -75,15 +78,68 @@ def block_action(
             {
                 "type": "button",
                 "action_id": action_id,
-                "block_id": "b",
+                "block_id": block_id,
                 "value": value,
                 "action_ts": f"{time.time():.6f}",
             }
         ],
     }
+    if selected is not None:
+        payload["actions"][0] = {
+            "type": "static_select",
+            "action_id": action_id,
+            "block_id": block_id,
+            "selected_option": {
+                "text": {"type": "plain_text", "text": selected},
+                "value": selected,
+            },
+            "action_ts": f"{time.time():.6f}",
+        }
     if not is_ephemeral:
         payload["message"] = {"type": "message", "ts": message_ts, "text": "", "blocks": []}
     return {"payload": json.dumps(payload)}
+
+
+def view_submission(
+    callback_id: str,
+    private_metadata: str,
+    values: dict[str, dict[str, Any]],
+    *,
+    user_id: str = "U0ALICE",
+    team_id: str = "T0FAKE",
+) -> dict[str, str]:
+    """The form fields of a `view_submission` (a modal's submit), with its input values."""
+    payload = {
+        "type": "view_submission",
+        "team": {"id": team_id, "domain": "example"},
+        "user": {"id": user_id, "username": user_id.lower(), "team_id": team_id},
+        "api_app_id": "A0SCANBOT",
+        "token": "legacy-verification-token",
+        "trigger_id": f"{next(_trigger)}.trigger",
+        "view": {
+            "id": "V0MODAL",
+            "type": "modal",
+            "callback_id": callback_id,
+            "private_metadata": private_metadata,
+            "state": {"values": values},
+        },
+    }
+    return {"payload": json.dumps(payload)}
+
+
+def event_callback(event: dict[str, Any], *, team_id: str = "T0FAKE") -> str:
+    """The JSON body of an Events API delivery (e.g. app_home_opened)."""
+    return json.dumps(
+        {
+            "token": "legacy-verification-token",
+            "team_id": team_id,
+            "api_app_id": "A0SCANBOT",
+            "type": "event_callback",
+            "event_id": f"Ev{next(_trigger):08d}",
+            "event_time": int(time.time()),
+            "event": event,
+        }
+    )
 
 
 def signed_headers(signing_secret: str, body: str, timestamp: int | None = None) -> dict[str, str]:
