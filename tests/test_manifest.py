@@ -31,7 +31,14 @@ SCOPES_FOR_METHOD: dict[str, set[str]] = {
     "views.publish": set(),
     "files.getUploadURLExternal": {"files:write"},
     "files.completeUploadExternal": {"files:write"},
+    "users.conversations": {"channels:read", "groups:read", "im:read", "mpim:read"},
 }
+# slack_sdk helpers that call several Web API methods rather than api_call() directly.
+COMPOSITE_METHODS = {
+    "files_upload_v2": {"files.getUploadURLExternal", "files.completeUploadExternal"},
+}
+# What scanbot's users.conversations asks for (public and private channels) needs both.
+REQUIRED_TOGETHER = {"users.conversations": {"channels:read", "groups:read"}}
 # Scopes a feature needs rather than a Web API call.
 FEATURE_SCOPES = {
     "commands",  # slash commands (and their response_url)
@@ -57,6 +64,9 @@ def _api_methods_called_by_scanbot() -> set[str]:
             continue
         source = path.read_text()
         called |= {api for name, api in by_python_name.items() if f".{name}(" in source}
+        for name, apis in COMPOSITE_METHODS.items():
+            if f".{name}(" in source:
+                called |= apis
     return called | {"auth.test"}  # Bolt calls it for the bot's identity
 
 
@@ -86,6 +96,15 @@ def test_bot_user_and_interactivity(manifest: dict[str, Any]) -> None:
     assert manifest["settings"]["interactivity"] == {"is_enabled": True, "request_url": PLACEHOLDER}
 
 
+def test_the_home_tab_and_its_event_are_declared(manifest: dict[str, Any]) -> None:
+    assert manifest["features"]["app_home"]["home_tab_enabled"] is True
+    events = manifest["settings"]["event_subscriptions"]
+    assert events["request_url"] == PLACEHOLDER
+    assert "app_home_opened" in events["bot_events"]
+    source = (ROOT / "scanbot" / "slack" / "listeners.py").read_text()
+    assert '@app.event("app_home_opened")' in source
+
+
 def test_every_web_api_method_called_is_covered_by_a_declared_scope(
     manifest: dict[str, Any],
 ) -> None:
@@ -96,6 +115,7 @@ def test_every_web_api_method_called_is_covered_by_a_declared_scope(
     for method in called:
         allowed_by = SCOPES_FOR_METHOD[method]
         assert not allowed_by or allowed_by & declared, f"{method} needs one of {allowed_by}"
+        assert REQUIRED_TOGETHER.get(method, set()) <= declared, f"{method} needs all of them"
 
 
 def test_no_scope_is_declared_that_nothing_uses(manifest: dict[str, Any]) -> None:
