@@ -21,7 +21,12 @@ import httpx
 from scanbot.app import Runtime, open_runtime
 from scanbot.sandbox.server import SANDBOX_API_KEY, create_sandbox_app
 from scanbot.sandbox.slack import FakeSlack, render_text
-from scanbot.sandbox.slack_user import block_action, post_signed, slash_command
+from scanbot.sandbox.slack_user import (
+    block_action,
+    post_signed,
+    slash_command,
+    view_submission,
+)
 from scanbot.sandbox.world import SandboxWorld, SimClock
 from scanbot.serving import serve_in_background
 from scanbot.settings import Settings, load_settings
@@ -67,8 +72,39 @@ class Tour:
         await post_signed(self.http, self.events_url, self.signing_secret, form)
         return await self._shown(url)
 
-    def _say(self, what: str) -> None:
-        print(f"\n\033[1m{PROMPT} alice: {what}\033[0m", file=self.out)
+    async def act_on(
+        self,
+        parent: dict[str, Any],
+        kind: str,
+        *,
+        user: str = "U0ALICE",
+        selected: str | None = None,
+    ) -> None:
+        """Click a button (or pick an option) on an alert's parent in the channel."""
+        element, block_id = find_element(parent, kind)
+        label = selected or element.get("text", {}).get("text", kind)
+        self._say(f"clicks [ {label} ] on scan {_scan_of(parent)}'s alert", user=user)
+        url = self.slack.response_url(self.slack_url)
+        form = block_action(
+            element["action_id"],
+            str(element.get("value", "")),
+            response_url=url,
+            is_ephemeral=False,
+            user_id=user,
+            message_ts=parent["ts"],
+            block_id=block_id,
+            selected=selected,
+        )
+        await post_signed(self.http, self.events_url, self.signing_secret, form)
+
+    async def submit(self, view: dict[str, Any], values: dict[str, Any]) -> None:
+        self._say("fills in the form and presses [ Assign ]")
+        form = view_submission(view["callback_id"], view["private_metadata"], values)
+        await post_signed(self.http, self.events_url, self.signing_secret, form)
+
+    def _say(self, what: str, *, user: str = "U0ALICE") -> None:
+        name = user.removeprefix("U0").lower()
+        print(f"\n\033[1m{PROMPT} {name}: {what}\033[0m", file=self.out)
 
     async def _shown(self, url: str) -> dict[str, Any]:
         body = (await self.slack.wait_for_response_to(url, timeout=20)).body
@@ -83,14 +119,22 @@ class Tour:
 
 
 def find_button(message: dict[str, Any], kind: str) -> dict[str, Any]:
+    return find_element(message, kind)[0]
+
+
+def find_element(message: dict[str, Any], kind: str) -> tuple[dict[str, Any], str]:
+    """The button or select of `kind` on a message, and the id of its block."""
     for block in message.get("blocks", []):
         candidates = [block.get("accessory") or {}, *block.get("elements", [])]
         for element in candidates:
-            if element.get("type") == "button" and actions.pattern(kind).match(
-                element.get("action_id", "")
-            ):
-                return dict(element)
-    raise LookupError(f"no {kind} button on this card")
+            if actions.pattern(kind).match(element.get("action_id", "")):
+                return dict(element), str(block.get("block_id", ""))
+    raise LookupError(f"no {kind} control on this card")
+
+
+def _scan_of(message: dict[str, Any]) -> str:
+    button = find_button(message, actions.DETAILS)
+    return str(button.get("value", "?"))
 
 
 def _indent(text: str) -> str:
@@ -150,6 +194,7 @@ async def _run(
             tour = Tour(http, slack, slack_url, f"{app_url}/slack/events", signing_secret, out)
             await _tour(tour, world)
             await _alerts_tour(tour, world, runtime)
+            await _triage_tour(tour, runtime)
 
 
 async def _tour(tour: Tour, world: SandboxWorld) -> None:
@@ -192,6 +237,66 @@ async def _alerts_tour(tour: Tour, world: SandboxWorld, runtime: Runtime) -> Non
                 "\n".join("  │      " + line for line in render_text(reply).splitlines()), file=out
             )
         print("  │", file=out)
+
+
+async def _triage_tour(tour: Tour, runtime: Runtime) -> None:
+    out = tour.out
+    print(f"\n\033[1m{'=' * 20} On-call triage in the threads {'=' * 20}\033[0m", file=out)
+    parents = [m for m in tour.slack.channels.get(CHANNEL, []) if _is_alert_parent(m)]
+    if len(parents) < 3:
+        print("  (too few alert threads this time to show triage)", file=out)
+        return
+    # A finished scan shows risks and a report; the others get assigned and snoozed.
+    parents.sort(key=lambda m: "succeeded" not in m.get("text", ""))
+    first, second, third = parents[:3]
+    await tour.act_on(first, actions.ACK)
+    await tour.act_on(first, actions.ACK, user="U0BOB")
+    await tour.act_on(first, actions.RISKS)
+    await tour.act_on(first, actions.REPORT)
+    await tour.act_on(second, actions.ASSIGN)
+    (opened,) = await tour.slack.wait_for_calls("views.open")
+    print("  (a form opens: Assign to…, Note)", file=out)
+    await tour.submit(
+        opened.body["view"],
+        {
+            "assignee": {"user": {"type": "users_select", "selected_user": "U0CAROL"}},
+            "note": {"text": {"type": "plain_text_input", "value": "Please check the TLS setup"}},
+        },
+    )
+    await tour.act_on(third, actions.SNOOZE, selected="1h")
+    await _wait_quiet(runtime)
+    for parent in (first, second, third):
+        current = tour.slack.message(CHANNEL, parent["ts"]) or parent
+        print(f"\n\033[1m#secops, the thread of scan {_scan_of(current)}:\033[0m", file=out)
+        _print_thread(tour, current)
+    await tour.command("/scans", "triage")
+
+
+def _is_alert_parent(message: dict[str, Any]) -> bool:
+    if message.get("thread_ts", message["ts"]) != message["ts"]:
+        return False
+    try:
+        find_element(message, actions.ACK)
+    except LookupError:
+        return False
+    return True
+
+
+async def _wait_quiet(runtime: Runtime) -> None:
+    """The clicks' work goes on after their acks: wait until it is done."""
+    for _ in range(500):
+        await asyncio.sleep(0.02)
+        if not len(runtime.inflight):
+            return
+
+
+def _print_thread(tour: Tour, parent: dict[str, Any]) -> None:
+    out = tour.out
+    print(_indent(render_text(parent)), file=out)
+    for reply in tour.slack.thread(CHANNEL, parent["ts"])[1:]:
+        broadcast = " (also sent to the channel)" if reply.get("reply_broadcast") else ""
+        print(f"  │    ↳ in thread{broadcast}:", file=out)
+        print("\n".join("  │      " + line for line in render_text(reply).splitlines()), file=out)
 
 
 async def _run_with_real_slack(world: SandboxWorld) -> int:
