@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import zlib
 from typing import Protocol
 
 import asyncpg
@@ -66,10 +67,17 @@ def asyncpg_dsn(url: URL) -> str:
     return plain.render_as_string(hide_password=False)
 
 
+def leader_key(url: URL) -> int:
+    """The lock key for this install: advisory locks are per database, so two installs in
+    different schemas (search_path) of one database must not share a key."""
+    place = f"{url.database}|{url.query.get('options', '')}".encode()
+    return (LEADER_LOCK ^ zlib.crc32(place)) & 0x7FFFFFFF
+
+
 class PostgresLeader:
-    def __init__(self, url: URL, *, key: int = LEADER_LOCK, timeout: float = 5.0) -> None:
+    def __init__(self, url: URL, *, key: int | None = None, timeout: float = 5.0) -> None:
         self._dsn = asyncpg_dsn(url)
-        self._key = key
+        self._key = leader_key(url) if key is None else key
         self._timeout = timeout
         self._conn: asyncpg.Connection | None = None
         self._held = False

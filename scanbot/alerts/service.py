@@ -92,23 +92,29 @@ class AlertService:
                 await self._count_success(report)
                 if report.cycle.cycle % PRUNE_EVERY == 0:
                     log.info("pruned old rows: %s", await self.store.prune())
-            report.sent = await self._deliver()
+            try:
+                report.sent = await self._deliver()
+            except Exception as exc:  # a job run is a boundary; the outbox keeps the rows
+                report.error = report.error or f"delivery failed: {exc.__class__.__name__}: {exc}"
+                log.error("delivery round failed: %s", exc, exc_info=exc)
             return report
 
     async def deliver_tick(self) -> SendReport | None:
         """Deliver what webhooks (or a crash) left in the outbox, between poll cycles."""
         self.leading = await self._leadership.ensure()
-        return await self._deliver() if self.leading else None
-
-    async def _deliver(self) -> SendReport | None:
+        if not self.leading:
+            return None
         try:
-            report = await self.sender.deliver()
-            if self._triage is not None and not report.paused:
-                # Snoozes that ended and threads unmuted: one summary reply each.
-                await self._triage.release_held(self._clock())
-        except Exception as exc:  # a job run is a boundary
+            return await self._deliver()
+        except Exception as exc:  # a job run is a boundary; the outbox keeps the rows
             log.error("delivery round failed: %s", exc, exc_info=exc)
             return None
+
+    async def _deliver(self) -> SendReport:
+        report = await self.sender.deliver()
+        if self._triage is not None and not report.paused:
+            # Snoozes that ended and threads unmuted: one summary reply each.
+            await self._triage.release_held(self._clock())
         return report
 
     async def on_webhook(self, event: WebhookEvent) -> None:

@@ -18,6 +18,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, Connection
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from scanbot.alerts.failpoints import failpoint
@@ -406,24 +407,28 @@ class Store:
             return (await conn.execute(statement)).rowcount or 0
 
     async def ensure_env_subscription(self, channel_id: str, events: Sequence[str]) -> bool:
-        """SCANBOT_ALERT_CHANNEL: one default subscription per channel, however many starts."""
-        async with self._write() as conn:
-            query = sa.select(subscriptions.c.id).where(
-                subscriptions.c.channel_id == channel_id, subscriptions.c.from_env.is_(True)
-            )
-            if (await conn.execute(query)).first():
-                return False
-            await conn.execute(
-                subscriptions.insert().values(
-                    channel_id=channel_id,
-                    types=[],
-                    events=list(events),
-                    created_by="SCANBOT_ALERT_CHANNEL",
-                    from_env=True,
-                    created_at=utcnow(),
+        """SCANBOT_ALERT_CHANNEL: one default subscription per channel, however many starts
+        (a unique partial index, migration 0004, settles replicas starting together)."""
+        try:
+            async with self._write() as conn:
+                query = sa.select(subscriptions.c.id).where(
+                    subscriptions.c.channel_id == channel_id, subscriptions.c.from_env.is_(True)
                 )
-            )
-            return True
+                if (await conn.execute(query)).first():
+                    return False
+                await conn.execute(
+                    subscriptions.insert().values(
+                        channel_id=channel_id,
+                        types=[],
+                        events=list(events),
+                        created_by="SCANBOT_ALERT_CHANNEL",
+                        from_env=True,
+                        created_at=utcnow(),
+                    )
+                )
+        except IntegrityError:
+            return False  # another replica added it a moment ago
+        return True
 
     async def disable_channel(self, channel_id: str, reason: str) -> int:
         async with self._write() as conn:

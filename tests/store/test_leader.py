@@ -155,3 +155,16 @@ async def test_a_sole_instance_always_leads() -> None:
     assert await sole.ensure() is True
     await sole.release()
     assert await sole.ensure() is True
+
+
+def test_installs_in_different_schemas_of_one_database_do_not_share_a_leader_lock() -> None:
+    from sqlalchemy.engine import make_url
+
+    from scanbot.alerts.leader import leader_key
+
+    base = "postgresql+asyncpg://postgres@127.0.0.1/test"
+    one = make_url(f"{base}?options=-csearch_path%3Done")
+    two = make_url(f"{base}?options=-csearch_path%3Dtwo")
+    assert leader_key(one) != leader_key(two)
+    assert leader_key(one) == leader_key(make_url(f"{base}?options=-csearch_path%3Done"))
+    assert 0 <= leader_key(make_url(base)) < 2**31

@@ -536,3 +536,13 @@ def test_the_active_index_condition_names_exactly_the_final_states() -> None:
 
     named = NOT_FINAL_SQL.removeprefix("state NOT IN (").removesuffix(")").split(", ")
     assert {name.strip("'") for name in named} == {str(state) for state in FINAL_STATES}
+
+
+async def test_replicas_starting_together_add_one_env_subscription(store: Store) -> None:
+    import asyncio
+
+    added = await asyncio.gather(
+        *(store.ensure_env_subscription("C0ENV", ["finished"]) for _ in range(5))
+    )
+    assert added.count(True) == 1
+    assert len(await store.subscriptions("C0ENV")) == 1
