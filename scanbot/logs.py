@@ -41,5 +41,5 @@ def configure_logging(level: str, secrets: Iterable[str] = ()) -> None:
     root.handlers[:] = [handler]
     root.setLevel(level)
     if level != "DEBUG":  # one line per call is ours to write, not the libraries'
-        for noisy in ("httpx", "httpcore", "slack_bolt", "slack_sdk", "aiohttp.access"):
+        for noisy in ("httpx", "httpcore", "slack_bolt", "slack_sdk", "aiohttp.access", "alembic"):
             logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -1,0 +1,72 @@
+"""Settings: one typed class; a bad value stops start-up with a sentence, never the value."""
+
+from __future__ import annotations
+
+import pytest
+
+from scanbot.logs import RedactSecrets
+from scanbot.settings import ConfigError, load_settings
+
+
+def test_defaults_need_no_configuration() -> None:
+    settings = load_settings(env_file=None)
+    assert settings.slack_api_url == "https://slack.com/api/"
+    assert settings.hostedscan_api_url == "https://api.hostedscan.com"
+    assert settings.poll_interval == 60
+    assert settings.digest_threshold == 10
+
+
+def test_slack_api_url_gets_its_trailing_slash() -> None:
+    settings = load_settings(env_file=None, slack_api_url="http://127.0.0.1:9/api")
+    assert settings.slack_api_url == "http://127.0.0.1:9/api/"
+
+
+def test_environment_names_are_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SCANBOT_POLL_INTERVAL", "30")
+    monkeypatch.setenv("SCANBOT_ALERT_CHANNEL", "C0A, C0B")
+    monkeypatch.setenv("SCANBOT_ADMINS", "U0ADMIN")
+    settings = load_settings(env_file=None)
+    assert settings.poll_interval == 30
+    assert settings.alert_channel_ids == ["C0A", "C0B"]
+    assert settings.admin_ids == {"U0ADMIN"}
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "variable"),
+    [
+        ("slack_bot_token", "xoxp-a-user-token", "SLACK_BOT_TOKEN"),
+        ("slack_app_token", "xoxb-not-an-app-token", "SLACK_APP_TOKEN"),
+        ("hostedscan_api_url", "api.hostedscan.com", "HOSTEDSCAN_API_URL"),
+        ("poll_interval", "1", "SCANBOT_POLL_INTERVAL"),
+        ("alert_channels", "#general", "SCANBOT_ALERT_CHANNEL"),
+        ("admins", "alice", "SCANBOT_ADMINS"),
+        ("log_level", "LOUD", "SCANBOT_LOG_LEVEL"),
+    ],
+)
+def test_a_malformed_setting_names_the_variable_not_the_value(
+    field: str, value: str, variable: str
+) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings(env_file=None, **{field: value})
+    assert variable in str(caught.value)
+    assert value not in str(caught.value)
+
+
+def test_require_names_what_is_missing_and_where_to_find_it() -> None:
+    settings = load_settings(env_file=None)
+    with pytest.raises(ConfigError, match="SLACK_SIGNING_SECRET is not set: copy the Signing"):
+        settings.require("slack_signing_secret")
+
+
+def test_secrets_never_print() -> None:
+    settings = load_settings(env_file=None, slack_bot_token="xoxb-very-secret-token")
+    assert "very-secret" not in repr(settings)
+    assert "very-secret" not in str(settings.model_dump())
+
+
+def test_the_last_resort_redactor_masks_secrets_in_log_records() -> None:
+    import logging
+
+    record = logging.LogRecord("x", logging.INFO, "f", 1, "token %s leaked", ("xoxb-123456",), None)
+    RedactSecrets(["xoxb-123456"]).filter(record)
+    assert record.getMessage() == "token [redacted] leaked"
