@@ -7,12 +7,14 @@ import json
 from collections import Counter
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from scanbot.alerts.sender import PAUSED_KEY, Sender
 from scanbot.store.store import utcnow
+from tests.databases import fresh_database
 from tests.e2e.conftest import Stack, frozen_world, running_stack
 from tests.slack.blockkit import assert_valid_message
 
@@ -41,10 +43,16 @@ def _queued(stack: Stack) -> str:
     return str(stack.world.list_scans({"state": ["QUEUED"]})[0]["id"])
 
 
-@pytest.fixture
-async def stack() -> AsyncIterator[Stack]:
-    """Every cycle a full sweep, so scans added already finished are seen at once."""
-    async with running_stack(frozen_world(), settings={"full_sweep_every": 1}) as running:
+@pytest.fixture(params=["sqlite", "postgres"])
+async def stack(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Stack]:
+    """Every cycle a full sweep, so scans added already finished are seen at once; on each
+    database scanbot supports."""
+    async with (
+        fresh_database(request.param, tmp_path) as (url, _),
+        running_stack(
+            frozen_world(), database_url=url, settings={"full_sweep_every": 1}
+        ) as running,
+    ):
         yield running
 
 
