@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import signal
+import socket
 from collections.abc import Iterator
+from pathlib import Path
 
+import httpx
 import pytest
 
 from scanbot.sandbox.server import SANDBOX_API_KEY
@@ -69,3 +74,60 @@ async def test_debug_logs_never_contain_a_secret(caplog: pytest.LogCaptureFixtur
     assert len(caplog.records) > 20  # DEBUG really was on
     for secret in (BOT_TOKEN, SIGNING_SECRET, SANDBOX_API_KEY):
         assert secret not in captured
+
+
+async def test_sigterm_lets_a_real_server_finish_its_replies(tmp_path: Path) -> None:
+    """`scanbot serve` as a process: SIGTERM while a reply waits on the API; it still goes."""
+    from tests.e2e.test_crash import child_env, scanbot_command, serve_world
+
+    world = frozen_world()
+    scan_id = world.list_scans(None)[0]["id"]
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    async with serve_world(world) as served:
+        env = child_env(
+            served, f"sqlite:///{tmp_path}/scanbot.sqlite3", SCANBOT_POLL_INTERVAL="3600"
+        )
+        process = await asyncio.create_subprocess_exec(
+            *scanbot_command("serve", "--port", str(port)),
+            env=env,
+            cwd=tmp_path,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        base = f"http://127.0.0.1:{port}"
+        try:
+            async with httpx.AsyncClient(timeout=5) as http:
+                await _wait_for_first_poll(http, base)
+                served.controls.gate.clear()
+                url = served.slack.response_url(served.slack_url)
+                form = slash_command("/scan", scan_id, response_url=url)
+                response = await post_signed(http, f"{base}/slack/events", SIGNING_SECRET, form)
+                assert response.status_code == 200
+                await wait_until(lambda: served.controls.waiting >= 1)
+                process.send_signal(signal.SIGTERM)
+                await asyncio.sleep(0.5)
+                served.controls.gate.set()
+                async with asyncio.timeout(20):
+                    _, err = await process.communicate()
+            # uvicorn shuts down gracefully, then re-raises the signal it caught: -15.
+            assert process.returncode in (0, -signal.SIGTERM), err.decode()
+            assert "Application shutdown complete" in err.decode()
+            (answer,) = served.slack.responses_to(url)
+            assert scan_id in str(answer.body)
+        finally:
+            if process.returncode is None:
+                process.kill()
+                await process.communicate()
+
+
+async def _wait_for_first_poll(http: httpx.AsyncClient, base: str) -> None:
+    """Up, and past the poll that runs at start-up (it must not meet the closed gate)."""
+    async with asyncio.timeout(30):
+        while True:
+            with contextlib.suppress(httpx.HTTPError):
+                health = (await http.get(f"{base}/healthz")).json()
+                if health["alerts"]["last_cycle_at"]:
+                    return
+            await asyncio.sleep(0.1)
