@@ -104,12 +104,14 @@ def _run(args: argparse.Namespace) -> int:
 async def serve_runtime(settings: Settings, host: str, port: int) -> None:
     import uvicorn
 
-    from scanbot.app import open_runtime
+    from scanbot.app import freeze_heap, open_runtime
     from scanbot.web import create_web_app
 
     runtime = await open_runtime(settings)
+    app = create_web_app(runtime)
+    freeze_heap()
     config = uvicorn.Config(
-        create_web_app(runtime),
+        app,
         host=host,
         port=port,
         log_config=None,  # keep our one logging style
@@ -121,10 +123,11 @@ async def serve_runtime(settings: Settings, host: str, port: int) -> None:
 async def socket_runtime(settings: Settings) -> None:
     from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
-    from scanbot.app import open_runtime
+    from scanbot.app import freeze_heap, open_runtime
 
     runtime = await open_runtime(settings, socket_mode=True)
     await runtime.start()
+    freeze_heap()
     handler = AsyncSocketModeHandler(runtime.bolt, settings.secret("slack_app_token"))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -168,15 +168,18 @@ class Poller:
         ids = list(seen.scans) + sorted(seen.not_found)
         previous = await self._store.snapshots(ids)
 
-        # A first look outside the transaction, to fetch risk details before it.
-        changed = [
-            scan_id
-            for scan_id in ids
-            if _changes(previous.get(scan_id), seen, scan_id, now, baseline, touch_all)
-        ]
+        # A first look outside the transaction, to fetch risk details before it. The CPU
+        # work runs in a thread so that the event loop keeps acking Slack meanwhile.
+        changed = await asyncio.to_thread(
+            lambda: [
+                scan_id
+                for scan_id in ids
+                if _changes(previous.get(scan_id), seen, scan_id, now, baseline, touch_all)
+            ]
+        )
         details = await self._risk_details(seen, previous, changed, subscriptions, now, baseline)
 
-        def compute(
+        def compute_now(
             snapshots: Mapping[str, Snapshot],
         ) -> tuple[list[Snapshot], list[Alert], list[str]]:
             kept: list[Snapshot] = []
@@ -205,6 +208,11 @@ class Poller:
             }
             alerts = route(events, subscriptions, details, all_targets=targets)
             return kept, alerts, dropped
+
+        async def compute(
+            snapshots: Mapping[str, Snapshot],
+        ) -> tuple[list[Snapshot], list[Alert], list[str]]:
+            return await asyncio.to_thread(compute_now, snapshots)
 
         report.queued += await self._store.apply(changed, compute, state=state)
 

@@ -7,8 +7,9 @@ SQLAlchemy Core on an async engine: SQLite (aiosqlite) for a single install, Pos
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -46,6 +47,10 @@ CHUNK = 900
 
 def utcnow() -> datetime:
     return datetime.now().astimezone()
+
+
+# What an observation computes from the snapshots: new snapshots, alerts, dropped scan ids.
+Computed = tuple[Sequence[Snapshot], Sequence[Alert], Sequence[str]]
 
 
 @dataclass(frozen=True)
@@ -145,14 +150,13 @@ class Store:
     async def apply(
         self,
         scan_ids: Collection[str],
-        compute: Callable[
-            [Mapping[str, Snapshot]], tuple[Sequence[Snapshot], Sequence[Alert], Sequence[str]]
-        ],
+        compute: Callable[[Mapping[str, Snapshot]], Computed | Awaitable[Computed]],
         *,
         state: Mapping[str, Any] | None = None,
     ) -> int:
-        """Read these scans' snapshots, let `compute` (pure) turn them into new snapshots,
-        alerts and dropped ids, and write all of it in ONE transaction. Returns rows queued.
+        """Read these scans' snapshots, let `compute` (pure, or a coroutine) turn them into
+        new snapshots, alerts and dropped ids, and write it all in ONE transaction.
+        Returns rows queued.
 
         Observations are serialised (an advisory lock on PostgreSQL, the write lock on
         SQLite), so a webhook and a poll that look at the same scan never both alert.
@@ -161,7 +165,10 @@ class Store:
             if self.is_postgres:
                 await conn.execute(sa.select(sa.func.pg_advisory_xact_lock(OBSERVE_LOCK)))
             snapshots = await _read_snapshots(conn, list(scan_ids))
-            kept, alerts, dropped = compute(snapshots)
+            computed = compute(snapshots)
+            if inspect.isawaitable(computed):  # e.g. the work handed to a thread
+                computed = await computed
+            kept, alerts, dropped = computed
             queued = await self._record(conn, kept, alerts, dropped, state or {})
             failpoint("cycle:before_commit")
         failpoint("cycle:after_commit")
