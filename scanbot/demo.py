@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import secrets
 import sys
 import tempfile
@@ -310,5 +311,6 @@ async def _run_with_real_slack(world: SandboxWorld) -> int:
         if base.slack_app_token is not None:
             await socket_runtime(settings)
         else:
-            await serve_runtime(settings, "0.0.0.0", 3000)  # Slack must reach it
+            port = int(os.environ.get("PORT", "3000"))
+            await serve_runtime(settings, "0.0.0.0", port)  # Slack must reach it
     return 0
