@@ -80,7 +80,7 @@ class Answers:
         self._channel_commands = channel_commands
 
     async def scans(self, text: str, *, channel_id: str = "", user_id: str = "") -> Reply:
-        """`/scans [words]`: a list card, usage, or a subscription subcommand."""
+        """`/scans [words]`: a list card, usage, or a channel subcommand (subscribe, triage)."""
         command = parse_scans_command(text)
         if isinstance(command, ShowUsage):
             return Reply(blocks.usage(command.unknown, command.suggestion))

@@ -361,6 +361,11 @@ USAGE = "\n".join(
         "Example: `/scans running openvas by:alice`; `/scans help` shows this.",
         "",
         f"*`{escape('/scan <scan id>')}`* shows one scan: its targets, risks and result files.",
+        "",
+        "*In a channel:* `/scans subscribe [types] [target:…] [severity:…] [events]` sends "
+        "this channel alerts (`started` `finished` `failed` `risks`); `/scans subscriptions` "
+        f"lists them; `{escape('/scans unsubscribe <number>|all')}` stops them; "
+        "`/scans triage` lists the alerts nobody acknowledged yet.",
     ]
 )
 USAGE_FALLBACK = escape("Usage: /scans [state…] [type…] [by:someone] or /scan <scan id>")
