@@ -78,7 +78,7 @@ async def test_debug_logs_never_contain_a_secret(caplog: pytest.LogCaptureFixtur
 
 async def test_sigterm_lets_a_real_server_finish_its_replies(tmp_path: Path) -> None:
     """`scanbot serve` as a process: SIGTERM while a reply waits on the API; it still goes."""
-    from tests.e2e.test_crash import child_env, scanbot_command, serve_world
+    from tests.e2e.processes import child_env, scanbot_command, serve_world
 
     world = frozen_world()
     scan_id = world.list_scans(None)[0]["id"]

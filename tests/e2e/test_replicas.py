@@ -26,7 +26,7 @@ from scanbot.scans.query import state_name
 from scanbot.store import Store, database_url
 from scanbot.store.schema import outbox
 from tests.databases import fresh_database
-from tests.e2e.test_crash import (
+from tests.e2e.processes import (
     CHANNEL,
     AlertKey,
     Served,
