@@ -323,11 +323,12 @@ class Sender:
 
     async def _edit_parents(self, report: SendReport) -> None:
         """Edit parents whose card changed (coalesced: only the newest state is shown)."""
-        stale = []
-        for thread in await self._store.threads():
-            view = await self._triage.view(thread)
-            if card_key(thread.summary, view) != thread.shown:
-                stale.append((thread, view))
+        threads = await self._store.threads()
+        stale = [
+            (thread, view)
+            for thread, view in zip(threads, await self._triage.views(threads), strict=True)
+            if card_key(thread.summary, view) != thread.shown
+        ]
         for thread, view in stale[: self._edits_per_round]:
             now = self._monotonic()
             if self._next_edit > now:

@@ -22,20 +22,38 @@ class TriageStore:
     # -- reading --------------------------------------------------------------------------
 
     async def view(self, thread: AlertThread) -> TriageView:
-        query = (
-            sa.select(acknowledgements.c.user_id, acknowledgements.c.at)
-            .where(_is_thread(acknowledgements, thread.scan_id, thread.channel_id))
-            .order_by(acknowledgements.c.at, acknowledgements.c.user_id)
+        (view,) = await self.views([thread])
+        return view
+
+    async def views(self, threads: Sequence[AlertThread]) -> list[TriageView]:
+        """Each thread's triage view, reading the acknowledgements in one query, not one a
+        thread (the sender looks at every thread each delivery round)."""
+        if not threads:
+            return []
+        query = sa.select(acknowledgements).order_by(
+            acknowledgements.c.at, acknowledgements.c.user_id
         )
+        if len(threads) == 1:
+            query = query.where(
+                _is_thread(acknowledgements, threads[0].scan_id, threads[0].channel_id)
+            )
+        acks: dict[tuple[str, str], list[Acknowledgement]] = {}
         async with self._store.engine.connect() as conn:
-            rows = (await conn.execute(query)).all()
-        return TriageView(
-            acknowledgements=tuple(Acknowledgement(user_id=u, at=at) for u, at in rows),
-            assignee=thread.assignee,
-            snoozed_until=thread.snoozed_until,
-            snoozed_in_state=thread.snoozed_in_state,
-            muted=thread.muted,
-        )
+            for row in (await conn.execute(query)).mappings():
+                key = (row["scan_id"], row["channel_id"])
+                acks.setdefault(key, []).append(
+                    Acknowledgement(user_id=row["user_id"], at=row["at"])
+                )
+        return [
+            TriageView(
+                acknowledgements=tuple(acks.get((t.scan_id, t.channel_id), ())),
+                assignee=t.assignee,
+                snoozed_until=t.snoozed_until,
+                snoozed_in_state=t.snoozed_in_state,
+                muted=t.muted,
+            )
+            for t in threads
+        ]
 
     async def audit(self, scan_id: str, channel_id: str) -> list[AuditEntry]:
         query = (

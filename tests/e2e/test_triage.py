@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from scanbot.demo import find_element
 from scanbot.sandbox.slack_user import (
     block_action,
     event_callback,
@@ -57,22 +58,12 @@ def _replies(stack: Stack, scan_id: str) -> list[dict[str, Any]]:
     return [m for m in stack.slack.channels[CHANNEL] if m.get("thread_ts") == ts and m["ts"] != ts]
 
 
-def _element(message: dict[str, Any], kind: str) -> tuple[dict[str, Any], str]:
-    """The button or select of `kind` on a message, and its block's id."""
-    for block in message["blocks"]:
-        elements = [block.get("accessory") or {}, *block.get("elements", [])]
-        for element in elements:
-            if actions.pattern(kind).match(str(element.get("action_id", ""))):
-                return element, str(block.get("block_id", "b"))
-    raise AssertionError(f"no {kind} on the card")
-
-
 async def _click(
     stack: Stack, scan_id: str, kind: str, *, user: str = ALICE, selected: str | None = None
 ) -> str:
     """Click `kind` on the scan's parent as `user`; returns the click's response_url."""
     parent = _parent(stack, scan_id)
-    element, block_id = _element(parent, kind)
+    element, block_id = find_element(parent, kind)
     url = stack.slack.response_url(stack.slack_url)
     form = block_action(
         element["action_id"],
@@ -194,7 +185,7 @@ async def test_show_risks_and_open_one(stack: Stack) -> None:
     await _settled(stack)
     listing = _replies(stack, scan_id)[-1]
     assert_valid_message(listing)
-    button, block_id = _element(listing, actions.RISK)
+    button, block_id = find_element(listing, actions.RISK)
     url = stack.slack.response_url(stack.slack_url)
     form = block_action(
         button["action_id"],
