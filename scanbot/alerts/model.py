@@ -69,6 +69,14 @@ class ScanSummary(_Value):
     def is_failure(self) -> bool:
         return self.state in FAILURE_STATES
 
+    @property
+    def stage(self) -> int:
+        """How far along its life the scan is: 0 queued, 1 running (or in a state scanbot
+        does not know), 2 finished. Orders two summaries of one scan fetched out of order."""
+        if self.state == ScanState.QUEUED:
+            return 0
+        return 2 if self.is_final else 1
+
 
 class Snapshot(_Value):
     """What the poller remembers about one scan between cycles."""

@@ -550,6 +550,7 @@ def report_comment(scan_id: str, content_type: str, by: str) -> str:
     )
 
 
-def parent_card(summary: ScanSummary, *, triage: TriageView) -> Message:
-    """The thread's parent with its triage facts and buttons (what the service edits in)."""
-    return alert_blocks.parent_card(summary, triage=triage)
+def parent_card(summary: ScanSummary, *, triage: TriageView, now: datetime) -> Message:
+    """The thread's parent with its triage facts and buttons (what the service edits in),
+    drawn at `now`: a snooze that ended by then is not shown."""
+    return alert_blocks.parent_card(summary, triage=triage, now=now)

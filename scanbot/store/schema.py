@@ -100,6 +100,10 @@ alert_threads = sa.Table(
     sa.Column("snoozed_until", WHEN, nullable=True),
     sa.Column("snoozed_in_state", sa.String(64), nullable=True),
     sa.Column("muted", sa.Boolean, nullable=False, server_default=sa.false()),
+    # triage idempotence (migration 0005)
+    sa.Column("snooze_choice", sa.String(16), nullable=True),  # a SnoozeChoice value
+    sa.Column("summary_at", WHEN, nullable=True),  # when `summary` was fetched; None: unknown
+    sa.Column("summary_stage", sa.SmallInteger, nullable=True),  # ScanSummary.stage of it
 )
 
 acknowledgements = sa.Table(

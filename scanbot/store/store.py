@@ -76,6 +76,8 @@ class AlertThread:
     snoozed_until: datetime | None = None
     snoozed_in_state: str | None = None
     muted: bool = False
+    snooze_choice: str | None = None  # the SnoozeChoice value of the snooze on now
+    summary_at: datetime | None = None  # when `summary` was fetched; None: unknown
 
 
 def _chunks(items: Sequence[str]) -> Iterable[Sequence[str]]:
@@ -246,18 +248,16 @@ class Store:
         await conn.execute(statement, rows)
 
     async def _refresh_parents(self, conn: AsyncConnection, snapshots: Sequence[Snapshot]) -> None:
-        """Threads' parents show the newest state of their scan (the sender edits them)."""
+        """Threads' parents show the newest state of their scan (the sender edits them), unless
+        a Refresh stored a newer one meanwhile (see `summary_update`)."""
         by_id = {snapshot.scan_id: snapshot for snapshot in snapshots}
         threaded: set[str] = set()
         for chunk in _chunks(list(by_id)):
             query = sa.select(alert_threads.c.scan_id).where(alert_threads.c.scan_id.in_(chunk))
             threaded |= set((await conn.execute(query)).scalars())
         for scan_id in threaded:
-            await conn.execute(
-                alert_threads.update()
-                .where(alert_threads.c.scan_id == scan_id)
-                .values(summary=by_id[scan_id].summary.model_dump_json())
-            )
+            snapshot = by_id[scan_id]
+            await conn.execute(summary_update(snapshot.summary, snapshot.last_seen))
 
     # -- outbox ---------------------------------------------------------------------------
 
@@ -349,6 +349,12 @@ class Store:
                 .where(outbox.c.id == row_id)
                 .values(status="sent", ts=parent_ts, done_at=now, last_error=None)
             )
+
+    async def store_summary(self, summary: ScanSummary, fetched_at: datetime) -> int:
+        """Put a summary fetched at `fetched_at` (a Refresh) on every thread of its scan that
+        does not show a newer one (see `summary_update`). Returns the threads changed."""
+        async with self._write() as conn:
+            return (await conn.execute(summary_update(summary, fetched_at))).rowcount or 0
 
     async def threads(self) -> list[AlertThread]:
         async with self.engine.connect() as conn:
@@ -561,6 +567,28 @@ async def _read_snapshots(conn: AsyncConnection, scan_ids: list[str]) -> dict[st
     return found
 
 
+def summary_update(summary: ScanSummary, fetched_at: datetime) -> sa.Update:
+    """The UPDATE that puts `summary`, fetched at `fetched_at`, on its scan's threads.
+
+    The rule that keeps a card from going backwards: a thread's stored summary is replaced
+    by one fetched at the same time or later, or by one further along the scan's life
+    (`ScanSummary.stage`: queued, running, finished) whatever its time, so that clocks a
+    little apart on two replicas cannot keep a finished scan drawn as running. A summary
+    with no fetched time (the alert's own, stored when the thread started) yields to any.
+    """
+    c = alert_threads.c
+    newer = sa.or_(
+        c.summary_at.is_(None), c.summary_at <= fetched_at, c.summary_stage < summary.stage
+    )
+    return (
+        alert_threads.update()
+        .where(c.scan_id == summary.scan_id, newer)
+        .values(
+            summary=summary.model_dump_json(), summary_at=fetched_at, summary_stage=summary.stage
+        )
+    )
+
+
 def _outbox_row(row: Any) -> OutboxRow:
     return OutboxRow(
         id=row["id"],
@@ -585,6 +613,8 @@ def _thread(row: Any) -> AlertThread:
         snoozed_until=row["snoozed_until"],
         snoozed_in_state=row["snoozed_in_state"],
         muted=bool(row["muted"]),
+        snooze_choice=row["snooze_choice"],
+        summary_at=row["summary_at"],
     )
 
 

@@ -12,7 +12,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from scanbot.store.schema import acknowledgements, alert_threads, outbox, triage_audit
 from scanbot.store.store import AlertThread, OutboxRow, Store, _outbox_row, _thread
-from scanbot.triage.model import Acknowledgement, AuditEntry, TriageView
+from scanbot.triage.model import Acknowledgement, AuditEntry, SnoozeChoice, TriageView
+
+# What a thread holds when it is not snoozed.
+NOT_SNOOZED = {"snoozed_until": None, "snoozed_in_state": None, "snooze_choice": None}
 
 
 class TriageStore:
@@ -138,18 +141,77 @@ class TriageStore:
         channel_id: str,
         user_id: str,
         at: datetime,
+        choice: SnoozeChoice,
         *,
-        until: datetime | None,
-        in_state: str | None,
-        detail: str,
+        state: str,
     ) -> bool:
-        changed = sa.or_(
-            alert_threads.c.snoozed_until.is_distinct_from(until),
-            alert_threads.c.snoozed_in_state.is_distinct_from(in_state),
+        """Snooze the thread with `choice` at `at`, the scan being in `state`, unless the same
+        snooze is on already (the rule in `SnoozeChoice`): one conditional UPDATE, so two
+        identical snoozes at once change the thread once."""
+        c = alert_threads.c
+        duration = choice.duration
+        values: dict[str, Any]
+        if duration is None:
+            values = {"snoozed_until": None, "snoozed_in_state": state}
+            same = sa.and_(
+                c.snooze_choice.is_not_distinct_from(choice.value),
+                c.snoozed_until.is_(None),
+                c.snoozed_in_state.is_not_distinct_from(state),
+            )
+        else:
+            values = {"snoozed_until": at + duration, "snoozed_in_state": None}
+            same = sa.and_(
+                c.snooze_choice.is_not_distinct_from(choice.value),
+                c.snoozed_until.is_not(None),
+                c.snoozed_until > at,
+            )
+        values |= {"snooze_choice": choice.value}
+        return await self._set(
+            scan_id, channel_id, user_id, "snooze", choice.value, at, values, sa.not_(same)
         )
-        values = {"snoozed_until": until, "snoozed_in_state": in_state}
-        action = "snooze" if until or in_state else "unsnooze"
-        return await self._set(scan_id, channel_id, user_id, action, detail, at, values, changed)
+
+    async def unsnooze(
+        self, scan_id: str, channel_id: str, user_id: str, at: datetime, *, detail: str = ""
+    ) -> bool:
+        """Clear the thread's snooze, whatever it is; False when there was none."""
+        c = alert_threads.c
+        snoozed = sa.or_(
+            c.snoozed_until.is_not(None),
+            c.snoozed_in_state.is_not(None),
+            c.snooze_choice.is_not(None),
+        )
+        return await self._set(
+            scan_id, channel_id, user_id, "unsnooze", detail, at, NOT_SNOOZED, snoozed
+        )
+
+    async def expire_snooze(self, thread: AlertThread, at: datetime, *, by: str) -> bool:
+        """Clear the thread's snooze if it has ended by `at`: its end has passed, or the scan
+        left the state it waited out (`thread` as read: its summary's state). Audited once
+        as `by`'s "unsnooze" with detail "expired", however many rounds race to it."""
+        c = alert_threads.c
+        ended = [sa.and_(c.snoozed_until.is_not(None), c.snoozed_until <= at)]
+        waited = thread.snoozed_in_state
+        if waited is not None and waited != thread.summary.state:
+            ended.append(sa.and_(c.snoozed_until.is_(None), c.snoozed_in_state == waited))
+        return await self._set(
+            thread.scan_id,
+            thread.channel_id,
+            by,
+            "unsnooze",
+            "expired",
+            at,
+            NOT_SNOOZED,
+            sa.or_(*ended),
+        )
+
+    async def snoozed_threads(self) -> list[AlertThread]:
+        """Threads with a snooze stored, ended or not (few: people snooze by hand)."""
+        c = alert_threads.c
+        query = sa.select(alert_threads).where(
+            sa.or_(c.snoozed_until.is_not(None), c.snoozed_in_state.is_not(None))
+        )
+        async with self._store.engine.connect() as conn:
+            return [_thread(row) for row in (await conn.execute(query)).mappings()]
 
     async def set_muted(
         self, scan_id: str, channel_id: str, user_id: str, muted: bool, at: datetime

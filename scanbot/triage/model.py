@@ -13,6 +13,17 @@ class _Value(BaseModel):
 
 
 class SnoozeChoice(StrEnum):
+    """A snooze's option. The same snooze chosen again (a replayed click, a double click, two
+    people at once) changes nothing and posts nothing:
+
+    - 1 h, 4 h, 24 h: the same while a snooze of this option is on (the thread's stored option
+      is this one and its end is still ahead). Another option, or this one once its end has
+      passed, is a change: a new end, counted from the click.
+    - the next state change: the same while the thread is snoozed with this option in the
+      scan's current state. Chosen again after the scan moved on, it is a change: it waits
+      out the new state. A finished scan has no next state: refused.
+    """
+
     HOUR = "1h"
     FOUR_HOURS = "4h"
     DAY = "24h"

@@ -118,7 +118,9 @@ class TriageRenderer(Protocol):
     ) -> View: ...
     def report_missing(self, scan_id: str) -> Message: ...
     def report_comment(self, scan_id: str, content_type: str, by: str) -> str: ...
-    def parent_card(self, summary: ScanSummary, *, triage: TriageView) -> Message: ...
+    def parent_card(
+        self, summary: ScanSummary, *, triage: TriageView, now: datetime
+    ) -> Message: ...
 
 
 def _boundary(
@@ -219,6 +221,8 @@ class Triage:
 
     @_boundary
     async def snooze(self, scan_id: str, channel_id: str, user_id: str, choice: str) -> Outcome:
+        """Snooze the thread; the same snooze chosen again changes nothing and posts nothing
+        (the rule in `SnoozeChoice`)."""
         try:
             snooze = SnoozeChoice(choice)
         except ValueError:
@@ -226,21 +230,18 @@ class Triage:
         thread = await self._store.thread(scan_id, channel_id)
         if thread is None:
             return Outcome(False, NOT_TRACKED)
-        now = self._clock()
-        duration = snooze.duration
-        until = now + duration if duration is not None else None
-        in_state = None if duration is not None else thread.summary.state
-        if in_state is not None and thread.summary.is_final:
+        if snooze.duration is None and thread.summary.is_final:
             return Outcome(
                 False,
                 "This scan has finished, so its state will not change again: "
                 "snooze it for a while, or mute it.",
             )
-        changed = await self._triage.snooze(
-            scan_id, channel_id, user_id, now, until=until, in_state=in_state, detail=snooze.value
-        )
-        if not changed:
-            return Outcome(False, f"This alert is already snoozed until {snooze.label}.")
+        now = self._clock()
+        state = thread.summary.state
+        if not await self._triage.snooze(scan_id, channel_id, user_id, now, snooze, state=state):
+            span = "until" if snooze.duration is None else "for"
+            return Outcome(False, f"This alert is already snoozed {span} {snooze.label}.")
+        until = now + snooze.duration if snooze.duration is not None else None
         return await self._changed(thread, user_id, self._render.snoozed(user_id, snooze, until))
 
     @_boundary
@@ -248,10 +249,7 @@ class Triage:
         thread = await self._store.thread(scan_id, channel_id)
         if thread is None:
             return Outcome(False, NOT_TRACKED)
-        changed = await self._triage.snooze(
-            scan_id, channel_id, user_id, self._clock(), until=None, in_state=None, detail=""
-        )
-        if not changed:
+        if not await self._triage.unsnooze(scan_id, channel_id, user_id, self._clock()):
             return Outcome(False, "This alert is not snoozed.")
         outcome = await self._changed(thread, user_id, self._render.unsnoozed(user_id))
         await self._release_now(thread, "snoozed")
@@ -281,14 +279,18 @@ class Triage:
 
     @_boundary
     async def refresh(self, scan_id: str, channel_id: str, user_id: str) -> Outcome:
+        """Fetch the scan and store it as the threads' summary (unless a newer one is stored:
+        `Store.store_summary`), then redraw the parent from what is stored, so every later
+        redraw starts from it and the card never goes backwards."""
         thread = await self._store.thread(scan_id, channel_id)
         if thread is None:
             return Outcome(False, NOT_TRACKED)
+        fetched_at = self._clock()
         scan = await self._scan(scan_id)
         if isinstance(scan, Outcome):
             return scan
-        # Shown now; the stored summary stays the poller's, which catches up by itself.
-        if not await self._edit_parent(thread, ScanSummary.of(scan)):
+        await self._store.store_summary(ScanSummary.of(scan), fetched_at)
+        if not await self._edit_parent(thread):
             return Outcome(False, "Slack did not let scanbot update the alert; try again soon.")
         await self._triage.record(
             scan_id, channel_id, user_id, "refresh", scan.state, self._clock()
@@ -384,8 +386,9 @@ class Triage:
     # -- held alerts ----------------------------------------------------------------------
 
     async def release_held(self, now: datetime | None = None) -> int:
-        """Summarise the alerts held by threads that are no longer snoozed or muted, and
-        clear snoozes that ran out. Returns how many threads were released."""
+        """Summarise the alerts held by threads that are no longer snoozed or muted, then
+        clear the snoozes that ended (`expire_snoozes`). Returns how many threads were
+        released."""
         now = now or self._clock()
         released = 0
         for thread in await self._triage.threads_with_held_alerts():
@@ -394,18 +397,34 @@ class Triage:
                 if view.is_quiet(now, thread.summary.state):
                     continue
                 why = "snoozed" if view.is_snoozed else await self._last_quiet(thread)
-                if not await self._release(thread, why, now):
-                    continue
-                released += 1
-                if view.is_snoozed:  # and not quiet: the snooze ran out
-                    await self._end_snooze(thread, now)
+                if await self._release(thread, why, now):
+                    released += 1
             except SLACK_FAILURES as exc:  # still held: the next run tries again
                 log.warning("held alerts of %s not released yet: %s", thread.scan_id, exc)
             except Exception:  # one thread's failure must not keep the others held
                 log.exception("could not release the held alerts of %s", thread.scan_id)
         if released:
             log.info("released the held alerts of %d thread(s)", released)
+        await self.expire_snoozes(now)
         return released
+
+    async def expire_snoozes(self, now: datetime | None = None) -> int:
+        """Clear every snooze that ended (its time passed, or the scan left the state it
+        waited out) and redraw its parent, held alerts or not. A conditional update: two
+        rounds or replicas racing clear (and audit) each once. Returns how many."""
+        now = now or self._clock()
+        expired = 0
+        for thread in await self._triage.snoozed_threads():
+            try:
+                if await self._triage.expire_snooze(thread, now, by=SCANBOT):
+                    expired += 1
+                    # A failed edit is left to the sender: the card key changed with it.
+                    await self._edit_parent(thread, now)
+            except Exception:  # one thread's failure must not keep the others snoozed
+                log.exception("could not end the snooze of %s", thread.scan_id)
+        if expired:
+            log.info("%d snooze(s) ended", expired)
+        return expired
 
     async def _release_now(self, thread: AlertThread, why: str) -> None:
         """After an unmute or unsnooze: the held alerts at once, unless still quiet."""
@@ -428,19 +447,6 @@ class Triage:
             await self._triage.mark_summarized([row.id for row in rows], ts, now)
         log.info("summarised %d held alert(s) of %s (%s)", len(rows), thread.scan_id, why)
         return True
-
-    async def _end_snooze(self, thread: AlertThread, now: datetime) -> None:
-        ended = await self._triage.snooze(
-            thread.scan_id,
-            thread.channel_id,
-            SCANBOT,
-            now,
-            until=None,
-            in_state=None,
-            detail="expired",
-        )
-        if ended:
-            await self._edit_parent(thread)
 
     async def _last_quiet(self, thread: AlertThread) -> str:
         """Why alerts were held, for a thread neither snoozed nor muted any more."""
@@ -536,9 +542,10 @@ class Triage:
         ts = response.get("ts")
         return ts if isinstance(ts, str) else None
 
-    async def _edit_parent(self, thread: AlertThread, shown: ScanSummary | None = None) -> bool:
-        """Edit the parent to show the thread's triage as it is now, and `shown` (default:
-        the stored summary). False, logged, when Slack refused."""
+    async def _edit_parent(self, thread: AlertThread, now: datetime | None = None) -> bool:
+        """Edit the parent to show the thread as stored now (its summary and triage), drawn
+        at `now` (default: the clock), so an ended snooze is not drawn as running. False,
+        logged, when Slack refused."""
         key = (thread.scan_id, thread.channel_id)
         lock = self._edit_locks.get(key)
         if lock is None:
@@ -546,7 +553,8 @@ class Triage:
         async with lock:
             fresh = await self._store.thread(thread.scan_id, thread.channel_id) or thread
             view = await self._triage.view(fresh)
-            message = self._render.parent_card(shown or fresh.summary, triage=view)
+            drawn_at = now or self._clock()
+            message = self._render.parent_card(fresh.summary, triage=view, now=drawn_at)
             try:
                 await self._slack.chat_update(
                     channel=fresh.channel_id,
@@ -562,8 +570,7 @@ class Triage:
                     _slack_error(exc),
                 )
                 return False
-            # The sender edits parents whose key differs from `shown`: it need not redo
-            # this one, nor put the stored (older) summary back over a refresh.
+            # The sender edits parents whose key differs from the stored one: not this one.
             await self._store.mark_shown(
                 fresh.scan_id, fresh.channel_id, card_key(fresh.summary, view)
             )

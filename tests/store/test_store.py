@@ -372,6 +372,60 @@ async def test_record_refreshes_the_summary_of_every_thread_of_its_scan(store: S
     assert {t.shown for t in by_key.values()} == {"card"}  # the sender still has to edit
 
 
+async def test_a_thread_summary_is_never_replaced_by_an_older_one(store: Store) -> None:
+    """A Refresh stored what it fetched at T0+10s; a poll that fetched at T0+5s (its write
+    came later) must not put the older summary back; one fetched later does."""
+    (row,) = await queue(store, alert("scan-a", state="RUNNING"))
+    await store.start_thread(row.id, row.alert, "ts-1", "card")
+    refreshed = summary("scan-a", "RUNNING", progress=70.0)
+    assert await store.store_summary(refreshed, T0 + timedelta(seconds=10)) == 1
+
+    older = summary("scan-a", "RUNNING", progress=40.0)
+    await store.record([Snapshot(summary=older, last_seen=T0 + timedelta(seconds=5))], [])
+    thread = await store.thread("scan-a", "C1")
+    assert thread is not None
+    assert (thread.summary, thread.summary_at) == (refreshed, T0 + timedelta(seconds=10))
+    assert (await store.snapshots(["scan-a"]))["scan-a"].summary == older  # the poller's own
+    assert await store.store_summary(older, T0 + timedelta(seconds=9)) == 0
+
+    same_time = summary("scan-a", "RUNNING", progress=75.0)
+    assert await store.store_summary(same_time, T0 + timedelta(seconds=10)) == 1
+    later = Snapshot(summary=summary("scan-a", progress=90.0), last_seen=T0 + timedelta(seconds=60))
+    await store.record([later], [])
+    thread = await store.thread("scan-a", "C1")
+    assert thread is not None
+    assert (thread.summary, thread.summary_at) == (later.summary, later.last_seen)
+
+
+async def test_a_summary_further_along_wins_whatever_its_time(store: Store) -> None:
+    """Clocks of two replicas a little apart: a finished scan is never drawn as running
+    because its poll's clock was behind the Refresh's."""
+    (row,) = await queue(store, alert("scan-a", state="QUEUED"))
+    await store.start_thread(row.id, row.alert, "ts-1", "card")
+    assert await store.store_summary(summary("scan-a", "RUNNING", progress=99.0), T0) == 1
+    assert await store.store_summary(summary("scan-a", "QUEUED"), T0 - timedelta(seconds=2)) == 0
+    finished = snap("scan-a", "SUCCEEDED", last_seen=T0 - timedelta(seconds=2))
+    await store.record([finished], [])
+    thread = await store.thread("scan-a", "C1")
+    assert thread is not None
+    assert (thread.summary.state, thread.summary_at) == ("SUCCEEDED", finished.last_seen)
+
+
+async def test_store_summary_reaches_every_thread_of_the_scan_only(store: Store) -> None:
+    rows = await queue(store, alert("scan-a", "C1"), alert("scan-a", "C2"), alert("scan-b"))
+    for row in rows:
+        await store.start_thread(row.id, row.alert, f"ts-{row.id}", "card")
+    fetched = summary("scan-a", "FAILED")
+    assert await store.store_summary(fetched, T0) == 2
+    by_key = {(t.scan_id, t.channel_id): t.summary for t in await store.threads()}
+    assert by_key == {
+        ("scan-a", "C1"): fetched,
+        ("scan-a", "C2"): fetched,
+        ("scan-b", "C1"): summary("scan-b", "SUCCEEDED"),
+    }
+    assert await store.store_summary(summary("scan-z", "FAILED"), T0) == 0  # no thread
+
+
 async def test_mark_shown_records_what_the_parent_shows(store: Store) -> None:
     (row,) = await queue(store, alert("scan-a"))
     await store.start_thread(row.id, row.alert, "ts-1", "card-1")

@@ -108,12 +108,13 @@ class StubRenderer:
     def report_comment(self, scan_id: str, content_type: str, by: str) -> str:
         return f"report of {scan_id} ({content_type}) for {by}"
 
-    def parent_card(self, summary: ScanSummary, *, triage: TriageView) -> Message:
+    def parent_card(self, summary: ScanSummary, *, triage: TriageView, now: datetime) -> Message:
         acks = ",".join(a.user_id for a in triage.acknowledgements)
         snooze = triage.snoozed_until.isoformat() if triage.snoozed_until else None
         return _message(
             f"card {summary.scan_id} {summary.state} acks=[{acks}] assignee={triage.assignee} "
-            f"snoozed={snooze or triage.snoozed_in_state} muted={triage.muted}"
+            f"snoozed={snooze or triage.snoozed_in_state} muted={triage.muted} "
+            f"progress={summary.progress} drawn={now.isoformat()}"
         )
 
 

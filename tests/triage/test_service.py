@@ -424,7 +424,10 @@ async def test_refresh_shows_the_scan_as_it_is_now(harness: Harness) -> None:
     assert await h.triage.refresh(scan_id, CHANNEL, U1) == Outcome(True)
     assert h.parent(thread)["text"].startswith(f"card {scan_id} SUCCEEDED")
     assert h.replies(thread) == []
-    assert (await h.stored(thread)).summary.state == "RUNNING"  # the poller's to change
+    stored = await h.stored(thread)  # what every later redraw starts from
+    assert (stored.summary.state, stored.summary_at) == ("SUCCEEDED", T0)
+    # The poller's snapshot stays its own: it still sees the change and alerts it.
+    assert (await h.store.snapshots([scan_id]))[scan_id].summary.state == "RUNNING"
     assert await audit_actions(h, scan_id) == [(U1, "refresh", "SUCCEEDED")]
 
 
