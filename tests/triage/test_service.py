@@ -17,7 +17,7 @@ from scanbot.alerts.routing import severity_rank
 from scanbot.alerts.sender import card_key
 from scanbot.sandbox.slack import FakeSlack
 from scanbot.slack.blocks import Message
-from scanbot.store import Store
+from scanbot.store import AlertThread, Store
 from scanbot.triage.service import (
     INTERNAL_ERROR,
     NOT_TRACKED,
@@ -274,6 +274,74 @@ async def test_snooze_until_the_next_state_waits_out_the_current_one(harness: Ha
     assert len(h.replies(thread)) == 1
 
 
+def edits_of(h: Harness, thread: AlertThread) -> int:
+    return sum(call.body.get("ts") == thread.parent_ts for call in h.slack.calls_to("chat.update"))
+
+
+@pytest.mark.parametrize("choice", ["1h", "4h", "24h", "next_state"])
+async def test_the_same_snooze_replayed_doubled_or_by_two_people_changes_nothing(
+    harness: Harness, choice: str
+) -> None:
+    h = harness
+    thread = await h.thread(h.scan("RUNNING", progress=40))
+    first = await asyncio.gather(
+        h.triage.snooze(thread.scan_id, CHANNEL, U1, choice),
+        h.triage.snooze(thread.scan_id, CHANNEL, U2, choice),
+        h.triage.snooze(thread.scan_id, CHANNEL, U1, choice),
+    )
+    assert [o.changed for o in first].count(True) == 1
+    snoozed = await h.stored(thread)
+    h.clock.advance(timedelta(minutes=50))  # an old message, replayed later
+    before = len(h.slack.calls)
+    replayed = await h.triage.snooze(thread.scan_id, CHANNEL, U2, choice)
+    assert not replayed.changed
+    assert replayed.notice is not None
+    assert replayed.notice.startswith("This alert is already snoozed ")
+    assert slack_methods(h, before) == []
+    after = await h.stored(thread)
+    assert (after.snoozed_until, after.snoozed_in_state) == (
+        snoozed.snoozed_until,
+        snoozed.snoozed_in_state,
+    )
+    assert len(h.replies(thread)) == 1
+    assert edits_of(h, thread) == 1
+    assert [(a, d) for _, a, d in await audit_actions(h, thread.scan_id)] == [("snooze", choice)]
+
+
+async def test_the_same_timed_snooze_after_it_ended_is_a_new_one(harness: Harness) -> None:
+    h = harness
+    thread = await h.thread(h.scan())
+    await h.triage.snooze(thread.scan_id, CHANNEL, U1, "1h")
+    h.clock.advance(timedelta(hours=1))
+    assert await h.triage.snooze(thread.scan_id, CHANNEL, U2, "1h") == Outcome(True)
+    assert (await h.stored(thread)).snoozed_until == T0 + timedelta(hours=2)
+    assert len(h.replies(thread)) == 2
+
+
+async def test_another_option_while_snoozed_is_a_change(harness: Harness) -> None:
+    h = harness
+    thread = await h.thread(h.scan("RUNNING", progress=40))
+    await h.triage.snooze(thread.scan_id, CHANNEL, U1, "24h")
+    assert (await h.triage.snooze(thread.scan_id, CHANNEL, U1, "1h")).changed
+    assert (await h.stored(thread)).snoozed_until == T0 + timedelta(hours=1)
+    assert (await h.triage.snooze(thread.scan_id, CHANNEL, U1, "next_state")).changed
+    assert (await h.stored(thread)).snoozed_in_state == "RUNNING"
+    assert [d for _, _, d in await audit_actions(h, thread.scan_id)] == ["24h", "1h", "next_state"]
+
+
+async def test_next_state_chosen_again_after_the_scan_moved_on_waits_the_new_one_out(
+    harness: Harness,
+) -> None:
+    h = harness
+    scan_id = h.scan("QUEUED")
+    thread = await h.thread(scan_id)
+    await h.triage.snooze(scan_id, CHANNEL, U1, "next_state")
+    h.world.set_state(scan_id, "RUNNING", progress=5)
+    await h.store.record([h.snapshot(scan_id)], [])  # the poller saw it start
+    assert (await h.triage.snooze(scan_id, CHANNEL, U1, "next_state")).changed
+    assert (await h.stored(thread)).snoozed_in_state == "RUNNING"
+
+
 async def test_a_finished_scan_cannot_wait_for_its_next_state(harness: Harness) -> None:
     h = harness
     thread = await h.thread(h.scan("SUCCEEDED"))
@@ -353,6 +421,52 @@ async def test_release_held_after_a_snooze_expires(harness: Harness) -> None:
     assert h.reply_texts(thread).count("held 2 while snoozed") == 1
 
 
+async def test_a_snooze_that_ended_with_nothing_held_is_cleared_and_redrawn(
+    harness: Harness,
+) -> None:
+    h = harness
+    thread = await h.thread(h.scan())
+    await h.triage.snooze(thread.scan_id, CHANNEL, U1, "1h")
+    assert await h.triage.release_held() == 0
+    assert "snoozed=2026-11-01T13:00:00+00:00" in h.parent(thread)["text"]
+    h.clock.advance(timedelta(hours=1))
+    edits = edits_of(h, thread)
+    # Two rounds (or replicas) at once: one clears, audits and redraws.
+    await asyncio.gather(h.triage.release_held(), h.triage.expire_snoozes())
+    assert edits_of(h, thread) == edits + 1
+    shown = h.parent(thread)["text"]
+    assert "snoozed=None" in shown
+    assert f"drawn={h.clock().isoformat()}" in shown  # drawn at the current time
+    assert len(h.replies(thread)) == 1  # the snooze's own: nothing was held, nothing to say
+    assert (await audit_actions(h, thread.scan_id))[1:] == [("scanbot", "unsnooze", "expired")]
+    stored = await h.stored(thread)
+    assert stored.shown == card_key(stored.summary, await h.triage_store.view(stored))
+    assert await h.triage.expire_snoozes() == 0
+
+
+async def test_a_snooze_for_the_next_state_ends_when_the_scan_moved_on(
+    harness: Harness,
+) -> None:
+    h = harness
+    scan_id = h.scan("RUNNING", progress=10)
+    thread = await h.thread(scan_id)
+    await h.triage.snooze(scan_id, CHANNEL, U1, "next_state")
+    assert await h.triage.expire_snoozes() == 0
+    h.world.set_state(scan_id, "SUCCEEDED", 100)
+    await h.store.record([h.snapshot(scan_id)], [])
+    assert await h.triage.expire_snoozes() == 1
+    assert (await h.stored(thread)).snoozed_in_state is None
+    assert "snoozed=None" in h.parent(thread)["text"]
+
+
+async def test_every_redraw_is_drawn_at_the_current_time(harness: Harness) -> None:
+    h = harness
+    thread = await h.thread(h.scan())
+    h.clock.advance(timedelta(hours=3))
+    await h.triage.acknowledge(thread.scan_id, CHANNEL, U1)
+    assert f"drawn={(T0 + timedelta(hours=3)).isoformat()}" in h.parent(thread)["text"]
+
+
 async def test_release_held_when_the_awaited_state_came(harness: Harness) -> None:
     h = harness
     scan_id = h.scan("RUNNING", progress=10)
@@ -429,6 +543,39 @@ async def test_refresh_shows_the_scan_as_it_is_now(harness: Harness) -> None:
     # The poller's snapshot stays its own: it still sees the change and alerts it.
     assert (await h.store.snapshots([scan_id]))[scan_id].summary.state == "RUNNING"
     assert await audit_actions(h, scan_id) == [(U1, "refresh", "SUCCEEDED")]
+
+
+async def test_refresh_then_acknowledge_does_not_take_the_card_backwards(
+    harness: Harness,
+) -> None:
+    h = harness
+    scan_id = h.scan("RUNNING", progress=30)
+    thread = await h.thread(scan_id)
+    h.world.set_state(scan_id, "RUNNING", progress=80)
+    await h.triage.refresh(scan_id, CHANNEL, U1)
+    assert "progress=80.0" in h.parent(thread)["text"]
+    await h.triage.acknowledge(scan_id, CHANNEL, U2)
+    shown = h.parent(thread)["text"]
+    assert shown.startswith(f"card {scan_id} RUNNING acks=[{U2}]")
+    assert "progress=80.0" in shown
+    stored = await h.stored(thread)
+    assert stored.shown == card_key(stored.summary, await h.triage_store.view(stored))
+
+
+async def test_a_refresh_older_than_what_is_stored_draws_what_is_stored(
+    harness: Harness,
+) -> None:
+    """A poll fetched later than this Refresh but wrote first: the card shows the poll's."""
+    h = harness
+    scan_id = h.scan("RUNNING", progress=30)
+    thread = await h.thread(scan_id)
+    h.world.set_state(scan_id, "SUCCEEDED", 100)
+    later = h.snapshot(scan_id).model_copy(update={"last_seen": T0 + timedelta(seconds=1)})
+    await h.store.record([later], [])
+    h.world.set_state(scan_id, "RUNNING", progress=60)  # what the Refresh will fetch, at T0
+    assert await h.triage.refresh(scan_id, CHANNEL, U1) == Outcome(True)
+    assert h.parent(thread)["text"].startswith(f"card {scan_id} SUCCEEDED")
+    assert (await h.stored(thread)).summary.state == "SUCCEEDED"
 
 
 async def test_refresh_of_a_scan_hostedscan_no_longer_has(harness: Harness) -> None:
