@@ -5,7 +5,9 @@ from __future__ import annotations
 import gc
 import logging
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 import httpx
 from slack_bolt.async_app import AsyncApp
@@ -21,13 +23,14 @@ from scanbot.alerts.service import AlertService
 from scanbot.hostedscan import HostedScanClient
 from scanbot.hostedscan.limiter import FairLimiter
 from scanbot.settings import Settings
-from scanbot.slack import listeners, triage_blocks
+from scanbot.slack import actions, listeners, triage_blocks
 from scanbot.slack.answers import DEFAULT_DEADLINE, Answers
 from scanbot.slack.channel_commands import ChannelCommandHandler
 from scanbot.slack.inflight import InFlight
 from scanbot.slack.people import People
 from scanbot.slack.responder import Responder
 from scanbot.store import Store, database_url
+from scanbot.store.store import utcnow
 from scanbot.triage.service import Triage
 
 log = logging.getLogger(__name__)
@@ -113,14 +116,16 @@ def build_alerts(
     store: Store,
     *,
     triage: Triage | None = None,
+    clock: Callable[[], datetime] = utcnow,
 ) -> AlertService:
     poller = Poller(
         hostedscan,
         store,
         full_sweep_every=settings.full_sweep_every,
         alert_existing=settings.alert_existing,
+        clock=clock,
     )
-    sender = Sender(slack, store, digest_threshold=settings.digest_threshold)
+    sender = Sender(slack, store, digest_threshold=settings.digest_threshold, clock=clock)
     return AlertService(
         poller,
         sender,
@@ -131,6 +136,7 @@ def build_alerts(
         admin_channel=settings.admin_channel,
         failures_before_notice=settings.poll_failures_before_notice,
         triage=triage,
+        clock=clock,
     )
 
 
@@ -141,29 +147,41 @@ async def open_runtime(
     hostedscan_transport: httpx.AsyncBaseTransport | None = None,
     deadline: float = DEFAULT_DEADLINE,
     schedule_alerts: bool = True,
+    clock: Callable[[], datetime] = utcnow,
 ) -> Runtime:
-    """Everything `serve` and `socket` run on. Refuses missing settings with a sentence."""
+    """Everything `serve` and `socket` run on. Refuses missing settings with a sentence.
+    `clock` is what alerts and triage tell the time by (tests move it)."""
     settings.require("slack_bot_token", "hostedscan_api_key")
     if socket_mode:
         settings.require("slack_app_token")
         signing_secret = ""  # Socket Mode requests are not signed: they come over our socket
+        seal_key = actions.seal_key(settings.secret("slack_app_token"))
     else:
         settings.require("slack_signing_secret")
         signing_secret = settings.secret("slack_signing_secret")
+        seal_key = actions.seal_key(signing_secret)
     store = await open_store(settings)
     limiter = FairLimiter(HOSTEDSCAN_CONCURRENCY)
     hostedscan = build_hostedscan(settings, transport=hostedscan_transport, limiter=limiter)
     slack = build_slack_client(settings)
     bolt = AsyncApp(client=slack, signing_secret=signing_secret, name="scanbot")
     alerts_hostedscan = hostedscan.sharing(limiter=limiter.lane("alerts"))
-    triage = Triage(store, slack, hostedscan, RiskDetails(hostedscan), render=triage_blocks)
+    triage = Triage(
+        store,
+        slack,
+        hostedscan,
+        RiskDetails(hostedscan),
+        clock=clock,
+        render=triage_blocks,
+        seal_key=seal_key,
+    )
     channel_commands = ChannelCommandHandler(store, slack, triage, admins=settings.admin_ids)
     answers = Answers(hostedscan, deadline=deadline, channel_commands=channel_commands)
     inflight = InFlight()
     responder = Responder.create()
     people = People(slack, allow_guests=settings.allow_guests)
     listeners.register(bolt, listeners.Deps(answers, inflight, responder, people, triage, slack))
-    alerts = build_alerts(settings, alerts_hostedscan, slack, store, triage=triage)
+    alerts = build_alerts(settings, alerts_hostedscan, slack, store, triage=triage, clock=clock)
     return Runtime(
         settings,
         hostedscan,

@@ -4,10 +4,17 @@ A button's `action_id` is `f"{KIND}:{n}"`, with `n` a small index that keeps ids
 within one message. A new meaning gets a new version (`scanbot:v2:...`) instead of
 changing an old one; `ANY_SCANBOT_ACTION` lets a listener answer versions it no longer
 knows with a sentence rather than silence.
+
+What a value or a view's private_metadata names is trusted only when checked: a button's
+scan id is looked up with the channel the click came from (Slack's, not the value's), and
+a view's private_metadata, which must name its channel, is sealed (`seal`, `unseal`).
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import json
 import re
 
@@ -88,6 +95,37 @@ def parse_triage_block_id(block_id: str) -> str:
     if not block_id.startswith(prefix) or triage_block_id(scan_id) != block_id:
         raise ValueError("not a scanbot triage block id")
     return scan_id
+
+
+# What scanbot's sealing key is derived for: another use of the same secret gets another key.
+SEAL_KEY_PURPOSE = b"scanbot:private_metadata:v1"
+SEAL_CHARS = 43  # an HMAC-SHA256 in base64url, unpadded
+
+
+def seal_key(secret: str) -> bytes:
+    """The key scanbot seals private_metadata with: HMAC-SHA256(secret, SEAL_KEY_PURPOSE)
+    of a secret every replica holds, so the secret itself never signs anything else."""
+    return hmac.new(secret.encode(), SEAL_KEY_PURPOSE, hashlib.sha256).digest()
+
+
+def seal(text: str, key: bytes) -> str:
+    """`text` signed by scanbot: `f"{text}.{mac}"`, mac = HMAC-SHA256(key, text), base64url."""
+    return f"{text}.{_mac(text, key)}"
+
+
+def unseal(sealed: str, key: bytes) -> str:
+    """The text `seal` signed with `key`; ValueError for anything else (checked before the
+    text is read, compared in constant time)."""
+    text, dot, mac = sealed.rpartition(".")
+    expected = _mac(text, key).encode()
+    if not dot or not hmac.compare_digest(mac.encode("utf-8", "surrogatepass"), expected):
+        raise ValueError("not sealed by scanbot with this key")
+    return text
+
+
+def _mac(text: str, key: bytes) -> str:
+    digest = hmac.new(key, text.encode("utf-8", "surrogatepass"), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
 
 def compact_json(payload: object) -> str:

@@ -29,6 +29,10 @@ OLD_BUTTON = (
     "This button is from another version of scanbot and no longer works. "
     "Run `/scans` or `/scan &lt;id&gt;` for a fresh card."
 )
+FORM_NOT_SEALED = (
+    "This form is out of date or was not made by scanbot, so nothing was changed: "
+    "close it and press Assign… on the alert again."
+)
 Body = dict[str, Any]
 
 
@@ -64,6 +68,16 @@ def _team(body: Body) -> str:
 
 def _channel(body: Body) -> str:
     return str(body.get("channel", {}).get("id") or body.get("container", {}).get("channel_id", ""))
+
+
+def _mapping(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _form_value(values: dict[str, Any], block: str, action: str, key: str) -> str | None:
+    """One input's value from a view's state, None when absent or not a string."""
+    value = _mapping(_mapping(values.get(block)).get(action)).get(key)
+    return value if isinstance(value, str) else None
 
 
 def _message_ts(body: Body) -> str:
@@ -215,20 +229,20 @@ def _register_triage(app: AsyncApp, deps: Deps) -> None:
 
     @app.view(actions.ASSIGN_VIEW)
     async def assign_submitted(ack: AsyncAck, body: Body) -> None:
+        view = _mapping(body.get("view"))
+        # The submission names no channel of its own: only a form scanbot sealed is believed.
+        # Checked before the ack, so that a refused form says why inside the form itself.
+        thread = triage.assign_form(str(view.get("private_metadata", "")))
+        if thread is None:
+            await ack(response_action="errors", errors={"assignee": FORM_NOT_SEALED})
+            return
         await ack()  # closes the modal
         async with deps.inflight.track():
-            view = body.get("view", {})
+            scan_id, channel_id = thread
             user_id = _user(body)
-            try:
-                scan_id, channel_id, _ts = triage_blocks.parse_assign_metadata(
-                    str(view.get("private_metadata", ""))
-                )
-            except ValueError:
-                log.warning("an assign form came back with unreadable metadata")
-                return
-            values = view.get("state", {}).get("values", {})
-            assignee = values.get("assignee", {}).get("user", {}).get("selected_user")
-            note = values.get("note", {}).get("text", {}).get("value") or ""
+            values = _mapping(_mapping(view.get("state")).get("values"))
+            assignee = _form_value(values, "assignee", "user", "selected_user")
+            note = _form_value(values, "note", "text", "value") or ""
             outcome = await triage.assign(scan_id, channel_id, user_id, assignee, note)
             if outcome.notice:
                 await _ephemeral(deps.slack, channel_id, user_id, outcome.notice)

@@ -66,7 +66,7 @@ from scanbot.triage.model import SnoozeChoice, TriageView
 MAX_VIEW_BLOCKS = 100  # a modal or the Home tab
 VIEW_TITLE = 24  # a modal's title, submit and close
 PRIVATE_METADATA = 3000
-ASSIGN_METADATA_VERSION = 1
+ASSIGN_METADATA_VERSION = 2  # 2: sealed (actions.seal); 1 was plain JSON, now refused
 NOTE_CHARS = 500  # what the assign modal accepts
 NOTE_SHOWN = 1500  # what a reply shows of a note from elsewhere
 NOTE_LINES = 12
@@ -383,13 +383,18 @@ def _section_field(name: str, value: str) -> Block:
 
 
 def assign_modal(
-    scan_id: str, channel_id: str, message_ts: str, current: str | None
+    scan_id: str, channel_id: str, message_ts: str, current: str | None, *, key: bytes
 ) -> dict[str, Any]:
     """Who should own the scan, with an optional note. Submitting with nobody picked
-    unassigns. private_metadata names the thread; ValueError if it cannot fit.
+    unassigns. private_metadata names the thread, sealed with `key` (`actions.seal`): the
+    submission carries no channel of its own to check it against. ValueError if it cannot
+    fit.
     """
-    metadata = actions.compact_json(
-        {"v": ASSIGN_METADATA_VERSION, "scan": scan_id, "channel": channel_id, "ts": message_ts}
+    metadata = actions.seal(
+        actions.compact_json(
+            {"v": ASSIGN_METADATA_VERSION, "scan": scan_id, "channel": channel_id, "ts": message_ts}
+        ),
+        key,
     )
     if len(metadata) > PRIVATE_METADATA:
         raise ValueError("the scan id is too long to carry in a modal")
@@ -435,10 +440,12 @@ def assign_modal(
     )
 
 
-def parse_assign_metadata(text: str) -> tuple[str, str, str]:
-    """`(scan_id, channel_id, message_ts)` from the assign modal; ValueError on anything else."""
+def parse_assign_metadata(text: str, *, key: bytes) -> tuple[str, str, str]:
+    """`(scan_id, channel_id, message_ts)` from the assign modal, if scanbot sealed it with
+    `key`; ValueError on anything else (the seal is checked before anything is parsed)."""
     if len(text) > PRIVATE_METADATA:
         raise ValueError("assign metadata is longer than any private_metadata")
+    text = actions.unseal(text, key)
     try:
         payload = json.loads(text)
     except RecursionError as exc:  # deeply nested arrays: not ours

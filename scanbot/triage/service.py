@@ -114,8 +114,9 @@ class TriageRenderer(Protocol):
     def risk_modal(self, risk: Risk) -> View: ...
     def risk_modal_unavailable(self, risk_id: str, reason: str) -> View: ...
     def assign_modal(
-        self, scan_id: str, channel_id: str, message_ts: str, current: str | None
+        self, scan_id: str, channel_id: str, message_ts: str, current: str | None, *, key: bytes
     ) -> View: ...
+    def parse_assign_metadata(self, text: str, *, key: bytes) -> tuple[str, str, str]: ...
     def report_missing(self, scan_id: str) -> Message: ...
     def report_comment(self, scan_id: str, content_type: str, by: str) -> str: ...
     def parent_card(
@@ -149,7 +150,10 @@ class Triage:
         *,
         clock: Callable[[], datetime] = utcnow,
         render: TriageRenderer,
+        seal_key: bytes,
     ) -> None:
+        """`seal_key` seals what the assign window carries (`actions.seal_key` of a secret
+        every replica holds): a form that comes back altered changes nothing."""
         self._store = store
         self._triage = TriageStore(store)
         self._slack = slack
@@ -157,6 +161,7 @@ class Triage:
         self._risk_details = risk_details
         self._clock = clock
         self._render = render
+        self._seal_key = seal_key
         # One parent edit per thread at a time, each rendering the view as it is then: two
         # clicks at once cannot leave the older view on the card.
         self._edit_locks: weakref.WeakValueDictionary[tuple[str, str], asyncio.Lock] = (
@@ -196,12 +201,31 @@ class Triage:
         thread = await self._store.thread(scan_id, channel_id)
         if thread is None:
             return Outcome(False, NOT_TRACKED)
-        view = self._render.assign_modal(scan_id, channel_id, message_ts, thread.assignee)
+        view = self._render.assign_modal(
+            scan_id, channel_id, message_ts, thread.assignee, key=self._seal_key
+        )
         try:
             await self._slack.views_open(trigger_id=trigger_id, view=view)
         except SLACK_FAILURES as exc:
             return _slack_failed(exc, "open the assign window")
         return Outcome(True)
+
+    def assign_form(self, private_metadata: str) -> tuple[str, str] | None:
+        """The thread (scan id, channel id) a submitted assign form names, if scanbot sealed
+        it; None, with one log line, for a form altered, forged, from an older scanbot or
+        sealed with another secret."""
+        try:
+            scan_id, channel_id, _ts = self._render.parse_assign_metadata(
+                private_metadata, key=self._seal_key
+            )
+        except ValueError as exc:
+            log.warning(
+                "refused an assign form whose metadata scanbot did not seal (%d chars): %s",
+                len(private_metadata),
+                str(exc)[:120],
+            )
+            return None
+        return scan_id, channel_id
 
     @_boundary
     async def assign(

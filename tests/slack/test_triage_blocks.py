@@ -58,6 +58,7 @@ RAW = ["<!channel>", "<!here>", "<@U0123ABCD>", "<#C0123", "<https://evil", "<ma
 
 ALICE, BOB = "U0ALICE", "U0BOB"
 CHANNEL = "C0ALERTS"
+KEY = actions.seal_key("test-signing-secret")
 NOW = datetime(2024, 5, 1, 14, 3, tzinfo=UTC)
 NOW_TOKEN = "<!date^1714572180^{date_short_pretty} at {time}|2024-05-01 14:03 UTC>"
 PERMALINK = "https://acme.slack.com/archives/C0ALERTS/p1714572180000100"
@@ -676,12 +677,13 @@ def test_loading_and_unavailable_modals(risk_id: str) -> None:
 
 
 def test_assign_modal() -> None:
-    view = valid_view(assign_modal(SCAN_ID, CHANNEL, "1714572180.000100", ALICE))
+    view = valid_view(assign_modal(SCAN_ID, CHANNEL, "1714572180.000100", ALICE, key=KEY))
     assert view["callback_id"] == actions.ASSIGN_VIEW
     assert view["submit"]["text"] == "Assign"
-    assert view["private_metadata"] == (
-        '{"v":1,"scan":"scan-123","channel":"C0ALERTS","ts":"1714572180.000100"}'
-    )
+    named = '{"v":2,"scan":"scan-123","channel":"C0ALERTS","ts":"1714572180.000100"}'
+    assert view["private_metadata"] == actions.seal(named, KEY)
+    text, dot, mac = view["private_metadata"].rpartition(".")
+    assert (text, dot, len(mac)) == (named, ".", actions.SEAL_CHARS)
     inputs = {b["block_id"]: b for b in view["blocks"] if b["type"] == "input"}
     assert inputs["assignee"]["element"] == {
         "type": "users_select",
@@ -698,20 +700,20 @@ def test_assign_modal() -> None:
 
 @pytest.mark.parametrize("current", [None, "<!channel>", "alice", ""])
 def test_assign_modal_without_a_current_user(current: str | None) -> None:
-    view = valid_view(assign_modal(SCAN_ID, CHANNEL, "1.2", current))
+    view = valid_view(assign_modal(SCAN_ID, CHANNEL, "1.2", current, key=KEY))
     select = view["blocks"][1]["element"]
     assert "initial_user" not in select
 
 
 @pytest.mark.parametrize("scan_id", [SCAN_ID, *HOSTILE, "é漢🔥", 'a"b\\c', "x" * 2000])
 def test_assign_metadata_round_trip(scan_id: str) -> None:
-    view = valid_view(assign_modal(scan_id, CHANNEL, "1.2", None))
-    assert parse_assign_metadata(view["private_metadata"]) == (scan_id, CHANNEL, "1.2")
+    view = valid_view(assign_modal(scan_id, CHANNEL, "1.2", None, key=KEY))
+    assert parse_assign_metadata(view["private_metadata"], key=KEY) == (scan_id, CHANNEL, "1.2")
 
 
 def test_assign_modal_refuses_metadata_that_cannot_fit() -> None:
     with pytest.raises(ValueError, match="too long"):
-        assign_modal("<" * 1000, CHANNEL, "1.2", None)
+        assign_modal("<" * 1000, CHANNEL, "1.2", None, key=KEY)
 
 
 @pytest.mark.parametrize(
@@ -722,23 +724,71 @@ def test_assign_modal_refuses_metadata_that_cannot_fit() -> None:
         "[]",
         "{}",
         "not json",
-        '{"v":1,"scan":"s","channel":"C"}',
-        '{"v":1,"scan":"s","channel":"C","ts":"1","x":1}',
-        '{"v":2,"scan":"s","channel":"C","ts":"1"}',
+        '{"v":2,"scan":"s","channel":"C"}',
+        '{"v":2,"scan":"s","channel":"C","ts":"1","x":1}',
+        '{"v":1,"scan":"s","channel":"C","ts":"1"}',
+        '{"v":3,"scan":"s","channel":"C","ts":"1"}',
         '{"v":true,"scan":"s","channel":"C","ts":"1"}',
-        '{"v":1.0,"scan":"s","channel":"C","ts":"1"}',
-        '{"v":"1","scan":"s","channel":"C","ts":"1"}',
-        '{"v":1,"scan":1,"channel":"C","ts":"1"}',
-        '{"v":1,"scan":"","channel":"C","ts":"1"}',
-        '{"v":1,"scan":"s","channel":null,"ts":"1"}',
-        '{"v":1,"scan":"s","channel":"C","ts":" "}',
+        '{"v":2.0,"scan":"s","channel":"C","ts":"1"}',
+        '{"v":"2","scan":"s","channel":"C","ts":"1"}',
+        '{"v":2,"scan":1,"channel":"C","ts":"1"}',
+        '{"v":2,"scan":"","channel":"C","ts":"1"}',
+        '{"v":2,"scan":"s","channel":null,"ts":"1"}',
+        '{"v":2,"scan":"s","channel":"C","ts":" "}',
         "[" * 100_000,
-        '{"v":1,"scan":"' + "x" * 3000 + '","channel":"C","ts":"1"}',
+        '{"v":2,"scan":"' + "x" * 3000 + '","channel":"C","ts":"1"}',
     ],
 )
 def test_parse_assign_metadata_refuses_malformed(text: str) -> None:
+    """Even sealed with scanbot's key, only the shape assign_modal makes is read."""
     with pytest.raises(ValueError, match=r"."):
-        parse_assign_metadata(text)
+        parse_assign_metadata(actions.seal(text, KEY), key=KEY)
+
+
+def _altered(sealed: str) -> str:
+    return sealed.replace(CHANNEL, "C0OTHER")
+
+
+def _flipped(sealed: str) -> str:
+    return sealed[:-1] + ("A" if sealed[-1] != "A" else "B")
+
+
+@pytest.mark.parametrize(
+    "forge",
+    [
+        pytest.param(lambda sealed: sealed.rpartition(".")[0], id="unsealed"),
+        pytest.param(
+            lambda sealed: '{"v":1,"scan":"scan-123","channel":"C0OTHER","ts":"1.2"}',
+            id="the-old-unsealed-format",
+        ),
+        pytest.param(_altered, id="another-channel"),
+        pytest.param(_flipped, id="altered-seal"),
+        pytest.param(lambda sealed: sealed[:-5], id="truncated-seal"),
+        pytest.param(lambda sealed: sealed.rpartition(".")[0] + ".", id="empty-seal"),
+        pytest.param(lambda sealed: sealed[:-2] + "é\ud800", id="non-ascii-seal"),
+        pytest.param(
+            lambda sealed: actions.seal(
+                sealed.rpartition(".")[0], actions.seal_key("another-secret")
+            ),
+            id="another-key",
+        ),
+        pytest.param(
+            lambda sealed: _altered(sealed.rpartition(".")[0]) + "." + sealed.rpartition(".")[2],
+            id="seal-of-another-text",
+        ),
+    ],
+)
+def test_parse_assign_metadata_refuses_what_scanbot_did_not_seal(forge: Any) -> None:
+    sealed = assign_modal(SCAN_ID, CHANNEL, "1.2", None, key=KEY)["private_metadata"]
+    assert parse_assign_metadata(sealed, key=KEY) == (SCAN_ID, CHANNEL, "1.2")
+    with pytest.raises(ValueError, match="not sealed by scanbot"):
+        parse_assign_metadata(forge(sealed), key=KEY)
+
+
+def test_seal_keys_differ_by_secret_and_name_their_purpose() -> None:
+    assert actions.seal_key("a") != actions.seal_key("b")
+    assert len(actions.seal_key("a")) == 32
+    assert actions.unseal(actions.seal("x.y", KEY), KEY) == "x.y"  # dots in the text are fine
 
 
 # --- /scans triage and the Home tab ------------------------------------------------------
@@ -980,20 +1030,20 @@ def test_any_assign_modal_round_trips(
     scan_id: str, channel: str, ts: str, current: str | None
 ) -> None:
     try:
-        view = assign_modal(scan_id, channel, ts, current)
+        view = assign_modal(scan_id, channel, ts, current, key=KEY)
     except ValueError:
         assert len(actions.compact_json([scan_id, channel, ts])) > 2900
         return
     valid_view(view)
     if scan_id.strip() and channel.strip() and ts.strip():
-        assert parse_assign_metadata(view["private_metadata"]) == (scan_id, channel, ts)
+        assert parse_assign_metadata(view["private_metadata"], key=KEY) == (scan_id, channel, ts)
 
 
 @SETTINGS
 @given(st.text(max_size=200) | odd_text)
 def test_any_metadata_parses_or_raises_value_error(text: str) -> None:
     with contextlib.suppress(ValueError):
-        parse_assign_metadata(text)
+        parse_assign_metadata(text, key=KEY)
 
 
 thread_rows = st.tuples(summaries, links, st.one_of(st.none(), times))

@@ -4,6 +4,7 @@ store on SQLite and PostgreSQL (the store fixtures of tests/store)."""
 from __future__ import annotations
 
 import contextlib
+import json
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -19,6 +20,7 @@ from scanbot.sandbox.server import SANDBOX_API_KEY, SandboxControls, create_sand
 from scanbot.sandbox.slack import FakeSlack
 from scanbot.sandbox.world import SandboxWorld, SimClock
 from scanbot.serving import serve_in_background
+from scanbot.slack import actions
 from scanbot.slack.blocks import Message
 from scanbot.store import AlertThread, Store
 from scanbot.store.triage import TriageStore
@@ -28,6 +30,7 @@ from tests.store.conftest import database, store  # noqa: F401 - fixtures used b
 
 T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
 CHANNEL = "C0SECOPS"
+SEAL_KEY = actions.seal_key("triage-tests-signing-secret")
 
 Json = dict[str, Any]
 
@@ -98,9 +101,15 @@ class StubRenderer:
         return _modal("Unavailable", f"unavailable {risk_id}: {reason}")
 
     def assign_modal(
-        self, scan_id: str, channel_id: str, message_ts: str, current: str | None
+        self, scan_id: str, channel_id: str, message_ts: str, current: str | None, *, key: bytes
     ) -> Json:
-        return _modal("Assign", f"assign {scan_id} {channel_id} {message_ts} current={current}")
+        modal = _modal("Assign", f"assign {scan_id} {channel_id} {message_ts} current={current}")
+        modal["private_metadata"] = actions.seal(actions.compact_json([scan_id, channel_id]), key)
+        return modal
+
+    def parse_assign_metadata(self, text: str, *, key: bytes) -> tuple[str, str, str]:
+        scan_id, channel_id = json.loads(actions.unseal(text, key))
+        return scan_id, channel_id, "ts"
 
     def report_missing(self, scan_id: str) -> Message:
         return _message(f"no report for {scan_id}")
@@ -210,7 +219,13 @@ async def wired(opened: Store, slack: FakeSlack | None = None) -> AsyncIterator[
         clock = Clock()
         render = StubRenderer()
         triage = Triage(
-            opened, client, hostedscan, RiskDetails(hostedscan), clock=clock, render=render
+            opened,
+            client,
+            hostedscan,
+            RiskDetails(hostedscan),
+            clock=clock,
+            render=render,
+            seal_key=SEAL_KEY,
         )
         try:
             yield Harness(

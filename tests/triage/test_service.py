@@ -28,6 +28,7 @@ from scanbot.triage.service import (
 )
 from tests.triage.conftest import (
     CHANNEL,
+    SEAL_KEY,
     T0,
     Harness,
     StubRenderer,
@@ -86,7 +87,13 @@ async def test_a_replayed_click_on_another_replica_changes_nothing(harness: Harn
     thread = await h.thread(h.scan())
     await h.triage.acknowledge(thread.scan_id, CHANNEL, U1)
     other = Triage(
-        h.store, h.client, h.hostedscan, RiskDetails(h.hostedscan), clock=h.clock, render=h.render
+        h.store,
+        h.client,
+        h.hostedscan,
+        RiskDetails(h.hostedscan),
+        clock=h.clock,
+        render=h.render,
+        seal_key=SEAL_KEY,
     )
     replayed = await other.acknowledge(thread.scan_id, CHANNEL, U1)
     assert not replayed.changed
@@ -167,7 +174,13 @@ async def test_nothing_escapes_a_method(harness: Harness, caplog: pytest.LogCapt
     h = harness
     thread = await h.thread(h.scan())
     triage = Triage(
-        h.store, h.client, h.hostedscan, RiskDetails(h.hostedscan), clock=h.clock, render=Broken()
+        h.store,
+        h.client,
+        h.hostedscan,
+        RiskDetails(h.hostedscan),
+        clock=h.clock,
+        render=Broken(),
+        seal_key=SEAL_KEY,
     )
     with caplog.at_level(logging.ERROR):
         outcome = await triage.acknowledge(thread.scan_id, CHANNEL, U1)
@@ -228,6 +241,41 @@ async def test_open_assign_with_an_expired_trigger_says_click_again(harness: Har
     assert not outcome.changed
     assert outcome.notice is not None
     assert "click again" in outcome.notice
+
+
+async def test_an_assign_form_is_believed_only_as_scanbot_sealed_it(
+    harness: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    h = harness
+    thread = await h.thread(h.scan())
+    await h.triage.open_assign("trigger-1", thread.scan_id, CHANNEL, thread.parent_ts)
+    (call,) = h.slack.calls_to("views.open")
+    sealed = call.body["view"]["private_metadata"]
+    assert h.triage.assign_form(sealed) == (thread.scan_id, CHANNEL)
+    forged = [
+        sealed.replace(CHANNEL, "C0OTHER"),
+        sealed[:-3],
+        sealed.rpartition(".")[0],
+        "garbage",
+        "",
+    ]
+    for text in forged:
+        with caplog.at_level(logging.WARNING):
+            caplog.clear()
+            assert h.triage.assign_form(text) is None
+        (line,) = caplog.records
+        assert "did not seal" in line.getMessage()
+        assert "C0OTHER" not in line.getMessage()  # the form's content is not logged
+    other_key = Triage(
+        h.store,
+        h.client,
+        h.hostedscan,
+        RiskDetails(h.hostedscan),
+        clock=h.clock,
+        render=h.render,
+        seal_key=b"another key",
+    )
+    assert other_key.assign_form(sealed) is None
 
 
 async def test_assign_reassign_and_unassign(harness: Harness) -> None:
