@@ -113,7 +113,8 @@ class AlertService:
     async def _deliver(self) -> SendReport:
         report = await self.sender.deliver()
         if self._triage is not None and not report.paused:
-            # Snoozes that ended and threads unmuted: one summary reply each.
+            # Snoozes that ended and threads unmuted: one summary reply each; every snooze
+            # that ended is cleared and its parent redrawn, held alerts or not.
             await self._triage.release_held(self._clock())
         return report
 

@@ -571,7 +571,8 @@ def summary_update(summary: ScanSummary, fetched_at: datetime) -> sa.Update:
     """The UPDATE that puts `summary`, fetched at `fetched_at`, on its scan's threads.
 
     The rule that keeps a card from going backwards: a thread's stored summary is replaced
-    by one fetched at the same time or later, or by one further along the scan's life
+    by one fetched (its answer in hand: a Refresh's, or a poll's observation time) at the
+    same time or later, or by one further along the scan's life
     (`ScanSummary.stage`: queued, running, finished) whatever its time, so that clocks a
     little apart on two replicas cannot keep a finished scan drawn as running. A summary
     with no fetched time (the alert's own, stored when the thread started) yields to any.

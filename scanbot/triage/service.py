@@ -309,11 +309,11 @@ class Triage:
         thread = await self._store.thread(scan_id, channel_id)
         if thread is None:
             return Outcome(False, NOT_TRACKED)
-        fetched_at = self._clock()
         scan = await self._scan(scan_id)
         if isinstance(scan, Outcome):
             return scan
-        await self._store.store_summary(ScanSummary.of(scan), fetched_at)
+        # Dated when the answer was in hand, as the poller dates what it observes.
+        await self._store.store_summary(ScanSummary.of(scan), self._clock())
         if not await self._edit_parent(thread):
             return Outcome(False, "Slack did not let scanbot update the alert; try again soon.")
         await self._triage.record(

@@ -148,6 +148,20 @@ class Harness:
         options.setdefault("targets", ["app.example.com", "db.example.com"])
         return self.world.add_scan(state=state, risks=risks, **options)
 
+    def another_triage(
+        self, *, render: StubRenderer | None = None, seal_key: bytes = SEAL_KEY
+    ) -> Triage:
+        """Another Triage on the same store and servers: another replica, or other wiring."""
+        return Triage(
+            self.store,
+            self.client,
+            self.hostedscan,
+            RiskDetails(self.hostedscan),
+            clock=self.clock,
+            render=render or self.render,
+            seal_key=seal_key,
+        )
+
     def summary(self, scan_id: str) -> ScanSummary:
         scan = self.world.get_scan(scan_id)
         assert scan is not None

@@ -16,6 +16,7 @@ from scanbot.alerts.risks import RiskDetails
 from scanbot.alerts.routing import severity_rank
 from scanbot.alerts.sender import card_key
 from scanbot.sandbox.slack import FakeSlack
+from scanbot.slack import actions
 from scanbot.slack.blocks import Message
 from scanbot.store import AlertThread, Store
 from scanbot.triage.service import (
@@ -28,7 +29,6 @@ from scanbot.triage.service import (
 )
 from tests.triage.conftest import (
     CHANNEL,
-    SEAL_KEY,
     T0,
     Harness,
     StubRenderer,
@@ -86,15 +86,7 @@ async def test_a_replayed_click_on_another_replica_changes_nothing(harness: Harn
     h = harness
     thread = await h.thread(h.scan())
     await h.triage.acknowledge(thread.scan_id, CHANNEL, U1)
-    other = Triage(
-        h.store,
-        h.client,
-        h.hostedscan,
-        RiskDetails(h.hostedscan),
-        clock=h.clock,
-        render=h.render,
-        seal_key=SEAL_KEY,
-    )
+    other = h.another_triage()
     replayed = await other.acknowledge(thread.scan_id, CHANNEL, U1)
     assert not replayed.changed
     assert len(h.replies(thread)) == 1
@@ -173,15 +165,7 @@ async def test_nothing_escapes_a_method(harness: Harness, caplog: pytest.LogCapt
 
     h = harness
     thread = await h.thread(h.scan())
-    triage = Triage(
-        h.store,
-        h.client,
-        h.hostedscan,
-        RiskDetails(h.hostedscan),
-        clock=h.clock,
-        render=Broken(),
-        seal_key=SEAL_KEY,
-    )
+    triage = h.another_triage(render=Broken())
     with caplog.at_level(logging.ERROR):
         outcome = await triage.acknowledge(thread.scan_id, CHANNEL, U1)
     assert outcome == Outcome(False, INTERNAL_ERROR)
@@ -266,15 +250,7 @@ async def test_an_assign_form_is_believed_only_as_scanbot_sealed_it(
         (line,) = caplog.records
         assert "did not seal" in line.getMessage()
         assert "C0OTHER" not in line.getMessage()  # the form's content is not logged
-    other_key = Triage(
-        h.store,
-        h.client,
-        h.hostedscan,
-        RiskDetails(h.hostedscan),
-        clock=h.clock,
-        render=h.render,
-        seal_key=b"another key",
-    )
+    other_key = h.another_triage(seal_key=actions.seal_key("another secret"))
     assert other_key.assign_form(sealed) is None
 
 
