@@ -18,9 +18,13 @@ from array import array
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, NamedTuple
+from functools import cache, cached_property
+from importlib import resources
+from typing import Annotated, Any, NamedTuple
 from xml.sax.saxutils import escape as xml_escape
 from xml.sax.saxutils import quoteattr
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 # The service's vocabulary is spelled out here, not imported from the client's models: the
 # sandbox stands in for the service, so a mistake in the client must not be copied into it.
@@ -145,242 +149,59 @@ def _iso(seconds: float) -> str:
 # --- The catalogue of risk definitions ---------------------------------------------------
 
 
-class _Definition(NamedTuple):
-    title: str
+class RiskDefinition(BaseModel):
+    """One kind of finding: what `risk_definition` says of every risk of this kind."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    title: str = Field(min_length=1)
     threat_level: str
     cvss: str | None
     description: str
     solution: str
     references: tuple[str, ...]
-    info: tuple[tuple[str, str], ...] = ()
+    additional_info: dict[str, str] = {}
+
+    @field_validator("threat_level")
+    @classmethod
+    def _known_level(cls, level: str) -> str:
+        if level not in THREAT_LEVELS:
+            raise ValueError(f"threat_level must be one of {', '.join(THREAT_LEVELS)}")
+        return level
 
 
-def _port(port: str, service: str, level: str, why: str) -> _Definition:
-    return _Definition(
-        f"Open port {port} ({service})",
-        level,
-        None,
-        f"The port {port} is reachable from the internet and answers as {service}. {why}",
-        "Close the port in the firewall, or restrict it to the addresses that need it.",
-        ("https://nmap.org/book/man-port-scanning-basics.html",),
-        (("port", port), ("service", service)),
-    )
+class Catalogue(BaseModel):
+    """The risk definitions each scan type draws from, and the rare critical ones."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    by_scan_type: dict[str, Annotated[tuple[RiskDefinition, ...], Field(min_length=1)]]
+    # Rare, and with a threat level the API does not document.
+    critical: dict[str, RiskDefinition]
+
+    @field_validator("by_scan_type", "critical")
+    @classmethod
+    def _known_types(cls, table: dict[str, object]) -> dict[str, object]:
+        unknown = set(table) - set(SCAN_TYPES)
+        if unknown:
+            raise ValueError(f"unknown scan types: {', '.join(sorted(unknown))}")
+        return table
+
+    @cached_property
+    def everything(self) -> tuple[RiskDefinition, ...]:
+        """What a scan of a type with no definitions of its own draws from."""
+        return tuple(d for defs in self.by_scan_type.values() for d in defs)
+
+    def for_type(self, scan_type: str) -> tuple[RiskDefinition, ...]:
+        return self.by_scan_type.get(scan_type, self.everything)
 
 
-_CWE = "https://cwe.mitre.org/data/definitions/{}.html"
-_CATALOGUE: dict[str, tuple[_Definition, ...]] = {
-    "NMAP": (
-        _port("22/tcp", "ssh", "LOW", "Remote logins invite password guessing."),
-        _port("80/tcp", "http", "LOW", "Plain HTTP sends data unencrypted."),
-        _port("3389/tcp", "ms-wbt-server", "MEDIUM", "Remote desktop is a common way in."),
-        _port("3306/tcp", "mysql", "MEDIUM", "Databases should not face the internet."),
-        _port("23/tcp", "telnet", "HIGH", "Telnet sends credentials in clear text."),
-        _port("445/tcp", "microsoft-ds", "HIGH", "SMB exposed to the internet is often exploited."),
-    ),
-    "NMAP_UDP": (
-        _port("53/udp", "domain", "LOW", "An open resolver can amplify attacks."),
-        _port("123/udp", "ntp", "LOW", "NTP can be abused for amplification."),
-        _port("161/udp", "snmp", "MEDIUM", "SNMP can leak configuration."),
-        _port("1900/udp", "upnp", "MEDIUM", "UPnP exposes device control."),
-    ),
-    "OPENVAS": (
-        _Definition(
-            "SSH Weak Encryption Algorithms Supported",
-            "MEDIUM",
-            "4.3",
-            "The remote SSH server is configured to allow weak encryption algorithms.",
-            "Disable the weak encryption algorithms in the SSH server configuration.",
-            ("https://www.rfc-editor.org/rfc/rfc4253#section-6.3",),
-            (("port", "22/tcp"),),
-        ),
-        _Definition(
-            "OpenSSH < 9.3p2 Remote Code Execution Vulnerability",
-            "HIGH",
-            "9.8",
-            "The installed OpenSSH version is affected by a remote code execution flaw.",
-            "Update OpenSSH to version 9.3p2 or later.",
-            ("https://nvd.nist.gov/vuln/detail/CVE-2023-38408",),
-            (("port", "22/tcp"), ("cve", "CVE-2023-38408")),
-        ),
-        _Definition(
-            "TCP Timestamps Information Disclosure",
-            "LOW",
-            "2.6",
-            "The remote host implements TCP timestamps, which reveal its uptime.",
-            "Disable TCP timestamps.",
-            ("https://www.rfc-editor.org/rfc/rfc7323",),
-        ),
-        _Definition(
-            "Apache HTTP Server < 2.4.58 Multiple Vulnerabilities",
-            "HIGH",
-            "7.5",
-            "The installed Apache HTTP Server is affected by several vulnerabilities.",
-            "Update Apache HTTP Server to version 2.4.58 or later.",
-            ("https://httpd.apache.org/security/vulnerabilities_24.html",),
-            (("port", "443/tcp"),),
-        ),
-        _Definition(
-            "Deprecated TLSv1.0 and TLSv1.1 Protocol Detection",
-            "MEDIUM",
-            "4.3",
-            "The service accepts connections over deprecated TLS protocol versions.",
-            "Accept TLSv1.2 and later only.",
-            ("https://www.rfc-editor.org/rfc/rfc8996",),
-        ),
-        _Definition(
-            "ICMP Timestamp Reply Information Disclosure",
-            "LOW",
-            None,
-            "The host answers ICMP timestamp requests, revealing its clock.",
-            "Filter ICMP timestamp requests (type 13) and replies (type 14).",
-            (),
-        ),
-    ),
-    "OWASP_ZAP": (
-        _Definition(
-            "Content Security Policy (CSP) Header Not Set",
-            "MEDIUM",
-            "5.4",
-            "No Content-Security-Policy header: the browser cannot limit what the page loads.",
-            "Send a Content-Security-Policy header.",
-            (_CWE.format(693), "https://owasp.org/www-community/controls/Content_Security_Policy"),
-            (("evidence", "Content-Security-Policy: (missing)"),),
-        ),
-        _Definition(
-            "Missing Anti-clickjacking Header",
-            "MEDIUM",
-            "4.7",
-            "The response does not protect against clickjacking.",
-            "Send X-Frame-Options or a CSP frame-ancestors directive.",
-            (_CWE.format(1021),),
-        ),
-        _Definition(
-            "Cookie Without Secure Flag",
-            "LOW",
-            "3.1",
-            "A cookie is set without the Secure flag and may travel over plain HTTP.",
-            "Set the Secure flag on every cookie.",
-            (_CWE.format(614),),
-        ),
-        _Definition(
-            "Strict-Transport-Security Header Not Set",
-            "LOW",
-            None,
-            "HTTP Strict Transport Security is not enforced.",
-            "Send a Strict-Transport-Security header.",
-            ("https://www.rfc-editor.org/rfc/rfc6797",),
-        ),
-        _Definition(
-            "Vulnerable JS Library",
-            "MEDIUM",
-            "6.1",
-            "The page loads a JavaScript library with known vulnerabilities.",
-            "Update the library to its latest version.",
-            (_CWE.format(829),),
-            (("evidence", "jquery-1.12.4.min.js"),),
-        ),
-    ),
-    "OWASP_ZAP_ACTIVE": (
-        _Definition(
-            "Cross Site Scripting (Reflected)",
-            "HIGH",
-            "6.1",
-            "A parameter is echoed into the page without encoding.",
-            "Encode all output; validate input on the server.",
-            (_CWE.format(79),),
-            (("parameter", "q"), ("attack", "<script>alert(1)</script>")),
-        ),
-        _Definition(
-            "SQL Injection",
-            "HIGH",
-            "9.8",
-            "A parameter changes the SQL query the application runs.",
-            "Use parameterised queries.",
-            (_CWE.format(89),),
-            (("parameter", "id"), ("attack", "1' OR '1'='1")),
-        ),
-        _Definition(
-            "Path Traversal",
-            "HIGH",
-            "7.5",
-            "A parameter reaches files outside the web root.",
-            "Resolve paths against an allow-list.",
-            (_CWE.format(22),),
-        ),
-        _Definition(
-            "Absence of Anti-CSRF Tokens",
-            "MEDIUM",
-            "4.3",
-            "A form has no anti-CSRF token.",
-            "Add a per-session token to every state-changing form.",
-            (_CWE.format(352),),
-        ),
-        _Definition(
-            "Application Error Disclosure",
-            "LOW",
-            None,
-            "An error page reveals internal details.",
-            "Show a generic error page.",
-            (_CWE.format(200),),
-        ),
-    ),
-    "SSLYZE": (
-        _Definition(
-            "TLS 1.0 Enabled",
-            "MEDIUM",
-            "4.3",
-            "The server accepts TLS 1.0.",
-            "Disable TLS 1.0 and 1.1.",
-            ("https://www.rfc-editor.org/rfc/rfc8996",),
-        ),
-        _Definition(
-            "Certificate Expires Soon",
-            "LOW",
-            None,
-            "The certificate expires within 30 days.",
-            "Renew the certificate.",
-            (),
-        ),
-        _Definition(
-            "Weak Cipher Suites Supported",
-            "MEDIUM",
-            "5.9",
-            "The server offers cipher suites without forward secrecy.",
-            "Offer ECDHE suites with AEAD ciphers only.",
-            ("https://ssl-config.mozilla.org/",),
-        ),
-        _Definition(
-            "Certificate Hostname Mismatch",
-            "HIGH",
-            "7.4",
-            "The certificate does not name the host it is served for.",
-            "Serve a certificate that covers this hostname.",
-            (_CWE.format(297),),
-        ),
-    ),
-}
-# Rare, and with a threat level the API does not document.
-_CRITICAL: dict[str, _Definition] = {
-    "OPENVAS": _Definition(
-        "Apache Log4j Remote Code Execution (Log4Shell)",
-        "CRITICAL",
-        "10.0",
-        "A JNDI lookup in a logged string lets an attacker run code on the server.",
-        "Update Log4j to 2.17.1 or later.",
-        ("https://nvd.nist.gov/vuln/detail/CVE-2021-44228",),
-        (("cve", "CVE-2021-44228"),),
-    ),
-    "OWASP_ZAP_ACTIVE": _Definition(
-        "Remote OS Command Injection",
-        "CRITICAL",
-        "9.8",
-        "A parameter reaches a shell command.",
-        "Never pass user input to a shell.",
-        (_CWE.format(78),),
-        (("parameter", "host"), ("attack", ";cat /etc/passwd")),
-    ),
-}
-_ALL_DEFINITIONS = tuple(d for defs in _CATALOGUE.values() for d in defs)
+@cache
+def load_catalogue() -> Catalogue:
+    """The catalogue shipped with the package, read once."""
+    text = resources.files("scanbot.sandbox").joinpath("risk_catalogue.json").read_text("utf-8")
+    return Catalogue.model_validate_json(text)
+
 
 # --- How scans are drawn -----------------------------------------------------------------
 
@@ -539,7 +360,7 @@ class _Target(NamedTuple):
 class _RiskFacts(NamedTuple):
     seq: int
     k: int
-    definition: _Definition
+    definition: RiskDefinition
     title: str
     target: _Target
     closed: bool
@@ -1054,11 +875,12 @@ class SandboxWorld:
     def _risk_facts(self, seq: int, k: int, now: float) -> _RiskFacts:
         h = _mix(self.seed, _S_RISK, seq, k)
         scan_type = self._type_names[self._type[seq]]
-        critical = _CRITICAL.get(scan_type)
+        catalogue = load_catalogue()
+        critical = catalogue.critical.get(scan_type)
         if critical is not None and h % 89 == 0:
             definition = critical
         else:
-            choices = _CATALOGUE.get(scan_type, _ALL_DEFINITIONS)
+            choices = catalogue.for_type(scan_type)
             definition = choices[(h >> 4) % len(choices)]
         title = definition.title
         if (h >> 12) % 41 == 7:
@@ -1093,7 +915,7 @@ class SandboxWorld:
             "solution": definition.solution,
             "references": list(definition.references),
             "cvss": definition.cvss,
-            "additional_info": dict(definition.info),
+            "additional_info": dict(definition.additional_info),
         }
         risk: JSON = {
             "id": self._risk_id(facts.seq, facts.k),
