@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from scanbot.sandbox.world.clock import SimClock
+from scanbot.sandbox.world.clock import EPOCH, SimClock, iso
 
 
 class FakeMonotonic:
@@ -45,3 +45,18 @@ def test_clock_refuses_to_go_back() -> None:
         clock.advance(-1.0)
     with pytest.raises(ValueError, match="negative"):
         clock.speed = -1.0
+
+
+@pytest.mark.parametrize(
+    ("seconds", "expected"),
+    [
+        pytest.param(0.0, "2025-01-01T00:00:00.000Z", id="epoch"),
+        pytest.param(-1.5, "2024-12-31T23:59:58.500Z", id="before-epoch"),
+        pytest.param(86400.1234, "2025-01-02T00:00:00.123Z", id="milliseconds-kept"),
+        pytest.param(0.0004, "2025-01-01T00:00:00.000Z", id="rounded-down"),
+        pytest.param(0.9996, "2025-01-01T00:00:01.000Z", id="rounded-up-into-next-second"),
+    ],
+)
+def test_iso_writes_moments_as_the_service_does(seconds: float, expected: str) -> None:
+    assert iso(seconds) == expected
+    assert EPOCH.isoformat() == "2025-01-01T00:00:00+00:00"

@@ -7,7 +7,12 @@ from collections import Counter
 import pytest
 
 from scanbot.hostedscan.models import Risk
-from scanbot.sandbox.world import FilterError, SandboxWorld
+from scanbot.sandbox.world import HOSTILE_STRINGS, FilterError, SandboxWorld
+from scanbot.sandbox.world.catalogue import Catalogue
+from scanbot.sandbox.world.ids import IdCodec
+from scanbot.sandbox.world.population import ScanParams
+from scanbot.sandbox.world.risks import Risks
+from scanbot.sandbox.world.table import ScanTable
 from tests.sandbox.world.conftest import frozen
 
 
@@ -79,3 +84,66 @@ def test_risk_filters(world: SandboxWorld) -> None:
     assert [r["id"] for r in by_id] == wanted
     with pytest.raises(FilterError):
         world.list_risks({"severity": ["HIGH"]})
+
+
+# --- Risks over a small table and catalogue ----------------------------------------------
+
+ONLY = {
+    "title": "The only finding",
+    "threat_level": "MEDIUM",
+    "cvss": "5.0",
+    "description": "d",
+    "solution": "s",
+    "references": ["https://example.com/ref"],
+    "additional_info": {"port": "22/tcp"},
+}
+
+
+def small_world() -> tuple[ScanTable, Risks]:
+    """Two NMAP scans of 3 targets with 40 risks each: one finished, one half-way at t=0."""
+    table = ScanTable(IdCodec(5))
+    params = ScanParams(0, 0, 10.0, 100.0, 50, 3, 0, 0, 40)
+    table.append(params, -1000.0)
+    table.append(params, -60.0)
+    catalogue = Catalogue.model_validate({"by_scan_type": {"NMAP": [ONLY]}, "critical": {}})
+    return table, Risks(table, catalogue)
+
+
+def test_a_risk_is_drawn_from_its_scan_types_definitions() -> None:
+    table, risks = small_world()
+    facts = [risks.facts(0, k, 0.0) for k in range(40)]
+    assert {f.definition.title for f in facts} == {"The only finding"}
+    assert set(f.title for f in facts) <= {"The only finding", *HOSTILE_STRINGS}
+    assert {f.target.target_id for f in facts} <= {t.target_id for t in table.targets(0)}
+    assert any(f.closed for f in facts)
+    assert not any(f.closed and f.accepted for f in facts)
+    risk = risks.to_json(facts[0], listed=False)
+    assert risk["risk_definition"]["additional_info"] == {"port": "22/tcp"}
+    assert risk["risk_definition"]["scan_type"] == "NMAP"
+
+
+def test_a_running_scans_risks_are_open_and_answer_once_detected() -> None:
+    _, risks = small_world()
+    found = [risks.facts(1, k, 0.0) for k in range(20)]  # half-way: 20 of 40
+    assert not any(f.closed for f in found)
+    assert risks.position(risks.risk_id(1, 19), 0.0) == (1, 19)
+    assert risks.position(risks.risk_id(1, 20), 0.0) is None
+    assert risks.position(risks.risk_id(1, 0), -61.0) is None  # before the scan existed
+    firsts = [risks.detected_at(f)[0] for f in found]
+    assert firsts == sorted(firsts)
+
+
+def test_pages_walk_every_risk_once_newest_scan_first() -> None:
+    _, risks = small_world()
+    everything, cursor = risks.page(None, 0.0, after=None, limit=None)
+    assert cursor is None
+    assert len(everything) == 60
+    walked: list[str] = []
+    after = None
+    while True:
+        page, after = risks.page(None, 0.0, after=after, limit=7)
+        walked += [r["id"] for r in page]
+        if after is None:
+            break
+    assert walked == [r["id"] for r in everything]
+    assert walked[0] == risks.risk_id(1, 0)
