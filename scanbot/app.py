@@ -26,7 +26,7 @@ from scanbot.slack.answers import DEFAULT_DEADLINE, Answers
 from scanbot.slack.channel_commands import ChannelCommandHandler
 from scanbot.slack.inflight import InFlight
 from scanbot.slack.people import People
-from scanbot.slack.responder import Responder
+from scanbot.slack.responder import Responder, ResponseUrls
 from scanbot.store import Store, database_url
 from scanbot.triage.service import Triage
 
@@ -160,7 +160,7 @@ async def open_runtime(
     channel_commands = ChannelCommandHandler(store, slack, triage, admins=settings.admin_ids)
     answers = Answers(hostedscan, deadline=deadline, channel_commands=channel_commands)
     inflight = InFlight()
-    responder = Responder.create()
+    responder = Responder.create(ResponseUrls(settings.slack_api_url))
     people = People(slack, allow_guests=settings.allow_guests)
     listeners.register(bolt, listeners.Deps(answers, inflight, responder, people, triage, slack))
     alerts = build_alerts(settings, alerts_hostedscan, slack, store, triage=triage)

@@ -3,23 +3,29 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from typing import TextIO
 
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+# Libraries whose INFO and DEBUG lines are theirs, not ours: one line per call is ours to
+# write. At DEBUG they speak (httpx names every URL it posts to; see `masks`).
+NOISY = ("httpx", "httpcore", "slack_bolt", "slack_sdk", "aiohttp.access", "alembic")
 
 
 class RedactSecrets(logging.Filter):
-    """Replace any known secret value in a record's final text with "[redacted]".
+    """Replace any known secret value in a record's final text with "[redacted]", then
+    apply each of `masks` (text -> text, e.g. hiding response_url paths).
 
     The code never logs secrets on purpose; this catches a library that would.
     """
 
-    def __init__(self, secrets: Iterable[str]) -> None:
+    def __init__(self, secrets: Iterable[str], masks: Iterable[Callable[[str], str]] = ()) -> None:
         super().__init__()
         self._secrets = sorted({s for s in secrets if len(s) >= 6}, key=len, reverse=True)
+        self._masks = tuple(masks)
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if not self._secrets:
+        if not self._secrets and not self._masks:
             return True
         message = record.getMessage()
         if record.exc_info and not record.exc_text:
@@ -28,18 +34,27 @@ class RedactSecrets(logging.Filter):
         for secret in self._secrets:
             message = message.replace(secret, "[redacted]")
             text = text.replace(secret, "[redacted]")
+        for mask in self._masks:
+            message, text = mask(message), mask(text)
         record.msg, record.args = message, None
         record.exc_text = text or None
         return True
 
 
-def configure_logging(level: str, secrets: Iterable[str] = ()) -> None:
-    handler = logging.StreamHandler()
+def configure_logging(
+    level: str,
+    secrets: Iterable[str] = (),
+    *,
+    masks: Iterable[Callable[[str], str]] = (),
+    stream: TextIO | None = None,
+) -> None:
+    """One handler on the root logger (stderr unless `stream`), every record redacted."""
+    handler = logging.StreamHandler(stream)
     handler.setFormatter(logging.Formatter(FORMAT))
-    handler.addFilter(RedactSecrets(secrets))
+    handler.addFilter(RedactSecrets(secrets, masks))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    if level != "DEBUG":  # one line per call is ours to write, not the libraries'
-        for noisy in ("httpx", "httpcore", "slack_bolt", "slack_sdk", "aiohttp.access", "alembic"):
+    if level != "DEBUG":
+        for noisy in NOISY:
             logging.getLogger(noisy).setLevel(logging.WARNING)

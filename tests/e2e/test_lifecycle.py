@@ -15,7 +15,14 @@ import pytest
 
 from scanbot.sandbox.server import SANDBOX_API_KEY
 from scanbot.sandbox.slack_user import post_signed, slash_command
-from tests.e2e.conftest import BOT_TOKEN, SIGNING_SECRET, frozen_world, running_stack, wait_until
+from tests.e2e.conftest import (
+    BOT_TOKEN,
+    HEALTH_AUTH,
+    SIGNING_SECRET,
+    frozen_world,
+    running_stack,
+    wait_until,
+)
 from tests.slack.blockkit import assert_valid_message
 
 
@@ -127,7 +134,7 @@ async def _wait_for_first_poll(http: httpx.AsyncClient, base: str) -> None:
     async with asyncio.timeout(30):
         while True:
             with contextlib.suppress(httpx.HTTPError):
-                health = (await http.get(f"{base}/healthz")).json()
+                health = (await http.get(f"{base}/healthz", headers=HEALTH_AUTH)).json()
                 if health["alerts"]["last_cycle_at"]:
                     return
             await asyncio.sleep(0.1)
