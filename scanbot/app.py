@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import logging
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import httpx
@@ -20,6 +21,7 @@ from scanbot.alerts.sender import Sender
 from scanbot.alerts.service import AlertService
 from scanbot.hostedscan import HostedScanClient
 from scanbot.hostedscan.limiter import FairLimiter
+from scanbot.logs import silence_body_dumps
 from scanbot.settings import Settings
 from scanbot.slack import listeners, triage_blocks
 from scanbot.slack.answers import DEFAULT_DEADLINE, Answers
@@ -155,6 +157,7 @@ async def open_runtime(
     hostedscan = build_hostedscan(settings, transport=hostedscan_transport, limiter=limiter)
     slack = build_slack_client(settings)
     bolt = AsyncApp(client=slack, signing_secret=signing_secret, name="scanbot")
+    silence_body_dumps()
     alerts_hostedscan = hostedscan.sharing(limiter=limiter.lane("alerts"))
     triage = Triage(store, slack, hostedscan, RiskDetails(hostedscan), render=triage_blocks)
     channel_commands = ChannelCommandHandler(store, slack, triage, admins=settings.admin_ids)
@@ -176,6 +179,12 @@ async def open_runtime(
         responder,
         schedule_alerts,
     )
+
+
+def log_masks(settings: Settings) -> list[Callable[[str], str]]:
+    """What the log redactor hides besides the secret settings: response_url paths (httpx
+    names every URL it posts to, at DEBUG)."""
+    return [ResponseUrls(settings.slack_api_url).mask]
 
 
 def freeze_heap() -> None:

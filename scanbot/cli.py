@@ -65,7 +65,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     from scanbot.logs import configure_logging
-    from scanbot.slack.responder import ResponseUrls
 
     if args.command == "sandbox":
         from scanbot.sandbox.server import run_sandbox
@@ -79,9 +78,9 @@ def _run(args: argparse.Namespace) -> int:
         return asyncio.run(run_demo(real_slack=args.slack))
 
     settings = load_settings()
-    # Every secret setting, and the paths of response_urls (httpx logs each URL at DEBUG).
-    masks = [ResponseUrls(settings.slack_api_url).mask]
-    configure_logging(settings.log_level, settings.secret_values(), masks=masks)
+    from scanbot.app import log_masks
+
+    configure_logging(settings.log_level, settings.secret_values(), masks=log_masks(settings))
     if args.command == "serve":
         asyncio.run(serve_runtime(settings, args.host, args.port))
     elif args.command == "socket":

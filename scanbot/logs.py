@@ -10,6 +10,9 @@ FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 # Libraries whose INFO and DEBUG lines are theirs, not ours: one line per call is ours to
 # write. At DEBUG they speak (httpx names every URL it posts to; see `masks`).
 NOISY = ("httpx", "httpcore", "slack_bolt", "slack_sdk", "aiohttp.access", "alembic")
+# Bolt's signature check logs the whole body and signature of a request it refuses, at
+# INFO. scanbot refuses those before Bolt sees them; these loggers stay quiet regardless.
+BODY_DUMPS = ("slack_bolt.AsyncRequestVerification", "slack_bolt.RequestVerification")
 
 
 class RedactSecrets(logging.Filter):
@@ -41,19 +44,33 @@ class RedactSecrets(logging.Filter):
         return True
 
 
+def silence_body_dumps() -> None:
+    """Call after building the Bolt app: Bolt sets its loggers' levels from the root's
+    when it builds them, overriding anything set before."""
+    for name in BODY_DUMPS:
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
+def redacting_handler(
+    secrets: Iterable[str] = (),
+    masks: Iterable[Callable[[str], str]] = (),
+    stream: TextIO | None = None,
+) -> logging.Handler:
+    """The one handler scanbot logs through: FORMAT, to stderr unless `stream`, redacted."""
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logging.Formatter(FORMAT))
+    handler.addFilter(RedactSecrets(secrets, masks))
+    return handler
+
+
 def configure_logging(
     level: str,
     secrets: Iterable[str] = (),
     *,
     masks: Iterable[Callable[[str], str]] = (),
-    stream: TextIO | None = None,
 ) -> None:
-    """One handler on the root logger (stderr unless `stream`), every record redacted."""
-    handler = logging.StreamHandler(stream)
-    handler.setFormatter(logging.Formatter(FORMAT))
-    handler.addFilter(RedactSecrets(secrets, masks))
     root = logging.getLogger()
-    root.handlers[:] = [handler]
+    root.handlers[:] = [redacting_handler(secrets, masks)]
     root.setLevel(level)
     if level != "DEBUG":
         for noisy in NOISY:
