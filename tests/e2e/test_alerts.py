@@ -208,6 +208,9 @@ async def test_a_revoked_token_pauses_sending_and_resumes(stack: Stack) -> None:
     health = await stack.health()
     assert health["status"] == "degraded"
     assert health["alerts"]["sending_paused"] == "token_revoked"
+    public = await stack.http.get(f"{stack.app_url}/healthz")  # a monitor without the token
+    assert public.json()["status"] == "degraded"
+    assert "token_revoked" not in public.text
     assert (await stack.runtime.alerts.deliver_tick()).paused == "token_revoked"  # type: ignore[union-attr]
     resumed = await _sender_at(stack, utcnow() + timedelta(minutes=1)).deliver()
     assert resumed.sent == 1
