@@ -36,7 +36,6 @@ from typing import NamedTuple
 from urllib.parse import urlencode
 
 import httpx
-import uvicorn
 from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
 from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
@@ -51,10 +50,11 @@ from scanbot.sandbox.server import SANDBOX_API_KEY, create_sandbox_app
 from scanbot.sandbox.slack import FakeSlack
 from scanbot.sandbox.slack_user import post_signed, signed_headers, slash_command
 from scanbot.sandbox.world import SandboxWorld, SimClock
-from scanbot.serving import serve_in_background
+from scanbot.serving import Server, serve_in_background, server_config
 
 SIGNING_SECRET = "bench-signing-secret-0123456789abcdef"
 BOT_TOKEN = "xoxb-bench-bot-token-0123456789"
+HEALTH_TOKEN = "bench-health-token-0123456789"
 HOST = "127.0.0.1"
 EVENTS_PATH = "/slack/events"
 TARGET_RATIO = 1.5  # scanbot's ack p99 may be at most this many times the bare app's
@@ -195,10 +195,8 @@ async def run_bare(port: int) -> None:
         os.environ["SLACK_SIGNING_SECRET"],
         os.environ["SLACK_API_URL"],
     )
-    config = uvicorn.Config(
-        app, host=HOST, port=port, log_config=None, timeout_graceful_shutdown=10
-    )
-    await uvicorn.Server(config).serve()
+    config = server_config(app, host=HOST, port=port, log_config=None, timeout_graceful_shutdown=10)
+    await Server(config, handle_signals=True).serve()
 
 
 # --- Subprocesses ----------------------------------------------------------------------
@@ -287,7 +285,8 @@ async def wait_for_first_poll(http: httpx.AsyncClient, base_url: str) -> None:
     deadline = time.monotonic() + STARTUP_SECONDS
     while time.monotonic() < deadline:
         with contextlib.suppress(httpx.TransportError, KeyError, ValueError):
-            health = (await http.get(f"{base_url}/healthz")).json()
+            auth = {"Authorization": f"Bearer {HEALTH_TOKEN}"}
+            health = (await http.get(f"{base_url}/healthz", headers=auth)).json()
             if health["alerts"]["last_cycle_at"]:
                 return
         await asyncio.sleep(0.1)
@@ -566,6 +565,7 @@ def _child_env(stage: Stage) -> dict[str, str]:
         HOSTEDSCAN_API_KEY=SANDBOX_API_KEY,
         HOSTEDSCAN_API_URL=stage.sandbox_url,
         SCANBOT_LOG_LEVEL="INFO",  # the production default, for both servers
+        SCANBOT_HEALTH_TOKEN=HEALTH_TOKEN,  # /healthz's details say when the first poll ended
     )
     return env
 

@@ -22,13 +22,14 @@ from scanbot.alerts.sender import Sender
 from scanbot.alerts.service import AlertService
 from scanbot.hostedscan import HostedScanClient
 from scanbot.hostedscan.limiter import FairLimiter
+from scanbot.logs import silence_body_dumps
 from scanbot.settings import Settings
 from scanbot.slack import actions, listeners, triage_blocks
 from scanbot.slack.answers import DEFAULT_DEADLINE, Answers
 from scanbot.slack.channel_commands import ChannelCommandHandler
 from scanbot.slack.inflight import InFlight
 from scanbot.slack.people import People
-from scanbot.slack.responder import Responder
+from scanbot.slack.responder import Responder, ResponseUrls
 from scanbot.store import Store, database_url
 from scanbot.store.store import utcnow
 from scanbot.triage.service import Triage
@@ -165,6 +166,7 @@ async def open_runtime(
     hostedscan = build_hostedscan(settings, transport=hostedscan_transport, limiter=limiter)
     slack = build_slack_client(settings)
     bolt = AsyncApp(client=slack, signing_secret=signing_secret, name="scanbot")
+    silence_body_dumps()
     alerts_hostedscan = hostedscan.sharing(limiter=limiter.lane("alerts"))
     triage = Triage(
         store,
@@ -178,7 +180,7 @@ async def open_runtime(
     channel_commands = ChannelCommandHandler(store, slack, triage, admins=settings.admin_ids)
     answers = Answers(hostedscan, deadline=deadline, channel_commands=channel_commands)
     inflight = InFlight()
-    responder = Responder.create()
+    responder = Responder.create(ResponseUrls(settings.slack_api_url))
     people = People(slack, allow_guests=settings.allow_guests)
     listeners.register(bolt, listeners.Deps(answers, inflight, responder, people, triage, slack))
     alerts = build_alerts(settings, alerts_hostedscan, slack, store, triage=triage, clock=clock)
@@ -194,6 +196,12 @@ async def open_runtime(
         responder,
         schedule_alerts,
     )
+
+
+def log_masks(settings: Settings) -> list[Callable[[str], str]]:
+    """What the log redactor hides besides the secret settings: response_url paths (httpx
+    names every URL it posts to, at DEBUG)."""
+    return [ResponseUrls(settings.slack_api_url).mask]
 
 
 def freeze_heap() -> None:

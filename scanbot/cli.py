@@ -52,12 +52,6 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _secrets(settings: Settings) -> list[str]:
-    names = ("slack_bot_token", "slack_signing_secret", "slack_app_token", "hostedscan_api_key")
-    values = (getattr(settings, name) for name in names)
-    return [value.get_secret_value() for value in values if value is not None]
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
@@ -84,7 +78,9 @@ def _run(args: argparse.Namespace) -> int:
         return asyncio.run(run_demo(real_slack=args.slack))
 
     settings = load_settings()
-    configure_logging(settings.log_level, _secrets(settings))
+    from scanbot.app import log_masks
+
+    configure_logging(settings.log_level, settings.secret_values(), masks=log_masks(settings))
     if args.command == "serve":
         asyncio.run(serve_runtime(settings, args.host, args.port))
     elif args.command == "socket":
@@ -102,22 +98,22 @@ def _run(args: argparse.Namespace) -> int:
 
 
 async def serve_runtime(settings: Settings, host: str, port: int) -> None:
-    import uvicorn
-
     from scanbot.app import freeze_heap, open_runtime
+    from scanbot.serving import Server, server_config
     from scanbot.web import create_web_app
 
     runtime = await open_runtime(settings)
     app = create_web_app(runtime)
     freeze_heap()
-    config = uvicorn.Config(
+    config = server_config(
         app,
         host=host,
         port=port,
         log_config=None,  # keep our one logging style
         timeout_graceful_shutdown=10,
     )
-    await uvicorn.Server(config).serve()
+    # SIGTERM and SIGINT shut down gracefully and exit 0 (see serving.Server).
+    await Server(config, handle_signals=True).serve()
 
 
 async def socket_runtime(settings: Settings) -> None:
@@ -189,17 +185,18 @@ async def _poll_once(settings: Settings) -> int:
 
 async def _status(settings: Settings) -> int:
     from scanbot.alerts.sender import PAUSED_KEY
-    from scanbot.alerts.service import DOWN_KEY, FAILURES_KEY
+    from scanbot.alerts.service import DOWN_KEY, FAILURES_KEY, pipeline_status
     from scanbot.app import open_store
 
     store = await open_store(settings)
     try:
         counts = await store.outbox_counts()
+        down = await store.get_state(DOWN_KEY)
+        paused = await store.get_state(PAUSED_KEY)
+        print(f"status: {pipeline_status(sending_paused=paused, polling_down_since=down)}")
         print(f"database: {store.dialect}")
         print(f"last poll cycle: {await store.get_state('last_cycle_at') or 'never'}")
         print(f"poll failures in a row: {await store.get_state(FAILURES_KEY, 0)}")
-        down = await store.get_state(DOWN_KEY)
-        paused = await store.get_state(PAUSED_KEY)
         print(f"polling down since: {down}" if down else "polling: ok")
         print(f"sending PAUSED: {paused}" if paused else "sending: ok")
         print("outbox: " + (", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "empty"))

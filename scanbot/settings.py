@@ -10,6 +10,10 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SLACK_API_URL = "https://slack.com/api/"
 HOSTEDSCAN_API_URL = "https://api.hostedscan.com"
+# Slack's payloads are a few KB, a large modal or message a few hundred; 1 MB is generous.
+MAX_BODY_BYTES = 1_000_000
+# A bearer token shorter than this is guessable.
+MIN_HEALTH_TOKEN = 16
 
 
 CHANNEL_ID = re.compile(r"[CGD][A-Z0-9]{2,30}")
@@ -62,6 +66,12 @@ class Settings(BaseSettings):
         default=3, ge=1, le=1_000, validation_alias="SCANBOT_POLL_FAILURES_BEFORE_NOTICE"
     )
 
+    # The HTTP edge (see README, "Security")
+    max_body_bytes: int = Field(
+        default=MAX_BODY_BYTES, ge=65_536, le=10_000_000, validation_alias="SCANBOT_MAX_BODY_BYTES"
+    )
+    health_token: SecretStr | None = Field(default=None, validation_alias="SCANBOT_HEALTH_TOKEN")
+
     @field_validator("slack_bot_token")
     @classmethod
     def _bot_token_shape(cls, value: SecretStr | None) -> SecretStr | None:
@@ -74,6 +84,13 @@ class Settings(BaseSettings):
     def _app_token_shape(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None and not value.get_secret_value().startswith("xapp-"):
             raise ValueError("must be an app-level token starting with xapp-")
+        return value
+
+    @field_validator("health_token")
+    @classmethod
+    def _health_token_length(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < MIN_HEALTH_TOKEN:
+            raise ValueError(f"must be at least {MIN_HEALTH_TOKEN} characters")
         return value
 
     @field_validator("slack_api_url")
@@ -123,6 +140,11 @@ class Settings(BaseSettings):
         for name in names:
             if getattr(self, name) in (None, ""):
                 raise ConfigError(f"{env_name(name)} is not set: {REQUIRED_HINTS[name]}")
+
+    def secret_values(self) -> list[str]:
+        """Every secret setting that is set (each SecretStr field), for the log redactor."""
+        values = (getattr(self, name) for name in type(self).model_fields)
+        return [value.get_secret_value() for value in values if isinstance(value, SecretStr)]
 
     def secret(self, name: str) -> str:
         """The value of a required secret setting (call `require` first)."""

@@ -1,49 +1,65 @@
-"""The ASGI app: Slack's request URL, HostedScan's webhook, a health check, a clean shutdown."""
+"""The ASGI app: Slack's request URL, HostedScan's webhook, a health check, a clean shutdown.
+
+Every request passes the body cap first (body_cap.py). Slack's requests are verified on
+their raw bytes before anything reads them (slack/inbound.py); HostedScan's too
+(hostedscan/webhooks.py). A refusal is a 4xx and one short log line, never a traceback.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import hmac
 import logging
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime
+from typing import Any
 
-from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
+from pydantic import SecretStr
+from slack_bolt.adapter.starlette.async_handler import to_starlette_response
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from starlette.types import ASGIApp
 
 from scanbot import __version__
+from scanbot.alerts.service import pipeline_status
 from scanbot.app import Runtime
+from scanbot.body_cap import BodyCap
 from scanbot.hostedscan.webhooks import WebhookEvent, WebhookRejected, verify
+from scanbot.slack.inbound import SlackRequestRefused, SlackRequests
 from scanbot.store.store import utcnow
 
 log = logging.getLogger(__name__)
 
-MAX_WEBHOOK_BYTES = 1_000_000
 
-
-def create_web_app(runtime: Runtime, *, clock: Callable[[], datetime] = utcnow) -> Starlette:
+def create_web_app(runtime: Runtime, *, clock: Callable[[], datetime] = utcnow) -> ASGIApp:
     """`clock` judges webhook freshness; only tests replaying old signed events change it."""
-    handler = AsyncSlackRequestHandler(runtime.bolt)
+    settings = runtime.settings
+    slack_requests = SlackRequests(settings.secret("slack_signing_secret"))
     background: set[asyncio.Task[None]] = set()
 
     async def slack_events(request: Request) -> Response:
-        return await handler.handle(request)
+        body = await request.body()  # at most SCANBOT_MAX_BODY_BYTES: BodyCap saw to it
+        try:
+            slack_requests.verify(request.headers, body)
+            bolt_request = slack_requests.bolt_request(body, request.headers, request.query_params)
+        except SlackRequestRefused as exc:
+            log.warning("refused a Slack request: %s", exc.reason)
+            return JSONResponse({"error": exc.reason}, status_code=exc.status)
+        return to_starlette_response(await runtime.bolt.async_dispatch(bolt_request))
 
     async def hostedscan_webhook(request: Request) -> Response:
-        secret = runtime.settings.hostedscan_webhook_secret
+        secret = settings.hostedscan_webhook_secret
         if secret is None:
             return JSONResponse({"error": "webhooks are not configured"}, status_code=404)
-        body = await request.body()
-        if len(body) > MAX_WEBHOOK_BYTES:
-            return JSONResponse({"error": "too large"}, status_code=413)
+        body = await request.body()  # at most SCANBOT_MAX_BODY_BYTES: BodyCap saw to it
         try:
             event = verify(secret.get_secret_value(), request.headers, body, now=clock)
         except WebhookRejected as exc:
             log.warning("refused a webhook: %s", exc.reason)
-            return JSONResponse({"error": exc.reason}, status_code=401)
+            return JSONResponse({"error": exc.reason}, status_code=exc.status)
         if not await runtime.store.first_delivery(event.id):
             return JSONResponse({"ok": True, "duplicate": True})
         # Answer at once; HostedScan retries anything slow. The work goes on here.
@@ -57,11 +73,19 @@ def create_web_app(runtime: Runtime, *, clock: Callable[[], datetime] = utcnow) 
             await runtime.alerts.on_webhook(event)
 
     async def healthz(request: Request) -> Response:
+        access = _health_access(request, settings.health_token)
+        if access is None:
+            return JSONResponse({"error": "wrong health token"}, status_code=401)
         alerts = await runtime.alerts.health()
-        degraded = bool(alerts["sending_paused"] or alerts["polling_down_since"])
+        status = pipeline_status(
+            sending_paused=alerts["sending_paused"],
+            polling_down_since=alerts["polling_down_since"],
+        )
+        if not access:
+            return JSONResponse(_counts(status, alerts, len(runtime.inflight)))
         return JSONResponse(
             {
-                "status": "degraded" if degraded else "ok",
+                "status": status,
                 "version": __version__,
                 "replies_in_flight": len(runtime.inflight),
                 "alerts": alerts,
@@ -75,7 +99,7 @@ def create_web_app(runtime: Runtime, *, clock: Callable[[], datetime] = utcnow) 
         # uvicorn has stopped taking requests: let the replies under way finish.
         await runtime.aclose()
 
-    return Starlette(
+    app = Starlette(
         routes=[
             Route("/slack/events", slack_events, methods=["POST"]),
             Route("/hostedscan/webhook", hostedscan_webhook, methods=["POST"]),
@@ -83,3 +107,28 @@ def create_web_app(runtime: Runtime, *, clock: Callable[[], datetime] = utcnow) 
         ],
         lifespan=lifespan,
     )
+    return BodyCap(app, max_bytes=settings.max_body_bytes)
+
+
+def _health_access(request: Request, token: SecretStr | None) -> bool | None:
+    """True: the details; False: counts only (no Authorization header); None: refuse (a
+    header that is not the bearer token, or any header while no token is configured)."""
+    header = request.headers.get("authorization")
+    if header is None:
+        return False
+    scheme, _, presented = header.partition(" ")
+    if token is None or scheme.lower() != "bearer":
+        return None
+    # Starlette decodes headers as latin-1: encoding back gives the bytes as sent.
+    expected = token.get_secret_value().encode()
+    return hmac.compare_digest(presented.strip().encode("latin-1"), expected) or None
+
+
+def _counts(status: str, alerts: dict[str, Any], replies_in_flight: int) -> dict[str, Any]:
+    """What anyone may see: the status and numbers, nothing naming a channel, scan or reason."""
+    return {
+        "status": status,
+        "replies_in_flight": replies_in_flight,
+        "poll_failures": alerts["poll_failures"],
+        "outbox": alerts["outbox"],
+    }

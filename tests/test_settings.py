@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import logging
+import typing
+
 import pytest
+from pydantic import SecretStr
 
 from scanbot.logs import RedactSecrets
-from scanbot.settings import ConfigError, load_settings
+from scanbot.settings import ConfigError, Settings, load_settings
 
 
 def test_defaults_need_no_configuration() -> None:
@@ -14,6 +18,8 @@ def test_defaults_need_no_configuration() -> None:
     assert settings.hostedscan_api_url == "https://api.hostedscan.com"
     assert settings.poll_interval == 60
     assert settings.digest_threshold == 10
+    assert settings.max_body_bytes == 1_000_000
+    assert settings.health_token is None  # no details on /healthz over HTTP
 
 
 def test_slack_api_url_gets_its_trailing_slash() -> None:
@@ -41,6 +47,9 @@ def test_environment_names_are_read(monkeypatch: pytest.MonkeyPatch) -> None:
         ("alert_channels", "#general", "SCANBOT_ALERT_CHANNEL"),
         ("admins", "alice", "SCANBOT_ADMINS"),
         ("log_level", "LOUD", "SCANBOT_LOG_LEVEL"),
+        ("max_body_bytes", "1000", "SCANBOT_MAX_BODY_BYTES"),
+        ("max_body_bytes", "999999999", "SCANBOT_MAX_BODY_BYTES"),
+        ("health_token", "too-short", "SCANBOT_HEALTH_TOKEN"),
     ],
 )
 def test_a_malformed_setting_names_the_variable_not_the_value(
@@ -65,8 +74,26 @@ def test_secrets_never_print() -> None:
 
 
 def test_the_last_resort_redactor_masks_secrets_in_log_records() -> None:
-    import logging
-
     record = logging.LogRecord("x", logging.INFO, "f", 1, "token %s leaked", ("xoxb-123456",), None)
     RedactSecrets(["xoxb-123456"]).filter(record)
     assert record.getMessage() == "token [redacted] leaked"
+
+
+def _secret_fields() -> list[str]:
+    return [
+        name
+        for name, field in Settings.model_fields.items()
+        if SecretStr in typing.get_args(field.annotation) or field.annotation is SecretStr
+    ]
+
+
+def test_the_redactor_gets_every_secret_setting_without_a_list_to_keep() -> None:
+    fields = _secret_fields()
+    assert {"hostedscan_webhook_secret", "health_token", "slack_signing_secret"} <= set(fields)
+    prefixes = {"slack_bot_token": "xoxb-", "slack_app_token": "xapp-"}
+    values = {name: f"{prefixes.get(name, '')}secret-of-{name}" for name in fields}
+    settings = load_settings(env_file=None, **values)
+    assert sorted(settings.secret_values()) == sorted(values.values())
+    record = logging.LogRecord("x", logging.INFO, "f", 1, "%s", (" ".join(values.values()),), None)
+    RedactSecrets(settings.secret_values()).filter(record)
+    assert record.getMessage() == " ".join(["[redacted]"] * len(values))

@@ -33,6 +33,12 @@ DOWN_KEY = "poll_down_since"
 PRUNE_EVERY = 60  # cycles
 
 
+def pipeline_status(*, sending_paused: Any, polling_down_since: Any) -> str:
+    """ "degraded" while sending is paused or polling is down, else "ok": one rule for
+    /healthz and `scanbot status`."""
+    return "degraded" if sending_paused or polling_down_since else "ok"
+
+
 @dataclass
 class TickReport:
     leading: bool

@@ -32,14 +32,17 @@ _SIGNATURE = re.compile(r"[0-9a-fA-F]{64}")
 
 
 class WebhookRejected(Exception):
-    """The delivery is not a genuine, fresh HostedScan event; answer 4xx.
+    """The delivery is not a genuine, fresh HostedScan event; answer `status`: 401 when the
+    signature or its timestamp is wrong, 400 when a genuine signature covers a body that
+    is not an event.
 
     The reason is words only: never the secret, the signature or the body.
     """
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, *, status: int = 401) -> None:
         super().__init__(reason)
         self.reason = reason
+        self.status = status
 
 
 def _text_or_none(value: Any) -> Any:
@@ -148,7 +151,7 @@ def verify(
     try:
         return WebhookEvent.model_validate_json(body)
     except ValidationError as exc:
-        raise WebhookRejected("malformed event") from exc
+        raise WebhookRejected("malformed event", status=400) from exc
 
 
 def _check_fresh(timestamp_ms: int, now: datetime) -> None:

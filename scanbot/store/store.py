@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_en
 
 from scanbot.alerts.failpoints import failpoint
 from scanbot.alerts.model import Alert, ScanSummary, Snapshot, Subscription
+from scanbot.store.files import make_private
 from scanbot.store.schema import (
     alert_threads,
     bot_state,
@@ -96,6 +97,7 @@ class Store:
     async def open(
         cls, url: URL | str, *, migrate: bool = True, connect_args: dict[str, Any] | None = None
     ) -> Store:
+        make_private(url)  # before SQLite creates the file with its default mode
         engine = create_async_engine(url, pool_pre_ping=True, connect_args=connect_args or {})
         if engine.dialect.name == "postgresql":
             sa.event.listen(engine.sync_engine, "do_connect", _libpq_options)

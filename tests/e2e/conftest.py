@@ -25,6 +25,8 @@ from scanbot.web import create_web_app
 
 BOT_TOKEN = "xoxb-e2e-bot-token-0123456789"
 SIGNING_SECRET = "e2e-signing-secret-0123456789abcdef"
+HEALTH_TOKEN = "e2e-health-token-0123456789"
+HEALTH_AUTH = {"Authorization": f"Bearer {HEALTH_TOKEN}"}
 
 
 @dataclass
@@ -62,6 +64,13 @@ class Stack:
     async def answer_to(self, url: str) -> ResponseUrlPost:
         return await self.slack.wait_for_response_to(url, timeout=10.0)
 
+    async def health(self) -> dict[str, Any]:
+        """/healthz with its details, as a monitor holding SCANBOT_HEALTH_TOKEN sees it."""
+        response = await self.http.get(f"{self.app_url}/healthz", headers=HEALTH_AUTH)
+        assert response.status_code == 200, response.text
+        details: dict[str, Any] = response.json()
+        return details
+
 
 @contextlib.asynccontextmanager
 async def running_stack(
@@ -93,7 +102,7 @@ async def running_stack(
             hostedscan_api_key=hostedscan_key,
             hostedscan_api_url=sandbox_url,
             database_url=database_url or f"sqlite:///{scratch}/scanbot.sqlite3",
-            **(settings or {}),
+            **{"health_token": HEALTH_TOKEN, **(settings or {})},
         )
         runtime_options.setdefault("schedule_alerts", False)
         runtime = await open_runtime(config, deadline=deadline, **runtime_options)

@@ -21,7 +21,7 @@ from scanbot.sandbox.slack import FakeSlack
 from scanbot.sandbox.world import SandboxWorld
 from scanbot.scans.query import state_name
 from scanbot.serving import serve_in_background
-from tests.e2e.conftest import BOT_TOKEN, SIGNING_SECRET
+from tests.e2e.conftest import BOT_TOKEN, HEALTH_TOKEN, SIGNING_SECRET
 
 CHANNEL = "C0ALERTS"
 DIGEST_THRESHOLD = 10  # the default: the crash test keeps below it, so each alert is a post
@@ -70,6 +70,7 @@ def child_env(served: Served, database: str, **settings: str) -> dict[str, str]:
         "SCANBOT_DATABASE_URL": database,
         "SCANBOT_ALERT_CHANNEL": CHANNEL,
         "SCANBOT_FULL_SWEEP_EVERY": "1",
+        "SCANBOT_HEALTH_TOKEN": HEALTH_TOKEN,
         "PYTHONUNBUFFERED": "1",
         **settings,
     }

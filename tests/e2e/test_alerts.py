@@ -162,7 +162,7 @@ async def test_permanent_failures_are_parked_and_reported(stack: Stack) -> None:
     report = await stack.runtime.alerts.tick()
     assert report.sent is not None
     assert report.sent.parked == 1
-    health = (await stack.http.get(f"{stack.app_url}/healthz")).json()
+    health = await stack.health()
     assert health["alerts"]["parked"][0]["reason"] == "invalid_blocks"
 
 
@@ -205,9 +205,12 @@ async def test_a_revoked_token_pauses_sending_and_resumes(stack: Stack) -> None:
     report = await stack.runtime.alerts.tick()
     assert report.sent is not None
     assert report.sent.paused == "token_revoked"
-    health = (await stack.http.get(f"{stack.app_url}/healthz")).json()
+    health = await stack.health()
     assert health["status"] == "degraded"
     assert health["alerts"]["sending_paused"] == "token_revoked"
+    public = await stack.http.get(f"{stack.app_url}/healthz")  # a monitor without the token
+    assert public.json()["status"] == "degraded"
+    assert "token_revoked" not in public.text
     assert (await stack.runtime.alerts.deliver_tick()).paused == "token_revoked"  # type: ignore[union-attr]
     resumed = await _sender_at(stack, utcnow() + timedelta(minutes=1)).deliver()
     assert resumed.sent == 1
@@ -269,7 +272,7 @@ async def test_polling_failures_tell_the_admin_channel_once_each_way() -> None:
         for _ in range(4):
             report = await stack.runtime.alerts.tick()
             assert report.error is not None
-        health = (await stack.http.get(f"{stack.app_url}/healthz")).json()
+        health = await stack.health()
         assert health["alerts"]["polling_down_since"]
         stack.sandbox.reset()
         await stack.runtime.alerts.tick()

@@ -26,6 +26,7 @@ from scanbot.scans.query import state_name
 from scanbot.store import Store, database_url
 from scanbot.store.schema import outbox
 from tests.databases import fresh_database
+from tests.e2e.conftest import HEALTH_AUTH
 from tests.e2e.processes import (
     CHANNEL,
     AlertKey,
@@ -117,7 +118,7 @@ async def _health(http: httpx.AsyncClient, replica: Replica) -> dict[str, Any] |
     if replica.process.returncode is not None:
         return None
     try:
-        response = await http.get(replica.health_url)
+        response = await http.get(replica.health_url, headers=HEALTH_AUTH)
     except httpx.TransportError:
         return None
     alerts: dict[str, Any] = response.json()["alerts"] if response.is_success else {}

@@ -178,7 +178,9 @@ def test_an_appended_byte_is_refused() -> None:
 def test_a_wrong_secret_is_refused() -> None:
     headers, body = load_vector("scan_created")
 
-    assert rejection(headers, body, "other-secret", now=AT_VECTORS).reason == "bad signature"
+    refused = rejection(headers, body, "other-secret", now=AT_VECTORS)
+    assert refused.reason == "bad signature"
+    assert refused.status == 401
 
 
 def test_a_changed_timestamp_is_refused() -> None:
@@ -375,7 +377,9 @@ def verified(body: bytes) -> WebhookEvent:
 def test_a_signed_body_that_is_not_an_event_is_malformed(body: bytes) -> None:
     headers = signed_headers(SECRET, body, timestamp_ms=VECTOR_TIMESTAMP_MS)
 
-    assert rejection(headers, body, now=AT_VECTORS).reason == "malformed event"
+    refused = rejection(headers, body, now=AT_VECTORS)
+    assert refused.reason == "malformed event"
+    assert refused.status == 400  # genuinely signed: the sender's bug, not a forgery
 
 
 @pytest.mark.parametrize("name", ["scan_created", "scan_updated"])
