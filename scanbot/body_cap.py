@@ -3,12 +3,14 @@ with 413 before the app sees a byte of it.
 
 A declared Content-Length over the cap is refused before anything is read. A chunked body
 (or one that runs past its Content-Length) is counted as it streams and refused as soon
-as it passes the cap: an endless one costs at most the cap plus one read. Bodies within
-the cap are read whole here and handed on, so no endpoint can read more than the cap.
+as it passes the cap: an endless one costs at most the cap plus one read. A body that
+trickles in slower than `body_seconds` allows is refused with 408. Bodies within the cap
+are read whole here and handed on, so no endpoint can read more than the cap.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 
@@ -25,10 +27,16 @@ class _TooLarge(Exception):
     pass
 
 
+# Slack's requests are a few KB sent at once; a client still sending after this holds a
+# connection (and up to the cap in memory) for nothing.
+BODY_SECONDS = 10.0
+
+
 class BodyCap:
-    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, *, max_bytes: int, body_seconds: float = BODY_SECONDS) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.body_seconds = body_seconds
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -37,9 +45,15 @@ class BodyCap:
         try:
             if _declared_length(scope) > self.max_bytes:
                 raise _TooLarge
-            body = await self._read(receive)
+            async with asyncio.timeout(self.body_seconds):
+                body = await self._read(receive)
         except _TooLarge:
-            await self._refuse(scope, send)
+            await self._refuse(scope, send, 413, f"request body over {self.max_bytes} bytes")
+            return
+        except TimeoutError:
+            await self._refuse(
+                scope, send, 408, f"request body not sent in {self.body_seconds:g} s"
+            )
             return
         except _ClientGone:
             return
@@ -60,11 +74,9 @@ class BodyCap:
             if not message.get("more_body", False):
                 return b"".join(chunks)
 
-    async def _refuse(self, scope: Scope, send: Send) -> None:
-        log.warning(
-            "refused %s %.100r: body over %d bytes", scope["method"], scope["path"], self.max_bytes
-        )
-        body = json.dumps({"error": f"request body over {self.max_bytes} bytes"}).encode()
+    async def _refuse(self, scope: Scope, send: Send, status: int, reason: str) -> None:
+        log.warning("refused %s %.100r: %s", scope["method"], scope["path"], reason)
+        body = json.dumps({"error": reason}).encode()
         # Connection: close: the rest of the body is never read, so the connection cannot
         # carry another request.
         headers = [
@@ -72,7 +84,7 @@ class BodyCap:
             (b"content-length", str(len(body)).encode()),
             (b"connection", b"close"),
         ]
-        await send({"type": "http.response.start", "status": 413, "headers": headers})
+        await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
 
 

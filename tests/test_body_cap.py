@@ -6,6 +6,7 @@ tests/e2e/test_edges.py.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable
 from typing import Any
 
@@ -106,3 +107,20 @@ async def test_other_scopes_pass_through() -> None:
     client = Client([])
     await BodyCap(app, max_bytes=CAP)({"type": "lifespan"}, client.receive, client.send)
     assert seen == ["lifespan"]
+
+
+async def test_a_body_that_trickles_past_the_deadline_is_refused_with_408() -> None:
+    """Headers done, then a byte now and then: the connection is not held for ever."""
+
+    class Trickle(Client):
+        async def receive(self) -> Message:
+            await asyncio.sleep(0.02)
+            self.read += 1
+            return {"type": "http.request", "body": b"x", "more_body": True}
+
+    app = App()
+    client = Trickle([])
+    await BodyCap(app, max_bytes=CAP, body_seconds=0.1)(scope(), client.receive, client.send)
+    assert client.status == 408
+    assert app.bodies == []
+    assert 2 <= client.read < 50

@@ -8,15 +8,16 @@ words for one log line; Bolt gets a request it can dispatch.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
+from typing import Any
+from urllib.parse import parse_qsl
 
 from slack_bolt.async_app import AsyncBoltRequest
-from slack_bolt.request.internals import (
-    build_normalized_headers,
-    extract_content_type,
-    parse_body,
-)
+from slack_bolt.context.async_context import AsyncBoltContext
+from slack_bolt.request.async_internals import build_async_context
+from slack_bolt.request.internals import build_normalized_headers, extract_content_type
 from slack_sdk.signature import SignatureVerifier
 from starlette.datastructures import Headers
 
@@ -72,16 +73,32 @@ class SlackRequests:
         text = body.decode("utf-8")
         bolt_headers = build_normalized_headers(dict(headers))
         try:
-            # Bolt's own parser, so what passes here is what Bolt will see.
-            parsed = parse_body(text, extract_content_type(bolt_headers))
+            parsed = parse_slack_body(text, extract_content_type(bolt_headers))
         except _MALFORMED:
             raise SlackRequestRefused(400, "body is neither a form nor JSON") from None
         if not isinstance(parsed, dict):
             raise SlackRequestRefused(400, "body is not a JSON object")
         try:
-            return AsyncBoltRequest(body=text, query=dict(query), headers=bolt_headers)
+            request = AsyncBoltRequest(body=text, query=dict(query), headers=bolt_headers)
+            if request.body != parsed:
+                # Bolt takes any form with "payload" anywhere in it (a command's text, a
+                # user name) for a click, and would hand the listener {}: give it the body.
+                request.body = parsed
+                request.context = build_async_context(AsyncBoltContext({}), parsed)
         except _MALFORMED:
             raise SlackRequestRefused(400, "payload of an unexpected shape") from None
+        return request
+
+
+def parse_slack_body(text: str, content_type: str | None) -> Any:
+    """A body as Slack means it: JSON (events), a form whose `payload` field is JSON
+    (interactions), or a plain form (slash commands)."""
+    if content_type == "application/json" or text.startswith("{"):
+        return json.loads(text)
+    form = dict(parse_qsl(text, keep_blank_values=True))
+    if "payload" in form:
+        return json.loads(form["payload"])
+    return form
 
 
 def _one(headers: Headers, name: str, what: str) -> str:

@@ -51,6 +51,28 @@ def test_a_signed_slash_command_reaches_bolt_as_its_form() -> None:
     assert parsed["text"] == "abc"
 
 
+@pytest.mark.parametrize(
+    ("text", "user_name"),
+    [("subscribe target:payload.example.com", "ana"), ("abc", "payload"), ("payload=1", "ana")],
+)
+def test_a_slash_command_that_mentions_payload_still_reaches_bolt_whole(
+    text: str, user_name: str
+) -> None:
+    """Bolt's own parser takes any form with "payload" anywhere in it for a click and hands
+    its listeners {}: a command about payload.example.com would get no answer."""
+    form = slash_command("/scans", text, response_url="https://hooks.slack.com/x")
+    form["user_name"] = user_name
+    body = urlencode(form)
+    requests = SlackRequests(SECRET)
+    headers = Headers(signed_headers(SECRET, body))
+    requests.verify(headers, body.encode())
+    request = requests.bolt_request(body.encode(), headers, {})
+    assert request.body["command"] == "/scans"
+    assert request.body["text"] == text
+    assert request.context.user_id == form["user_id"]
+    assert request.context.channel_id == form["channel_id"]
+
+
 def test_a_signed_click_reaches_bolt_as_its_payload() -> None:
     body = urlencode(block_action("a", "v", response_url="https://hooks.slack.com/x"))
     parsed = accepted(body.encode(), Headers(signed_headers(SECRET, body)))
