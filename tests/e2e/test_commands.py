@@ -64,6 +64,14 @@ async def test_unknown_word_gets_usage_naming_it_and_the_nearest(stack: Stack) -
     assert not stack.sandbox.requests
 
 
+async def test_a_command_that_mentions_payload_is_answered_as_a_command(stack: Stack) -> None:
+    """Bolt alone would take this form for a click and never reach the /scans listener."""
+    answer = await stack.command("/scans", "payload")
+    assert_valid_message(answer.body)
+    assert "payload" in _text_of(answer.body)
+    assert not stack.sandbox.requests
+
+
 async def test_no_results_say_so_with_the_filter(stack: Stack) -> None:
     answer = await stack.command("/scans", "by:nobody-at-all")
     assert_valid_message(answer.body)
