@@ -4,6 +4,7 @@ recording sleep, and the checks that the API key leaks nowhere."""
 from __future__ import annotations
 
 import logging
+import socket
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -119,3 +120,11 @@ def assert_key_absent(errors: list[HostedScanError], caplog: pytest.LogCaptureFi
 def loud(caplog: pytest.LogCaptureFixture) -> None:
     for name in (None, "httpx", "httpcore", "scanbot.hostedscan"):
         caplog.set_level(logging.DEBUG, logger=name)
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on (a connection to it is refused)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port

@@ -8,7 +8,6 @@ import email.utils
 import json
 import logging
 import re
-import socket
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -44,6 +43,7 @@ from tests.hostedscan.fakes import (
     Sleeps,
     assert_key_absent,
     collect,
+    free_port,
     loud,
     make_client,
     ok,
@@ -753,13 +753,6 @@ async def test_the_api_key_never_leaks_through_a_fake_hostedscan(
     assert all(r.headers["X-HOSTEDSCAN-API-KEY"] == KEY for r in fake.requests)
     assert any(r.name == "httpx" for r in caplog.records)
     assert_key_absent(errors, caplog)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 async def loopback_hostedscan(scope: dict[str, Any], receive: Any, send: Any) -> None:
