@@ -19,7 +19,7 @@ from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass
 from http import HTTPStatus
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Protocol
 
 import uvicorn
 from starlette.applications import Starlette
@@ -338,6 +338,14 @@ def _page(items: list[dict[str, Any]], cursor: tuple[int, ...] | None) -> JSONRe
     return JSONResponse(body)
 
 
+class NewestFirst(Protocol):
+    """`SandboxWorld.scan_page` and `target_page`: a page before a position, and the next."""
+
+    def __call__(
+        self, filters: Any, *, before: int | None, limit: int | None
+    ) -> tuple[list[dict[str, Any]], int | None]: ...
+
+
 class _Api:
     """The routes; the world's FilterError or RequestError is a 400 with its words."""
 
@@ -347,11 +355,7 @@ class _Api:
         self.page_size = page_size
 
     async def list_scans(self, request: Request) -> Response:
-        cursor = _cursor(request, (0,))
-        scans, after = self.world.scan_page(
-            _filters(request), before=None if cursor is None else cursor[0], limit=self.page_size
-        )
-        return _page(scans, None if after is None else (after,))
+        return self._newest_first(request, self.world.scan_page)
 
     async def get_scan(self, request: Request) -> Response:
         return _found(self.world.get_scan(request.path_params["scan_id"]))
@@ -380,11 +384,15 @@ class _Api:
         return Response(content, media_type=content_type)
 
     async def list_targets(self, request: Request) -> Response:
+        return self._newest_first(request, self.world.target_page)
+
+    def _newest_first(self, request: Request, page: NewestFirst) -> Response:
+        """A listing whose page token is the position to go on before."""
         cursor = _cursor(request, (0,))
-        targets, after = self.world.target_page(
+        items, after = page(
             _filters(request), before=None if cursor is None else cursor[0], limit=self.page_size
         )
-        return _page(targets, None if after is None else (after,))
+        return _page(items, None if after is None else (after,))
 
     async def get_target(self, request: Request) -> Response:
         return _found(self.world.get_target(request.path_params["target_id"]))

@@ -17,7 +17,7 @@ from scanbot.sandbox.world.catalogue import Catalogue, RiskDefinition
 from scanbot.sandbox.world.ids import BACKLOG, IdCodec, mix
 from scanbot.sandbox.world.population import TYPE_CDF
 from scanbot.sandbox.world.targets import URL_TYPES, Target, pool_target
-from scanbot.sandbox.world.vocabulary import HOSTILE_STRINGS, SCAN_TYPES
+from scanbot.sandbox.world.vocabulary import SCAN_TYPES
 
 DAY = 86400.0
 WEEK = 7 * DAY
@@ -53,16 +53,9 @@ class Backlog:
     def finding(self, i: int) -> OldFinding:
         h = mix(self._ids.seed, BACKLOG, i)
         g = mix(self._ids.seed, BACKLOG, i, 1)
-        scan_type = SCAN_TYPES[min(bisect.bisect_right(TYPE_CDF, _unit(h, 0)), len(TYPE_CDF) - 1)]
-        critical = self._catalogue.critical.get(scan_type)
-        if critical is not None and (h >> 20) % 89 == 0:
-            definition = critical
-        else:
-            choices = self._catalogue.for_type(scan_type)
-            definition = choices[(h >> 24) % len(choices)]
-        title = definition.title
-        if (h >> 32) % 41 == 7:
-            title = HOSTILE_STRINGS[(h >> 40) % len(HOSTILE_STRINGS)]
+        cdf_at = bisect.bisect_right(TYPE_CDF, _unit(mix(self._ids.seed, BACKLOG, i, 2), 0))
+        scan_type = SCAN_TYPES[min(cdf_at, len(TYPE_CDF) - 1)]
+        definition, title = self._catalogue.pick(scan_type, h)
         # Squared: the first few targets of the window gather a large share of the risks.
         index = int(self._window * _unit(g, 0) ** 2)
         target = pool_target(self._ids, index, scan_type in URL_TYPES)

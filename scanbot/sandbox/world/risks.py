@@ -20,7 +20,7 @@ from scanbot.sandbox.world.filters import RISK_FILTER_KEYS, Filters, Parsed, par
 from scanbot.sandbox.world.ids import CARRY, OLD_RISK_ID, RISK, RISK_ID, mix
 from scanbot.sandbox.world.table import ScanTable
 from scanbot.sandbox.world.targets import NO_TARGET, Target
-from scanbot.sandbox.world.vocabulary import FINAL_STATES, HOSTILE_STRINGS, JSON
+from scanbot.sandbox.world.vocabulary import FINAL_STATES, JSON
 
 # Where a listing goes on from: the last risk's (seq, k); (BACKLOG_SEQ, i) in the backlog.
 Cursor = tuple[int, int]
@@ -79,15 +79,7 @@ class Risks:
             return self._old_facts(k, now)
         h = mix(self._seed, RISK, seq, k)
         scan_type = self._table.type_name(seq)
-        critical = self._catalogue.critical.get(scan_type)
-        if critical is not None and h % 89 == 0:
-            definition = critical
-        else:
-            choices = self._catalogue.for_type(scan_type)
-            definition = choices[(h >> 4) % len(choices)]
-        title = definition.title
-        if (h >> 12) % 41 == 7:
-            title = HOSTILE_STRINGS[(h >> 20) % len(HOSTILE_STRINGS)]
+        definition, title = self._catalogue.pick(scan_type, h)
         target = self._table.finding_target(seq, h >> 28) or NO_TARGET
         # Closed only once its scan is over: a risk found by a running scan is still open.
         closed = (h >> 36) % 4 == 0 and self._table.phase(seq, now).state in FINAL_STATES
