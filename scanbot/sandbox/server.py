@@ -108,7 +108,18 @@ class SandboxControls:
         self.faults: deque[Fault] = deque()
         self.requests: list[RecordedRequest] = []
         self.waiting = 0  # requests held at the gate right now
-        self.report_pending_status = 202  # one of NOT_READY_STATUSES
+        self._report_pending_status = 202
+
+    @property
+    def report_pending_status(self) -> int:
+        """What `GET /v1/reports/:id` answers while the report is not ready: 202, 404 or 409."""
+        return self._report_pending_status
+
+    @report_pending_status.setter
+    def report_pending_status(self, status: int) -> None:
+        if status not in NOT_READY_STATUSES:
+            raise ValueError(f"a report not ready is answered {sorted(NOT_READY_STATUSES)}")
+        self._report_pending_status = status
 
     def add_fault(
         self,

@@ -185,6 +185,12 @@ async def test_not_ready_can_be_a_404_or_a_409(sandbox: Sandbox, status: int, er
     assert error in answer.json()["error"]
 
 
+def test_not_ready_is_only_what_a_client_takes_as_such(sandbox: Sandbox) -> None:
+    with pytest.raises(ValueError, match="not ready"):
+        sandbox.controls.report_pending_status = 500
+    assert sandbox.controls.report_pending_status == 202
+
+
 @pytest.mark.parametrize(
     "body",
     [
