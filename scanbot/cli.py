@@ -44,6 +44,9 @@ def _parser() -> argparse.ArgumentParser:
     sandbox.add_argument("--seed", type=int, default=1)
     sandbox.add_argument("--scans", type=int, default=300)
     sandbox.add_argument("--speed", type=float, default=1.0, help="simulated seconds per second")
+    sandbox.add_argument(
+        "--quota", type=int, help="scans the API may start per 30 days; beyond: OVER_LIMIT"
+    )
 
     demo = sub.add_parser("demo", help="tour scanbot against the sandbox (no configuration)")
     demo.add_argument(
@@ -70,7 +73,9 @@ def _run(args: argparse.Namespace) -> int:
         from scanbot.sandbox.server import run_sandbox
 
         configure_logging("INFO")
-        asyncio.run(run_sandbox(args.host, args.port, args.seed, args.speed, args.scans))
+        asyncio.run(
+            run_sandbox(args.host, args.port, args.seed, args.speed, args.scans, quota=args.quota)
+        )
         return 0
     if args.command == "demo":
         from scanbot.demo import run_demo

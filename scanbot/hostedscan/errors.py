@@ -12,11 +12,17 @@ class HostedScanError(Exception):
 
 
 class InvalidScanId(HostedScanError, ValueError):
-    """The id is not a plausible scan id; no request was made."""
+    """The id is not a plausible HostedScan id (of a scan, risk, target...); no request was made."""
 
-    def __init__(self, scan_id: str) -> None:
-        super().__init__("scan ids are letters, digits, '_' and '-', at most 128 characters")
+    def __init__(self, scan_id: str, kind: str = "scan") -> None:
+        super().__init__(f"{kind} ids are letters, digits, '_' and '-', at most 128 characters")
         self.scan_id = scan_id
+        self.kind = kind
+
+
+class InvalidRequest(HostedScanError, ValueError):
+    """The caller asked for something the API cannot take (no targets, two kinds of targets,
+    an unknown report format...); no request was made. The message says what, in words."""
 
 
 class NotFound(HostedScanError):
@@ -28,7 +34,16 @@ class Unauthorized(HostedScanError):
 
 
 class BadRequest(HostedScanError):
-    """400: HostedScan refused the parameters (a filter it does not know, say)."""
+    """400 (or another 4xx): HostedScan refused the request.
+
+    `reason` is what HostedScan said it refused, taken from the body whatever its shape,
+    cleaned to one line of at most `REASON_MAX` characters with the key scrubbed: safe to
+    show a user once escaped for the medium. None when the body said nothing usable.
+    """
+
+    def __init__(self, message: str, reason: str | None = None) -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 class RateLimited(HostedScanError):
@@ -41,6 +56,12 @@ class RateLimited(HostedScanError):
 
 class Unavailable(HostedScanError):
     """5xx, timeouts and connection errors, still so after the client's retries."""
+
+
+class OutcomeUnknown(Unavailable):
+    """A write (POST) failed after it may have reached HostedScan: a timeout, a dropped
+    connection, a 5xx. It was not retried, since that could do it twice; whether it took
+    effect is unknown (look before trying again: a scan may have started)."""
 
 
 class BadResponse(HostedScanError):

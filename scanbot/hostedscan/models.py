@@ -6,6 +6,8 @@ lists become empty, `progress` may be absent, and extra fields are ignored.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
@@ -137,6 +139,14 @@ class RiskDefinition(_Model):
     last_detected_at: str | None = None
 
 
+class Acceptance(_Model):
+    """One entry of a risk's `accepted_by`: why and when someone accepted it in HostedScan."""
+
+    note: Text = ""
+    created_at: str | None = None
+    last_updated_at: str | None = None
+
+
 class Risk(_Model):
     id: str
     target_id: Text = ""
@@ -145,6 +155,7 @@ class Risk(_Model):
     tags: Annotated[list[str], OrEmpty] = Field(default_factory=list)
     status: Text = ""
     is_accepted: bool | None = None
+    accepted_by: Annotated[list[Acceptance], OrEmpty] = Field(default_factory=list)
     first_detected_at: str | None = None
     last_detected_at: str | None = None
     risk_definition: Annotated[RiskDefinition, BeforeValidator(_risks_or_empty)] = Field(
@@ -155,3 +166,64 @@ class Risk(_Model):
     def detected_at(self) -> str | None:
         """The sample responses put this at the top level or inside the definition."""
         return self.last_detected_at or self.risk_definition.last_detected_at
+
+    @property
+    def first_detected(self) -> datetime | None:
+        """When the risk was first detected (top level or inside the definition), or None."""
+        return parse_time(self.first_detected_at or self.risk_definition.first_detected_at)
+
+    @property
+    def last_detected(self) -> datetime | None:
+        return parse_time(self.detected_at)
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == "OPEN"
+
+    @property
+    def accepted(self) -> bool:
+        """Accepted in HostedScan: not to be alerted on or counted as overdue."""
+        return bool(self.is_accepted)
+
+
+class RiskPage(_Model):
+    """One page of `GET /v1/risks`; `next_page_token` is None on the last page."""
+
+    risks: list[Risk]
+    next_page_token: str | None = None
+
+
+class Target(_Model):
+    """A target of the account: an IPv4 address, URL or domain name, with its label and tags."""
+
+    id: str
+    target: Text = ""
+    label: Text = ""
+    tags: Annotated[list[str], OrEmpty] = Field(default_factory=list)
+
+
+class TargetPage(_Model):
+    """One page of `GET /v1/targets`; `next_page_token` is None on the last page."""
+
+    targets: list[Target]
+    next_page_token: str | None = None
+
+
+@dataclass(frozen=True)
+class ReportFile:
+    """A report from `GET /v1/reports/:id`: the file's bytes and the type the service gave."""
+
+    report_id: str
+    content: bytes
+    content_type: str
+
+
+def parse_time(value: str | None) -> datetime | None:
+    """An ISO 8601 moment as an aware datetime (UTC if it names no zone); None if unreadable."""
+    if not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)

@@ -6,8 +6,6 @@ import asyncio
 import json
 import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
-from typing import Any
 
 import httpx
 import pytest
@@ -16,52 +14,17 @@ from scanbot.hostedscan.models import Risk, Scan
 from scanbot.sandbox.server import (
     API_KEY_HEADER,
     SANDBOX_API_KEY,
-    SandboxControls,
     create_sandbox_app,
 )
 from scanbot.sandbox.world import SandboxWorld, SimClock
 from scanbot.serving import serve_in_background
-
-
-@dataclass
-class Sandbox:
-    world: SandboxWorld
-    controls: SandboxControls
-    http: httpx.AsyncClient  # carries the right key
-    url: str
+from tests.sandbox.loopback import Sandbox, filters, serving, walk
 
 
 @pytest.fixture
 async def sandbox() -> AsyncIterator[Sandbox]:
-    world = SandboxWorld(scans=1300, clock=SimClock(speed=0.0))
-    app = create_sandbox_app(world)
-    async with (
-        serve_in_background(app) as url,
-        httpx.AsyncClient(base_url=url, headers={API_KEY_HEADER: SANDBOX_API_KEY}) as http,
-    ):
-        yield Sandbox(world, app.state.controls, http, url)
-
-
-def filters(value: dict[str, list[str]]) -> dict[str, str]:
-    return {"filters": json.dumps(value)}
-
-
-async def walk(http: httpx.AsyncClient, path: str, **params: str) -> list[dict[str, Any]]:
-    """Every page of a list, checking each page's token as it goes."""
-    items: list[dict[str, Any]] = []
-    pages = 0
-    while True:
-        response = await http.get(path, params=params)
-        assert response.status_code == 200, response.text
-        body = response.json()
-        items += body["data"]
-        pages += 1
-        token = body.get("next_page_token")
-        if token is None:
-            return items
-        assert body["data"], "a page with a token is never empty"
-        params = {**params, "page_token": token}
-        assert pages < 1000
+    async with serving(SandboxWorld(scans=1300, clock=SimClock(speed=0.0))) as running:
+        yield running
 
 
 # --- Auth and errors -------------------------------------------------------------------
@@ -78,7 +41,8 @@ async def test_the_key_is_required(sandbox: Sandbox) -> None:
 
 
 async def test_unknown_things_are_not_found(sandbox: Sandbox) -> None:
-    for path in ("/v1/scans/nope", "/v1/risks/nope", "/v1/results/nope", "/v1/targets"):
+    unknown = ("/v1/scans/nope", "/v1/risks/nope", "/v1/results/nope", "/v1/targets/nope")
+    for path in (*unknown, "/v1/reports/nope", "/v1/schedules"):
         response = await sandbox.http.get(path)
         assert response.status_code == 404, path
         assert response.json() == {"error": "Not found"}

@@ -4,7 +4,7 @@
 definitions live in `risk_catalogue.json`, shipped as package data.
 """
 
-from scanbot.sandbox.world.account import SandboxWorld
+from scanbot.sandbox.world.account import REPORT_ROWS, ReportAnswer, SandboxWorld
 from scanbot.sandbox.world.clock import EPOCH, SimClock
 from scanbot.sandbox.world.filters import (
     RISK_FILTER_KEYS,
@@ -12,6 +12,8 @@ from scanbot.sandbox.world.filters import (
     FilterError,
     Filters,
 )
+from scanbot.sandbox.world.quota import DEFAULT_PERIOD
+from scanbot.sandbox.world.registry import TARGET_FILTER_KEYS, TargetExists
 from scanbot.sandbox.world.vocabulary import (
     FAILED,
     HOSTILE_STRINGS,
@@ -25,14 +27,17 @@ from scanbot.sandbox.world.vocabulary import (
     SUCCEEDED,
     THREAT_LEVELS,
 )
+from scanbot.sandbox.world.writes import RequestError
 
 __all__ = [
+    "DEFAULT_PERIOD",
     "EPOCH",
     "FAILED",
     "HOSTILE_STRINGS",
     "JSON",
     "OVER_LIMIT",
     "QUEUED",
+    "REPORT_ROWS",
     "RESULT_TYPES",
     "RISK_FILTER_KEYS",
     "RUNNING",
@@ -40,9 +45,13 @@ __all__ = [
     "SCAN_STATES",
     "SCAN_TYPES",
     "SUCCEEDED",
+    "TARGET_FILTER_KEYS",
     "THREAT_LEVELS",
     "FilterError",
     "Filters",
+    "ReportAnswer",
+    "RequestError",
     "SandboxWorld",
     "SimClock",
+    "TargetExists",
 ]

@@ -13,7 +13,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from scanbot.sandbox.world.vocabulary import SCAN_TYPES, THREAT_LEVELS
+from scanbot.sandbox.world.vocabulary import HOSTILE_STRINGS, SCAN_TYPES, THREAT_LEVELS
 
 CATALOGUE_FILE = "risk_catalogue.json"
 
@@ -63,6 +63,19 @@ class Catalogue(BaseModel):
 
     def for_type(self, scan_type: str) -> tuple[RiskDefinition, ...]:
         return self.by_scan_type.get(scan_type, self.everything)
+
+    def pick(self, scan_type: str, h: int) -> tuple[RiskDefinition, str]:
+        """A finding's definition and title, drawn from the hash `h`: now and then the type's
+        rare critical definition, now and then a hostile title in place of the usual one."""
+        critical = self.critical.get(scan_type)
+        if critical is not None and h % 89 == 0:
+            definition = critical
+        else:
+            choices = self.for_type(scan_type)
+            definition = choices[(h >> 4) % len(choices)]
+        if (h >> 12) % 41 == 7:
+            return definition, HOSTILE_STRINGS[(h >> 20) % len(HOSTILE_STRINGS)]
+        return definition, definition.title
 
 
 @cache

@@ -14,8 +14,11 @@ _HEX = frozenset("0123456789abcdef")
 
 # What an id names: each kind has its own scrambling, so a scan id is never a risk id.
 SCAN_ID, RISK_ID, RESULT_ID, TARGET_ID = 1, 2, 3, 4
+OLD_RISK_ID, REPORT_ID = 5, 6  # a risk of the backlog (found before any listed scan); a report
+KINDS = (SCAN_ID, RISK_ID, RESULT_ID, TARGET_ID, OLD_RISK_ID, REPORT_ID)
 # Salts that keep the hash streams for different attributes independent.
 POPULATION, ARRIVALS, POSTS, SKIP, RISK, CARRY, POOL = range(10, 17)
+BACKLOG = 17
 
 
 def mix(*parts: int) -> int:
@@ -34,9 +37,7 @@ class IdCodec:
 
     def __init__(self, seed: int) -> None:
         self.seed = seed
-        self._masks = {
-            kind: mix(seed, kind, 0x1D) for kind in (SCAN_ID, RISK_ID, RESULT_ID, TARGET_ID)
-        }
+        self._masks = {kind: mix(seed, kind, 0x1D) for kind in KINDS}
 
     def encode(self, kind: int, value: int) -> str:
         """A 24-hex id that decodes back to `value`."""

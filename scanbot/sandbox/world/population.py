@@ -49,7 +49,7 @@ def cumulative(weights: Sequence[int]) -> list[float]:
     return out
 
 
-_TYPE_CDF = cumulative(_TYPE_WEIGHTS)
+TYPE_CDF = cumulative(_TYPE_WEIGHTS)
 _FINAL_CDF = cumulative(_FINAL_WEIGHTS)
 _SCHEDULER_CDF = cumulative(_SCHEDULER_WEIGHTS)
 
@@ -105,7 +105,7 @@ def draw(
     n_targets: int | None = None,
 ) -> ScanParams:
     """One scan's parameters; the keyword arguments pin some of them."""
-    type_ix = pick(rng, _TYPE_CDF) if type_ix is None else type_ix
+    type_ix = pick(rng, TYPE_CDF) if type_ix is None else type_ix
     final_ix = pick(rng, _FINAL_CDF) if final_ix is None else final_ix
     n_targets = _target_count(rng) if n_targets is None else n_targets
     # Small scans reuse a window of popular targets; large ones sweep the whole pool.
@@ -124,6 +124,24 @@ def draw(
         sched_ix=pick(rng, _SCHEDULER_CDF),
         n_risks=0 if over_limit else rng.randint(0, max_risks),
     )
+
+
+# Of the scans posted within the plan's quota, the share that fails.
+POSTED_FAILED_SHARE = 0.1
+
+
+def posted(
+    rng: random.Random, window: int, *, type_ix: int, n_targets: int, over_limit: bool, scans: bool
+) -> ScanParams:
+    """A scan started through the API: over the plan's quota it ends OVER_LIMIT; else it
+    succeeds or now and then fails (never OVER_LIMIT by chance). `scans` False: none of its
+    targets can be scanned, so it finds nothing."""
+    if over_limit:
+        final_ix = FINAL_STATES.index(OVER_LIMIT)
+    else:
+        final_ix = 1 if rng.random() < POSTED_FAILED_SHARE else 0
+    params = draw(rng, window, type_ix=type_ix, final_ix=final_ix, n_targets=n_targets)
+    return params if scans else params._replace(n_risks=0)
 
 
 def initial_population(

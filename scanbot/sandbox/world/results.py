@@ -1,4 +1,5 @@
-"""A finished scan's result files (HTML, PDF, XML, JSON reports) and their ids.
+"""A finished scan's result files (HTML, PDF, XML, JSON reports) and their ids, and the
+account's risk reports (`POST /v1/reports`) as PDF or HTML.
 
 Pure: a report is rendered from the scan's facts when asked, never stored. Result i of
 scan `seq` has id number `seq * 4 + i`, i indexing RESULT_TYPES.
@@ -116,6 +117,45 @@ def _pdf_report(report: Report) -> bytes:
     ]
     lines += [f"[{f.threat_level}] {f.title}" for f in report.findings[:40]]
     return pdf(lines)
+
+
+class RiskRow(NamedTuple):
+    """One risk as an account report lists it."""
+
+    threat_level: str
+    title: str
+    target: str
+    status: str
+    first_detected: str
+
+
+PDF_ROWS = 40  # what fits on the one page under the header
+
+
+def render_risk_report(
+    report_format: str, asked: Sequence[str], rows: Sequence[RiskRow], total: int
+) -> bytes:
+    """An account report: what was asked for, how many risks matched, and `rows` of them."""
+    shown = f"{total} risks matched" + (
+        f"; the worst {len(rows)} listed" if total > len(rows) else ""
+    )
+    if report_format == "PDF":
+        lines = ["HostedScan risk report", *asked, shown]
+        lines += [
+            f"[{r.threat_level}] {r.title} - {r.target} ({r.status})" for r in rows[:PDF_ROWS]
+        ]
+        return pdf(lines)
+    header = "".join(f"<li>{html.escape(line)}</li>" for line in asked)
+    cells = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(cell)}</td>" for cell in row) + "</tr>" for row in rows
+    )
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        "<title>HostedScan risk report</title></head><body>"
+        f"<h1>HostedScan risk report</h1><ul>{header}</ul><p>{html.escape(shown)}</p>"
+        "<table><tr><th>Threat</th><th>Title</th><th>Target</th><th>Status</th>"
+        f"<th>First detected</th></tr>{cells}</table></body></html>\n"
+    ).encode()
 
 
 _RENDERERS: dict[str, Callable[[Report], bytes]] = dict(

@@ -33,6 +33,20 @@ class FixedScan:
     extra: dict[str, object]
 
 
+@dataclass(frozen=True)
+class PostedScan:
+    """A scan started through `POST /v1/scans`: its targets as resolved when it was posted,
+    which of them the scanner skips (and why), and whether it was asked to authenticate."""
+
+    targets: tuple[Target, ...]
+    skipped: dict[str, str]
+    use_authentication: bool
+
+    @property
+    def scanned(self) -> tuple[Target, ...]:
+        return tuple(t for t in self.targets if t.target_id not in self.skipped)
+
+
 @dataclass
 class Override:
     """What the test controls changed about one scan; most scans have none."""
@@ -65,6 +79,9 @@ class ScanTable:
         self.overrides: dict[int, Override] = {}
         self.custom_targets: dict[int, tuple[str, ...]] = {}
         self.custom_ids: dict[str, int] = {}
+        self.posted: dict[int, PostedScan] = {}
+        # target_id -> (label, tags) given by a write since: shown wherever the target is.
+        self.relabelled: dict[str, tuple[str, tuple[str, ...]]] = {}
 
     def __len__(self) -> int:
         return len(self.created)
@@ -131,11 +148,31 @@ class ScanTable:
     # --- Targets ---------------------------------------------------------------------
 
     def target_at(self, seq: int, slot: int) -> Target:
+        posted = self.posted.get(seq)
+        if posted is not None:
+            return self.current(posted.targets[slot])
         custom = self.custom_targets.get(seq)
         if custom is not None:
-            return custom_target(self.ids.seed, custom[slot])
+            return self.current(custom_target(self.ids.seed, custom[slot]))
         as_url = self.type_name(seq) in URL_TYPES
-        return pool_target(self.ids, (self.target_start[seq] + slot) % POOL_SIZE, as_url)
+        index = (self.target_start[seq] + slot) % POOL_SIZE
+        return self.current(pool_target(self.ids, index, as_url))
+
+    def current(self, target: Target) -> Target:
+        """The target with the label and tags a write gave it since, if any."""
+        if not self.relabelled:
+            return target
+        given = self.relabelled.get(target.target_id)
+        return target if given is None else target._replace(label=given[0], tags=given[1])
+
+    def finding_target(self, seq: int, pick: int) -> Target | None:
+        """The target the `pick`-th draw of a finding lands on: one the scan really scanned."""
+        posted = self.posted.get(seq)
+        if posted is not None:
+            scanned = posted.scanned
+            return self.current(scanned[pick % len(scanned)]) if scanned else None
+        n_targets = self.n_targets[seq]
+        return self.target_at(seq, pick % n_targets) if n_targets else None
 
     def targets(self, seq: int) -> list[Target]:
         return [self.target_at(seq, slot) for slot in range(self.n_targets[seq])]
@@ -146,6 +183,9 @@ class ScanTable:
         if override is not None and override.fixed is not None:
             by_text = {t.target: t.target_id for t in targets}
             return {by_text.get(key, key): reason for key, reason in override.fixed.skipped}
+        posted = self.posted.get(seq)
+        if posted is not None:
+            return posted.skipped
         return skipped_targets(self.ids.seed, seq, targets)
 
 

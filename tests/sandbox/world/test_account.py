@@ -11,11 +11,16 @@ import pytest
 from scanbot.hostedscan.models import Risk, Scan
 from scanbot.sandbox.world import (
     HOSTILE_STRINGS,
+    REPORT_ROWS,
     RESULT_TYPES,
     SCAN_STATES,
     SCAN_TYPES,
+    ReportAnswer,
+    RequestError,
     SandboxWorld,
+    TargetExists,
 )
+from scanbot.sandbox.world.targets import PRIVATE_REASON
 from tests.sandbox.world.conftest import dump, frozen
 
 # --- Determinism -------------------------------------------------------------------
@@ -263,3 +268,275 @@ def test_a_hundred_thousand_scans_list_with_a_filter_quickly() -> None:
     assert cursor is not None
     assert count > 0
     assert elapsed < 5.0
+
+
+# --- Writes: scans started through the API -----------------------------------------
+
+
+def quiet(**options: Any) -> SandboxWorld:
+    """A world where only what the test starts happens."""
+    return frozen(seed=4, scans=40, arrivals_per_hour=0, **options)
+
+
+def run_out(world: SandboxWorld, scan_id: str) -> list[str]:
+    """The states a scan goes through until it ends, a minute at a time."""
+    states: list[str] = []
+    for _ in range(5000):
+        scan = world.get_scan(scan_id)
+        assert scan is not None
+        if not states or states[-1] != scan["state"]:
+            states.append(scan["state"])
+        if scan["state"] not in ("QUEUED", "RUNNING"):
+            return states
+        world.clock.advance(60.0)
+    raise AssertionError("the scan never ended")
+
+
+def test_a_posted_scan_runs_its_life_and_finds_risks_on_its_targets() -> None:
+    world = quiet()
+    scan_id = world.start_scan("OPENVAS", ["shop.example.com", "203.0.113.7"])
+    assert run_out(world, scan_id) in (
+        ["QUEUED", "RUNNING", "SUCCEEDED"],
+        ["QUEUED", "RUNNING", "FAILED"],
+    )
+    found = [world.start_scan("OPENVAS", ["shop.example.com"]) for _ in range(6)]
+    world.clock.advance(86400.0)
+    scans = [world.get_scan(s) or {} for s in found]
+    assert any(s["risks"]["new_open"] for s in scans)
+    targets = {t["target_id"] for s in scans for t in s["requested_targets"]}
+    assert len(targets) == 1  # the same name is the same target every time
+    for scan in scans:
+        for ref in scan["risks"]["new_open"]:
+            assert (world.get_risk(ref["risk_id"]) or {})["target_id"] in targets
+        assert Scan.model_validate(scan).known_state is not None
+
+
+def test_a_private_address_is_taken_and_skipped_with_a_reason() -> None:
+    world = quiet()
+    scan_id = world.start_scan("NMAP", ["10.0.0.1", "127.0.0.1", "shop.example.com"])
+    queued = world.get_scan(scan_id)
+    assert queued is not None
+    assert (queued["state"], queued["skipped_targets"], queued["resolved_targets"]) == (
+        "QUEUED",
+        [],
+        [],
+    )
+    world.clock.advance(86400.0)
+    scan = world.get_scan(scan_id)
+    assert scan is not None
+    ids = {t["target"]: t["target_id"] for t in scan["requested_targets"]}
+    assert scan["skipped_targets"] == [
+        {"target_id": ids[host], "skipped_reason": PRIVATE_REASON}
+        for host in ("10.0.0.1", "127.0.0.1")
+    ]
+    assert scan["resolved_targets"] == [
+        {"target_id": ids["shop.example.com"], "resolved_target": "shop.example.com"}
+    ]
+    for ref in scan["risks"]["new_open"]:
+        assert (world.get_risk(ref["risk_id"]) or {})["target"] == "shop.example.com"
+    only_private = world.start_scan("OPENVAS", ["192.168.1.1"])
+    world.clock.advance(86400.0)
+    assert (world.get_scan(only_private) or {})["risks"]["new_open"] == []
+
+
+def test_a_scan_by_target_ids_or_tags_scans_the_accounts_targets() -> None:
+    world = quiet()
+    listed = world.list_targets()
+    by_ids = world.get_scan(world.start_scan("NMAP", target_ids=[listed[3]["id"], listed[0]["id"]]))
+    assert by_ids is not None
+    assert [t["target_id"] for t in by_ids["requested_targets"]] == [
+        listed[3]["id"],
+        listed[0]["id"],
+    ]
+    tagged = world.get_scan(world.start_scan("SSLYZE", tags=["pci"]))
+    assert tagged is not None
+    expected = {t["id"] for t in listed if "pci" in t["tags"]}
+    assert {t["target_id"] for t in tagged["requested_targets"]} == expected
+    with pytest.raises(RequestError, match="Unknown target id: nope"):
+        world.start_scan("NMAP", target_ids=["nope"])
+    with pytest.raises(RequestError, match="No target has the tag nothing-has-this"):
+        world.start_scan("NMAP", tags=["nothing-has-this"])
+
+
+def test_a_scan_of_a_new_name_adds_it_to_the_targets() -> None:
+    world = quiet()
+    before = len(world.list_targets())
+    world.start_scan("NMAP", ["brand-new.example.com", "brand-new.example.com"])
+    listed = world.list_targets()
+    assert len(listed) == before + 1
+    assert listed[0]["target"] == "brand-new.example.com"
+    world.start_scan("NMAP", target_ids=[listed[0]["id"]])
+    assert len(world.list_targets()) == before + 1
+
+
+def test_use_authentication_is_recorded() -> None:
+    world = quiet()
+    with_auth = world.start_scan("OWASP_ZAP", ["https://a.example.com/"], use_authentication=True)
+    without = world.start_scan("OWASP_ZAP", ["https://a.example.com/"])
+    generated = world.list_scans(None)[-1]["id"]
+    assert world.uses_authentication(with_auth)
+    assert not world.uses_authentication(without)
+    assert not world.uses_authentication(generated)
+    assert "use_authentication" not in (world.get_scan(with_auth) or {})
+    with pytest.raises(KeyError):
+        world.uses_authentication("nope")
+
+
+def test_a_refused_scan_changes_nothing() -> None:
+    world = quiet(quota=1)
+    before = world.list_scans(None)
+    for call in (
+        lambda: world.start_scan("NOPE", ["a.example.com"]),
+        lambda: world.start_scan("NMAP", ["not a host"]),
+        lambda: world.start_scan("NMAP", target_ids=["nope"]),
+        lambda: world.post_scan({"type": "NMAP", "targets": ["a.example.com"], "extra": 1}),
+    ):
+        with pytest.raises(RequestError):
+            call()
+    assert world.list_scans(None) == before
+    assert world.quota_used() == 0
+
+
+def test_scans_beyond_the_quota_end_over_limit() -> None:
+    world = quiet(quota=2, quota_period=3600.0)
+    first, second, third = (world.start_scan("SSLYZE", ["a.example.com"]) for _ in range(3))
+    assert world.quota_used() == 2
+    assert (world.get_scan(third) or {})["state"] == "QUEUED"  # accepted, as the service does
+    assert run_out(world, third) == ["QUEUED", "OVER_LIMIT"]
+    over = world.get_scan(third) or {}
+    assert (over["progress"], over["risks"]["new_open"], over["results"]) == (0, [], [])
+    assert run_out(world, first)[-1] in ("SUCCEEDED", "FAILED")
+    assert run_out(world, second)[-1] in ("SUCCEEDED", "FAILED")
+    world.clock.advance(3600.0)
+    assert run_out(world, world.start_scan("SSLYZE", ["a.example.com"]))[-1] != "OVER_LIMIT"
+    world.set_quota(0)
+    assert run_out(world, world.start_scan("NMAP", ["a.example.com"])) == ["QUEUED", "OVER_LIMIT"]
+    world.set_quota(None)
+    assert run_out(world, world.start_scan("NMAP", ["a.example.com"]))[-1] != "OVER_LIMIT"
+
+
+def test_posted_scans_are_deterministic() -> None:
+    def story() -> str:
+        world = quiet(quota=3)
+        ids = [world.start_scan(t, ["a.example.com", "10.0.0.2"]) for t in SCAN_TYPES]
+        world.clock.advance(7200.0)
+        return dump([world.get_scan(i) for i in ids] + world.list_risks(None))
+
+    assert story() == story()
+
+
+# --- Writes: targets and reports ------------------------------------------------------
+
+
+def test_created_targets_show_in_the_list_and_their_labels_in_risks() -> None:
+    world = quiet()
+    created = world.create_target("pay.example.com", "Payments", ["pci", "prod"])
+    assert created == world.get_target(created["id"])
+    assert world.list_targets({"tags": ["pci"]})[0] == created
+    with pytest.raises(TargetExists, match="already exists"):
+        world.create_target("pay.example.com")
+    scan_id = world.start_scan("OPENVAS", target_ids=[created["id"]])
+    world.clock.advance(86400.0)
+    refs = (world.get_scan(scan_id) or {})["risks"]["new_open"]
+    updated = world.create_target("pay.example.com", "Card payments", upsert=True)
+    assert (updated["label"], updated["tags"]) == ("Card payments", ["pci", "prod"])
+    for ref in refs:
+        risk = world.get_risk(ref["risk_id"]) or {}
+        assert (risk["target_label"], risk["tags"]) == ("Card payments", ["pci", "prod"])
+
+
+def test_an_added_scans_targets_are_the_accounts() -> None:
+    world = quiet()
+    scan_id = world.add_scan(type="NMAP", state="FAILED", targets=["old.example.com", "<!here>"])
+    scan = world.get_scan(scan_id) or {}
+    ids = [t["target_id"] for t in scan["requested_targets"]]
+    assert [world.get_target(i) for i in ids] == [
+        {"id": ids[0], "target": "old.example.com", "label": "", "tags": []},
+        {"id": ids[1], "target": "<!here>", "label": "", "tags": []},
+    ]
+    rerun = world.get_scan(world.start_scan("NMAP", target_ids=ids))  # a re-scan, by ids
+    assert rerun is not None
+    assert [t["target_id"] for t in rerun["requested_targets"]] == ids
+
+
+def ready(world: SandboxWorld, report_id: str) -> ReportAnswer:
+    for _ in range(10):
+        answer = world.get_report(report_id)
+        assert answer is not None
+        if answer.ready:
+            return answer
+    raise AssertionError("the report never came")
+
+
+def test_a_report_is_not_ready_once_then_a_real_pdf_or_html() -> None:
+    world = frozen(backlog_risks=200)
+    pdf_id = world.create_report("PDF", risks_filter={"risk_definition.threat_level": ["HIGH"]})
+    assert world.get_report(pdf_id) == ReportAnswer(ready=False)
+    answer = world.get_report(pdf_id)
+    assert answer is not None
+    assert answer.content_type == "application/pdf"
+    assert answer.content.startswith(b"%PDF-1.")
+    assert answer.content.rstrip().endswith(b"%%EOF")
+    xref_at = int(answer.content.rsplit(b"startxref", 1)[1].split()[0])
+    assert answer.content[xref_at:].startswith(b"xref")
+    high = world.list_risks({"risk_definition.threat_level": ["HIGH"]})
+    assert f"{len(high)} risks matched".encode() in answer.content
+    html = ready(world, world.create_report("HTML"))
+    assert html.content_type == "text/html"
+    page = html.content.decode()
+    assert page.startswith("<!DOCTYPE html>")
+    everything = world.list_risks(None)
+    assert f"{len(everything)} risks matched; the worst {REPORT_ROWS} listed" in page
+    assert page.count("<tr>") == REPORT_ROWS + 1
+    levels = [row.split("<td>", 2)[1].split("<")[0] for row in page.split("<tr>")[2:]]
+    rank = {level: i for i, level in enumerate(("CRITICAL", "HIGH", "MEDIUM", "LOW"))}
+    assert [rank[level] for level in levels] == sorted(rank[level] for level in levels)
+    assert levels[0] == "CRITICAL"
+    assert "<!channel>" not in page  # hostile titles and targets are escaped
+
+
+def test_a_report_lists_what_matched_when_it_was_made() -> None:
+    world = frozen()
+    tag = next(t["tags"][0] for t in world.list_targets() if t["tags"])
+    report_id = world.create_report(
+        "HTML", targets_filter={"tag": [tag]}, risks_filter={"status": ["OPEN"]}
+    )
+    matched = world.list_risks({"tags": [tag], "status": ["OPEN"]})
+    world.clock.advance(86400.0)
+    page = ready(world, report_id).content.decode()
+    assert f"{len(matched)} risks matched" in page
+    assert f"Targets (tag): {tag}" in page
+    assert page.count("<td>OPEN</td>") == min(len(matched), REPORT_ROWS)
+    target_id = world.list_targets()[5]["id"]
+    by_id = ready(world, world.create_report("PDF", targets_filter={"target_ids": [target_id]}))
+    assert b"Targets \\(target_ids\\): " + target_id.encode() in by_id.content
+
+
+def test_report_controls_make_one_slow_and_one_never_ready() -> None:
+    world = quiet()
+    world.time_next_report(polls=4)
+    world.time_next_report(never=True)
+    slow, never, usual = (world.create_report("PDF") for _ in range(3))
+    answers = [world.get_report(slow) for _ in range(5)]
+    assert [a.ready for a in answers if a] == [False] * 4 + [True]
+    assert not any((world.get_report(never) or ReportAnswer(True)).ready for _ in range(20))
+    world.release_report(never)
+    assert (world.get_report(never) or ReportAnswer(False)).ready
+    world.hold_report(usual)
+    assert not any((world.get_report(usual) or ReportAnswer(True)).ready for _ in range(5))
+    world.set_report_timing(polls=0, delay=600.0)
+    later = world.create_report("HTML")
+    assert not (world.get_report(later) or ReportAnswer(True)).ready
+    world.clock.advance(600.0)
+    assert (world.get_report(later) or ReportAnswer(False)).ready
+    assert world.get_report("nope") is None
+
+
+def test_a_report_on_unknown_targets_is_refused() -> None:
+    world = quiet()
+    with pytest.raises(RequestError, match="Unknown target id: t-404"):
+        world.create_report("PDF", targets_filter={"target_ids": ["t-404"]})
+    with pytest.raises(RequestError, match="No target has the tag"):
+        world.create_report("PDF", targets_filter={"tag": ["nothing-has-this"]})
+    with pytest.raises(RequestError, match="PDF or HTML"):
+        world.create_report("DOCX")

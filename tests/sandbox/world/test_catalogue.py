@@ -10,7 +10,7 @@ import pytest
 from pydantic import ValidationError
 
 from scanbot.sandbox.world.catalogue import CATALOGUE_FILE, Catalogue, load_catalogue
-from scanbot.sandbox.world.vocabulary import SCAN_TYPES
+from scanbot.sandbox.world.vocabulary import HOSTILE_STRINGS, SCAN_TYPES
 
 DEFINITION = {
     "title": "A finding",
@@ -85,3 +85,18 @@ def test_a_type_with_no_definitions_of_its_own_draws_from_all() -> None:
 def test_a_bad_catalogue_is_refused(document: dict[str, Any], complaint: str) -> None:
     with pytest.raises(ValidationError, match=complaint):
         Catalogue.model_validate_json(json.dumps(document))
+
+
+def test_pick_draws_the_types_definitions_a_rare_critical_and_hostile_titles() -> None:
+    catalogue = load_catalogue()
+    picks = [catalogue.pick("OPENVAS", h * 0x9E3779B97F4A7C15 % 2**64) for h in range(4000)]
+    definitions = {d.title for d, _ in picks}
+    assert definitions <= {d.title for d in catalogue.for_type("OPENVAS")} | {
+        catalogue.critical["OPENVAS"].title
+    }
+    critical = sum(d.threat_level == "CRITICAL" for d, _ in picks)
+    assert 0 < critical < len(picks) / 40
+    hostile = [title for d, title in picks if title != d.title]
+    assert hostile
+    assert set(hostile) <= set(HOSTILE_STRINGS)
+    assert picks == [catalogue.pick("OPENVAS", h * 0x9E3779B97F4A7C15 % 2**64) for h in range(4000)]
