@@ -142,6 +142,10 @@ def _indent(text: str) -> str:
     return "\n".join("  │ " + line for line in text.splitlines())
 
 
+def _in_thread(reply: dict[str, Any]) -> str:
+    return "\n".join("  │      " + line for line in render_text(reply, ansi=True).splitlines())
+
+
 @contextlib.asynccontextmanager
 async def _sandbox(world: SandboxWorld) -> AsyncIterator[str]:
     async with serve_in_background(create_sandbox_app(world)) as url:
@@ -234,9 +238,7 @@ async def _alerts_tour(tour: Tour, world: SandboxWorld, runtime: Runtime) -> Non
         for reply in (m for m in messages if m.get("thread_ts") == parent["ts"] != m["ts"]):
             broadcast = " (also sent to the channel)" if reply.get("reply_broadcast") else ""
             print(f"  │    ↳ in thread{broadcast}:", file=out)
-            print(
-                "\n".join("  │      " + line for line in render_text(reply, ansi=True).splitlines()), file=out
-            )
+            print(_in_thread(reply), file=out)
         print("  │", file=out)
 
 
@@ -297,7 +299,7 @@ def _print_thread(tour: Tour, parent: dict[str, Any]) -> None:
     for reply in tour.slack.thread(CHANNEL, parent["ts"])[1:]:
         broadcast = " (also sent to the channel)" if reply.get("reply_broadcast") else ""
         print(f"  │    ↳ in thread{broadcast}:", file=out)
-        print("\n".join("  │      " + line for line in render_text(reply, ansi=True).splitlines()), file=out)
+        print(_in_thread(reply), file=out)
 
 
 async def _run_with_real_slack(world: SandboxWorld) -> int:

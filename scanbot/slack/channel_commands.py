@@ -81,9 +81,9 @@ class ChannelCommandHandler:
             )
         except TooManySubscriptions as full:
             return Reply.failure(
-                f"This channel already has {full.limit} alert subscriptions, the most it can "
-                "have: remove one with `/scans unsubscribe &lt;n&gt;` (`/scans subscriptions` lists "
-                "their numbers), then subscribe again."
+                f"This channel already has {full.limit} alert subscriptions, the most it "
+                "can have: remove one with `/scans unsubscribe &lt;n&gt;` (`/scans "
+                "subscriptions` lists their numbers), then subscribe again."
             )
         # Say it in the channel: that also proves scanbot can post there.
         words = alert_blocks.describe_subscription(subscription)

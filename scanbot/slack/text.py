@@ -20,8 +20,11 @@ ELLIPSIS = "…"
 # was there, and nothing hides, reorders or runs together what they read.
 INVISIBLE_MARK = "\N{REPLACEMENT CHARACTER}"
 
+# Control characters that are whitespace (tab, carriage return, form feed...) read as a
+# space; the line feed stays a line break.
+_SPACES = str.maketrans(dict.fromkeys("\t\v\f\r\x1c\x1d\x1e\x1f\x85", " "))
 # Characters that show nothing or change how the text around them reads: control
-# characters (C0, DEL, C1; tab and line feed excepted, callers fold them), every format
+# characters (C0, DEL, C1; the line feed excepted), every format
 # character (Unicode category Cf: bidi embeddings, overrides, isolates and marks, zero-width
 # space, joiners, word joiner, BOM, soft hyphen, invisible operators, Arabic and other
 # prepended marks, tags), the format and tag blocks' unassigned neighbours, lone surrogates
@@ -30,7 +33,7 @@ INVISIBLE_MARK = "\N{REPLACEMENT CHARACTER}"
 # tests/slack/test_text.py checks this class against every Cf, Cc and Cs of unicodedata.
 _INVISIBLE = re.compile(
     r"["
-    r"\x00-\x08\x0b-\x1f\x7f-\x9f"
+    r"\x00-\x09\x0b-\x1f\x7f-\x9f"
     r"\u00ad\u034f\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2"
     r"\u115f\u1160\u180e\u200b-\u200f\u202a-\u202e\u2060-\u206f\u2800\u3164"
     r"\ud800-\udfff\ufeff\ufff9-\ufffb\uffa0"
@@ -40,15 +43,16 @@ _INVISIBLE = re.compile(
 )
 
 # mrkdwn has no escape for its formatting characters: in text from outside they become
-# their fullwidth forms, which read the same and format nothing.
-_FORMATTING = str.maketrans(
-    {
-        "*": "\N{FULLWIDTH ASTERISK}",
-        "_": "\N{FULLWIDTH LOW LINE}",
-        "~": "\N{FULLWIDTH TILDE}",
-        "`": "\N{FULLWIDTH GRAVE ACCENT}",
-    }
-)
+# their fullwidth forms, which read the same and format nothing. `*`, `_` and `~` between
+# two letters or digits (`snake_case`) cannot open or close anything and stay as they are;
+# a backtick always changes.
+_FULLWIDTH = {
+    "*": "\N{FULLWIDTH ASTERISK}",
+    "_": "\N{FULLWIDTH LOW LINE}",
+    "~": "\N{FULLWIDTH TILDE}",
+    "`": "\N{FULLWIDTH GRAVE ACCENT}",
+}
+_FORMATTING = re.compile(r"`|(?<![^\W_])[*_~]|[*_~](?![^\W_])")
 
 # Slack decodes only these three entities; nothing else needs escaping in mrkdwn.
 _ENTITIES = ("&amp;", "&lt;", "&gt;")
@@ -71,9 +75,10 @@ UNKNOWN_STATE_SYMBOL = "❔"
 
 def visible(text: str) -> str:
     """Text from outside with every run of invisible characters (see `_INVISIBLE`) shown
-    as one INVISIBLE_MARK: for rich_text `text` elements, which Slack shows as they are.
+    as one INVISIBLE_MARK, and whitespace controls as spaces: for rich_text `text`
+    elements, which Slack shows as they are.
     """
-    return _INVISIBLE.sub(INVISIBLE_MARK, text)
+    return _INVISIBLE.sub(INVISIBLE_MARK, text.translate(_SPACES))
 
 
 def escape_plain(text: str) -> str:
@@ -87,7 +92,7 @@ def escape(text: str) -> str:
     """Make text from outside the bot inert in mrkdwn: visible, no mentions, links or
     commands, and no `*`, `_`, `~` or backtick to format it (each becomes its fullwidth form).
     """
-    return escape_plain(text).translate(_FORMATTING)
+    return _FORMATTING.sub(lambda m: _FULLWIDTH[m.group()], escape_plain(text))
 
 
 def _safe_cut(text: str, end: int) -> int:

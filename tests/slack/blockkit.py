@@ -127,7 +127,12 @@ def _markup(element: dict[str, Any]) -> str:
     if kind == "channel":
         return f"<#{element['channel_id']}>"
     if kind == "link":
-        return f"<{element['url']}|{element.get('text', '')}>"
+        label = element.get("text", "")
+        return (
+            f"<{element['url']}>"
+            if label in ("", element["url"])
+            else f"<{element['url']}|{label}>"
+        )
     if kind == "date":
         return f"<!date^{element['timestamp']}^{element['format']}|{element['fallback']}>"
     text = str(element.get("text", ""))
@@ -171,7 +176,8 @@ def parsed_payload(payload: Mapping[str, Any]) -> str:
 
 
 def hidden_characters(payload: Mapping[str, Any]) -> list[str]:
-    """Characters anywhere in `payload` that would hide or reorder text (line feeds aside)."""
+    """Characters that would hide or reorder text (line feeds aside) anywhere a reader sees
+    in `payload`: everything but ids and values that come back in clicks."""
     found = {
         f"U+{ord(c):04X}"
         for string in _strings(payload)
@@ -181,13 +187,19 @@ def hidden_characters(payload: Mapping[str, Any]) -> list[str]:
     return sorted(found)
 
 
+# What Slack never shows: ids, and values it hands back when someone clicks.
+UNSEEN_KEYS = frozenset(
+    {"value", "action_id", "block_id", "callback_id", "private_metadata", "external_id"}
+)
+
+
 def _strings(node: Any) -> Iterator[str]:
     if isinstance(node, str):
         yield node
     elif isinstance(node, Mapping):
         for key, value in node.items():
-            yield str(key)
-            yield from _strings(value)
+            if key not in UNSEEN_KEYS:
+                yield from _strings(value)
     elif isinstance(node, list):
         for item in node:
             yield from _strings(item)

@@ -499,9 +499,7 @@ async def test_the_env_subscription_is_never_refused_by_the_limit(store: Store) 
         assert len(await store.subscriptions(channel_id)) == MAX_SUBSCRIPTIONS_PER_CHANNEL + 1
 
 
-async def test_concurrent_subscribes_never_pass_the_limit(
-    store: Store, database: Database
-) -> None:
+async def test_concurrent_subscribes_never_pass_the_limit(store: Store, database: Database) -> None:
     """Two processes' stores (separate engines and connections) subscribing one channel at
     once, at one below the limit: exactly one more gets in."""
     for _ in range(MAX_SUBSCRIPTIONS_PER_CHANNEL - 1):
