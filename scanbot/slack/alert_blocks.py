@@ -525,6 +525,15 @@ def subscribed(subscription: Subscription) -> Message:
     return _message(escape(f"Subscribed {words}."), [rich.paragraph(*lines)])
 
 
+def subscription_announcement(subscription: Subscription, user_id: str) -> Message:
+    """What the channel itself is told when someone subscribes it (which also proves that
+    scanbot can post there)."""
+    words = describe_subscription(subscription)
+    line = [rich.user(user_id), rich.text(f" subscribed this channel to scan alerts: {words}.")]
+    fallback = f"{_user(user_id)} subscribed this channel to scan alerts: {escape(words)}."
+    return _message(fallback, [rich.paragraph(line)])
+
+
 def unsubscribed(count: int, subscription_id: int | None) -> Message:
     """The answer to `/scans unsubscribe <number>|all`, given how many were removed."""
     if subscription_id is not None and count > 0:

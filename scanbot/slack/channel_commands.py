@@ -16,7 +16,7 @@ from scanbot.scans.parse import (
     SubscribeUsage,
     Unsubscribe,
 )
-from scanbot.slack import alert_blocks, rich, triage_blocks
+from scanbot.slack import alert_blocks, triage_blocks
 from scanbot.slack.answers import Reply
 from scanbot.slack.text import escape, user_mention
 from scanbot.store import Store, TooManySubscriptions
@@ -86,17 +86,10 @@ class ChannelCommandHandler:
                 "subscriptions` lists their numbers), then subscribe again."
             )
         # Say it in the channel: that also proves scanbot can post there.
-        words = alert_blocks.describe_subscription(subscription)
-        line = [
-            rich.user(user_id),
-            rich.text(f" subscribed this channel to scan alerts: {words}."),
-        ]
+        announcement = alert_blocks.subscription_announcement(subscription, user_id)
         try:
             await self._slack.chat_postMessage(
-                channel=channel_id,
-                text=f"{user_mention(user_id)} subscribed this channel to scan alerts: "
-                f"{escape(words)}.",
-                blocks=[rich.paragraph(line)],
+                channel=channel_id, text=announcement["text"], blocks=announcement["blocks"]
             )
         except SlackApiError as exc:
             error = str(exc.response.get("error", "unknown"))
