@@ -76,7 +76,7 @@ def date(at: datetime, token_format: str) -> Element:
         timestamp = int(utc.timestamp())
     except OverflowError:
         return text(at.isoformat(sep=" ", timespec="minutes"))
-    fallback = f"{utc:%Y-%m-%d %H:%M} UTC"
+    fallback = f"{utc.isoformat(sep=' ', timespec='minutes')[:16]} UTC"
     if timestamp < 0:
         return text(fallback)
     return {"type": "date", "timestamp": timestamp, "format": token_format, "fallback": fallback}

@@ -205,9 +205,30 @@ def _strings(node: Any) -> Iterator[str]:
             yield from _strings(item)
 
 
+def _assert_pings_only_the_allowed(
+    payload: Mapping[str, Any], allowed_mentions: Collection[str]
+) -> None:
+    """rich_text's own mentions and links, under the rules of raw sequences: a user or a
+    channel only when allowed (as `<@U1>`, `<#C1>`), no broadcast, user group or team, and
+    a link labelled with anything but its own address only when allowed (as `<url`, a
+    prefix of it)."""
+    for element in rich_text_elements(payload.get("blocks", [])):
+        kind = element.get("type")
+        assert kind not in ("broadcast", "usergroup", "team"), f"a rich_text {kind} pings"
+        if kind == "user":
+            assert f"<@{element['user_id']}>" in allowed_mentions, f"mentions {element}"
+        elif kind == "channel":
+            assert f"<#{element['channel_id']}>" in allowed_mentions, f"links {element}"
+        elif kind == "link" and element.get("text", element["url"]) != element["url"]:
+            link = f"<{element['url']}"
+            allowed = any(link.startswith(a) for a in allowed_mentions if a.startswith("<http"))
+            assert allowed, f"a labelled link: {element}"
+
+
 def _assert_shown_safely(payload: Mapping[str, Any], allowed_mentions: Collection[str]) -> None:
-    """No raw control sequence where Slack parses them, nothing hidden anywhere, and every
-    rich_text block within scanbot's limit."""
+    """No raw control sequence where Slack parses them, no mention or labelled link but the
+    allowed, nothing hidden anywhere, and every rich_text block within scanbot's limit."""
+    _assert_pings_only_the_allowed(payload, allowed_mentions)
     parsed = parsed_payload(payload)
     for mention in allowed_mentions:
         parsed = parsed.replace(mention, "")

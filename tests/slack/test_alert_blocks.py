@@ -636,6 +636,24 @@ def test_subscribed_with_a_hostile_target() -> None:
     assert "“&lt;https://evil.example|bank.com&gt;”" in message["text"]
 
 
+def test_subscription_announcement_names_who_and_what() -> None:
+    sub = subscription(target_contains="*shop*\u202e", events=("risks",))
+    message = alert_blocks.subscription_announcement(sub, "U0ALICE")
+    assert_valid_message(message, allowed_mentions={"<@U0ALICE>"})
+    assert first_text(message) == (
+        "<@U0ALICE> subscribed this channel to scan alerts: #3: risks of all scans with a "
+        "target containing “*shop*\N{REPLACEMENT CHARACTER}”."
+    )
+    assert message["text"] == (
+        "<@U0ALICE> subscribed this channel to scan alerts: #3: risks of all scans with a "
+        "target containing “\N{FULLWIDTH ASTERISK}shop\N{FULLWIDTH ASTERISK}"
+        "\N{REPLACEMENT CHARACTER}”."
+    )
+    by_someone_odd = alert_blocks.subscription_announcement(sub, "<!channel>")
+    assert_valid_message(by_someone_odd)
+    assert first_text(by_someone_odd).startswith("<!channel> subscribed")  # literal text
+
+
 @pytest.mark.parametrize(
     ("count", "subscription_id", "text"),
     [

@@ -195,6 +195,56 @@ def test_checker_refuses_what_slack_would(message: dict[str, Any]) -> None:
         assert_valid_message(message)
 
 
+def rich_block(*elements: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "type": "rich_text",
+        "elements": [{"type": "rich_text_section", "elements": [*elements]}],
+    }
+
+
+def rich_text(text: str) -> dict[str, Any]:
+    return {"type": "text", "text": text}
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        {"text": "x", "blocks": [rich_block(rich_text("a\u202eb"))]},  # hidden in rich_text
+        {"text": "x", "blocks": [section("a\u200bb")]},  # in mrkdwn
+        {"text": "a\u2066b", "blocks": [section("x")]},  # in the fallback
+        {"text": "x", "blocks": [rich_block(rich_text("\x1b[31m"))]},
+        {"text": "x", "blocks": [rich_block(rich_text("x" * 3001))]},  # a section's limit
+        {"text": "x", "blocks": [rich_block(rich_text(""))]},
+        {"text": "x", "blocks": [rich_block(rich_text("x" * 2000))] * 6},  # the total
+        {"text": "x", "blocks": [rich_block({"type": "user", "user_id": "<!channel>"})]},
+        {"text": "x", "blocks": [rich_block({"type": "broadcast", "range": "channel"})]},
+        {"text": "x", "blocks": [rich_block({"type": "text", "text": "x", "style": {}})]},
+    ],
+)
+def test_checker_refuses_rich_text_slack_or_a_reader_would_not_take(
+    message: dict[str, Any],
+) -> None:
+    with pytest.raises(AssertionError):
+        assert_valid_message(message)
+
+
+def test_checker_takes_rich_text_literally() -> None:
+    """A text element shows `<!channel>` as typed: nothing to ping there; a line feed is a
+    line break, not a hidden character."""
+    literal_text = rich_text("<!channel> *URGENT* <https://evil.example|bank.com>\nnext")
+    assert_valid_message({"text": "x", "blocks": [rich_block(literal_text)]})
+    mention = {"text": "x", "blocks": [rich_block({"type": "user", "user_id": "U0ALICE"})]}
+    assert_valid_message(mention, allowed_mentions={"<@U0ALICE>"})
+    with pytest.raises(AssertionError):
+        assert_valid_message(mention)  # a mention, in rich_text too, only by permission
+    spoof = {"type": "link", "url": "https://evil.example", "text": "bank.com"}
+    with pytest.raises(AssertionError):
+        assert_valid_message({"text": "x", "blocks": [rich_block(spoof)]})
+    itself = {"type": "link", "url": "https://example.org/a", "text": "https://example.org/a"}
+    assert_valid_message({"text": "x", "blocks": [rich_block(itself)]})
+    assert parsed_payload({"blocks": [rich_block(literal_text)]}).count("<!channel>") == 0
+
+
 def test_the_schema_itself_refuses_invalid_blocks() -> None:
     # The schema's root is a message's blocks array: proof it is the right definition.
     validator = blocks_validator()

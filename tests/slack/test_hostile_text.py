@@ -253,24 +253,30 @@ def messages(strings: Sequence[str]) -> Iterator[tuple[str, Mapping[str, Any]]]:
 DATE_TOKEN = re.compile(r"<!date\^\d+\^[^|<>]+\|[^<>]+>")
 
 
-def _allowed(payload: Mapping[str, Any]) -> set[str]:
-    """The bot's own sequences: mentions of real-looking ids it was given, its dates, its
-    channel and permalinks."""
+USER_ID = re.compile(r"[UW][A-Z0-9]{2,63}")
+CHANNEL_ID = re.compile(r"[CG][A-Z0-9]{2,63}")
+SLACK_PERMALINK = re.compile(r"https://[^\s<>|]{1,1000}")
+
+
+def _allowed(payload: Mapping[str, Any], strings: Sequence[str]) -> set[str]:
+    """The bot's own sequences: its dates, mentions of the users, links to the channels and
+    the permalinks it was given (a string may be a user id in one field, as Slack sends
+    them, and a target in another)."""
     return {
-        *(f"<@{u}>" for u in USERS),
         *DATE_TOKEN.findall(str(payload)),
-        f"<#{CHANNEL}>",
-        f"<{PERMALINK}",
+        *(f"<@{u}>" for u in (*USERS, *strings) if USER_ID.fullmatch(u)),
+        *(f"<#{c}>" for c in (CHANNEL, *strings) if CHANNEL_ID.fullmatch(c)),
+        *(f"<{p}" for p in (PERMALINK, *strings) if SLACK_PERMALINK.fullmatch(p)),
     }
 
 
-def _valid(name: str, payload: Mapping[str, Any]) -> None:
+def _valid(name: str, payload: Mapping[str, Any], strings: Sequence[str]) -> None:
     if name == "report comment":
         return  # a string, checked by the mrkdwn comparison below
     if payload.get("type") in ("modal", "home"):
-        assert_valid_view(payload, allowed_mentions=_allowed(payload))
+        assert_valid_view(payload, allowed_mentions=_allowed(payload, strings))
     else:
-        assert_valid_message(payload, allowed_mentions=_allowed(payload))
+        assert_valid_message(payload, allowed_mentions=_allowed(payload, strings))
 
 
 def mrkdwn(payload: Mapping[str, Any]) -> list[str]:
@@ -297,7 +303,7 @@ def check_every_renderer(strings: Sequence[str]) -> None:
     rendered = list(messages(strings))
     plain = dict(messages([neutral(text) for text in strings]))
     for name, payload in rendered:
-        _valid(name, payload)
+        _valid(name, payload, strings)
         assert formatting(mrkdwn(payload)) == formatting(mrkdwn(plain[name])), (
             f"{name}: text from outside reached mrkdwn with its formatting characters: "
             f"{mrkdwn(payload)!r}"
