@@ -112,13 +112,14 @@ def truncate(text: str, limit: int) -> str:
     """`text` in at most `limit` characters, ending with "…" when cut.
 
     Never cuts inside `&amp;`-style entities or the bot's own `<@U123>` sequences, so
-    escape first, then truncate.
+    escape first, then truncate. Never ends on `*`, `_`, `~` or a backtick either: one
+    that sat between two letters (`snake_case`) would be left where it could close.
     """
     if limit < 1:
         raise ValueError(f"limit must be at least 1, not {limit}")
     if len(text) <= limit:
         return text
-    kept = text[: _safe_cut(text, limit - 1)].rstrip()
+    kept = text[: _safe_cut(text, limit - 1)].rstrip().rstrip("*_~`").rstrip()
     return kept + ELLIPSIS
 
 

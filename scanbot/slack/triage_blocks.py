@@ -307,9 +307,12 @@ def risk_modal_loading(risk_id: str) -> dict[str, Any]:
 
 
 def risk_modal_unavailable(risk_id: str, reason: str) -> dict[str, Any]:
-    why = rich.value(reason, SECTION_TEXT // 2, blank="HostedScan gave no reason")
-    text = [rich.text("Could not load risk "), _risk_id(risk_id), rich.text(": "), why]
-    return _modal("Risk details", [rich.paragraph(text)])
+    """Why a risk's details could not be shown. `reason` is scanbot's own sentence in
+    mrkdwn, any value in it escaped (as the triage service writes them).
+    """
+    text = [rich.text("Could not load risk "), _risk_id(risk_id), rich.text(".")]
+    why = truncate(reason.strip(), SECTION_TEXT // 2) or "HostedScan gave no reason."
+    return _modal("Risk details", [rich.paragraph(text), _section(why)])
 
 
 def _risk_id(risk_id: str) -> rich.Element:

@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from scanbot.alerts.model import Alert, EventKind, RiskDetail, ScanEvent, ScanSummary, Subscription
@@ -24,7 +24,7 @@ from scanbot.hostedscan.models import Risk, Scan
 from scanbot.scans.listing import ScanListing
 from scanbot.scans.query import ScanQuery
 from scanbot.slack import alert_blocks, blocks, triage_blocks
-from scanbot.slack.text import INVISIBLE_MARK
+from scanbot.slack.text import INVISIBLE_MARK, escape
 from scanbot.triage.model import Acknowledgement, SnoozeChoice, TriageView
 
 from .blockkit import (
@@ -234,7 +234,8 @@ def messages(strings: Sequence[str]) -> Iterator[tuple[str, Mapping[str, Any]]]:
     yield "triage", triage_blocks.triage_list(CHANNEL, [(summary, PERMALINK, NOW)])
     yield "report missing", triage_blocks.report_missing(s())
     yield "risk loading", triage_blocks.risk_modal_loading(s())
-    yield "risk unavailable", triage_blocks.risk_modal_unavailable(s(), s())
+    reason = f"HostedScan no longer has risk `{escape(s())}`."  # mrkdwn, as the service writes
+    yield "risk unavailable", triage_blocks.risk_modal_unavailable(s(), reason)
     yield "risk", triage_blocks.risk_modal(_full_risk(s))
     try:
         assign = triage_blocks.assign_modal(s(), CHANNEL, "1714572180.000100", s())
@@ -315,6 +316,13 @@ SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[Healt
 
 @SETTINGS
 @given(st.lists(hostile, min_size=1, max_size=40))
+# Found here once: a cut after `a_` in `a_b` left a `_` that could close (text.truncate).
+@example(
+    [
+        "**<https://evil.example|bank.com>\u2067****",
+        "<https://evil.example|bank.com>\u2067\U000e0041*https://x.example/a_b*c",
+    ]
+)
 def test_no_renderer_lets_outside_text_hide_format_ping_or_overflow(strings: list[str]) -> None:
     check_every_renderer(strings)
 

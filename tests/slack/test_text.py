@@ -163,6 +163,9 @@ def test_is_channel_id(channel_id: str, expected: bool) -> None:
         ("&gt;&gt;&gt;", 7, "&gt;…"),
         ("hi <@U123ABC> there", 8, "hi…"),  # never half a mention
         ("hi <@U123ABC> there", 15, "hi <@U123ABC>…"),
+        ("https://x.example/a_b", 21, "https://x.example/a_b"),
+        ("https://x.example/a_b", 20, "https://x.example/a…"),  # no `_` left to close
+        ("a*_~`b", 5, "a…"),
     ],
 )
 def test_truncate(text: str, limit: int, expected: str) -> None:

@@ -19,6 +19,7 @@ from scanbot.hostedscan.models import Risk
 from scanbot.slack import actions
 from scanbot.slack.alert_blocks import first_message, parent_card, slack_date
 from scanbot.slack.blocks import Message
+from scanbot.slack.text import escape
 from scanbot.slack.triage_blocks import (
     acknowledged,
     assign_modal,
@@ -689,8 +690,9 @@ def test_risk_modal_of_an_empty_risk() -> None:
 def test_loading_and_unavailable_modals(risk_id: str) -> None:
     loading = valid_view(risk_modal_loading(risk_id))
     assert texts(loading).startswith("⏳ Loading risk")
-    gone = valid_view(risk_modal_unavailable(risk_id, "<!channel> HostedScan answered 404"))
-    assert ": <!channel> HostedScan answered 404" in texts(gone)  # literal text
+    reason = f"HostedScan no longer has risk `{escape(risk_id[:80])}`: it was deleted."
+    gone = valid_view(risk_modal_unavailable(risk_id, reason))
+    assert reason in texts(gone)  # the service's own mrkdwn sentence, as it wrote it
     assert valid_view(risk_modal_unavailable(risk_id, ""))
 
 
