@@ -33,15 +33,14 @@ from scanbot.slack.blocks import (
     _code,
     _context,
     _either,
-    _fact,
     _header,
     _message,
-    _plain_context,
     _section,
     _state,
     _state_name,
     _type,
     _user,
+    plain_context,
     text_size,
 )
 from scanbot.slack.rich import Line, bold
@@ -100,12 +99,12 @@ def _ref(summary: ScanSummary, *, plain: bool = False, start: bool = True) -> st
     modal); `plain` for fallback text, without the code span.
     """
     if plain:
-        return escape(rich.plain(_ref_line(summary, start=start)))
+        return escape(rich.plain(scan_reference(summary, start=start)))
     kind = f" ({escape(_type(summary.type))})" if summary.type.strip() else ""
     return f"{'Scan' if start else 'scan'} {_code(summary.scan_id, ID_CHARS)}{kind}"
 
 
-def _ref_line(summary: ScanSummary, *, start: bool = True) -> Line:
+def scan_reference(summary: ScanSummary, *, start: bool = True) -> Line:
     """ "Scan `abc` (OpenVAS)": the id in code style, as HostedScan spells it."""
     kind = [rich.text(f" ({_type(summary.type)})")] if summary.type.strip() else []
     scan_id = rich.value(summary.scan_id, ID_CHARS, code=True)
@@ -134,7 +133,7 @@ def _symbol(event: ScanEvent) -> str:
 def _sentence(alert: Alert) -> Line:
     """What happened, naming the scan: "Scan `abc` (OpenVAS) finished: failed"."""
     event, summary = alert.event, alert.event.summary
-    ref = _ref_line(summary)
+    ref = scan_reference(summary)
     if event.kind is EventKind.STARTED:
         return [*ref, rich.text(f" started: {plural(summary.target_count, 'target')}")]
     if event.kind is EventKind.FINISHED:
@@ -145,7 +144,7 @@ def _sentence(alert: Alert) -> Line:
         state = shown(summary.state, NAME_CHARS)
         return [*ref, rich.text(f" is in a state scanbot does not know: “{state}”")]
     if event.kind is EventKind.GONE:
-        gone = _ref_line(summary, start=False)
+        gone = scan_reference(summary, start=False)
         return [
             rich.text("HostedScan no longer has "),
             *gone,
@@ -363,7 +362,7 @@ def parent_card(
         rich.paragraph(*_card_lines(summary)),
     ]
     if latest is not None:
-        blocks.append(_plain_context(_latest(latest)))
+        blocks.append(plain_context(_latest(latest)))
     if triage is not None:
         blocks += _triage_facts(summary, triage, now)
         blocks += _triage_actions(summary, triage, now)
@@ -378,14 +377,14 @@ def _card_lines(summary: ScanSummary) -> list[Line]:
     scan_id = rich.value(summary.scan_id, ID_CHARS, code=True)
     lines = [
         [bold("Scan"), rich.text(" "), scan_id, rich.text(f" · {_type(summary.type)}")],
-        _fact("State", rich.text(_state(summary.state))),
+        rich.fact("State", rich.text(_state(summary.state))),
     ]
     if summary.state == ScanState.RUNNING:
         progress = summary.progress
         bar = progress_bar(progress) if progress is not None else "progress not reported"
         lines.append([rich.text(bar)])
-    lines.append(_fact("Targets", *_targets(summary)))
-    lines.append(_fact("Risks", rich.text(_risk_counts(summary))))
+    lines.append(rich.fact("Targets", *_targets(summary)))
+    lines.append(rich.fact("Risks", rich.text(_risk_counts(summary))))
     return lines
 
 
@@ -444,7 +443,7 @@ def digest(alerts: Sequence[Alert]) -> Message:
         return _message("No new scan alerts.", [_section("No new scan alerts.")])
     title = plural(len(alerts), "scan alert")
     counts = _kind_counts(alerts)
-    head = [_header(title), _plain_context(counts)]
+    head = [_header(title), plain_context(counts)]
     lines = [[rich.text(f"{_symbol(a.event)} "), *_sentence(a)] for a in alerts[:MAX_DIGEST]]
     ids = [shown(a.event.summary.scan_id, ID_CHARS) for a in alerts[:MAX_FALLBACK_IDS]]
     fallback = f"{title} ({counts}): scans " + _and_more(ids, len(alerts), ", ")

@@ -108,7 +108,7 @@ def _context(text: str) -> Block:
     return {"type": "context", "elements": [_mrkdwn(truncate(text, SECTION_TEXT))]}
 
 
-def _plain_section(text: str, accessory: Block | None = None) -> Block:
+def plain_section(text: str, accessory: Block | None = None) -> Block:
     """A section whose text holds values from outside (as `shown`): plain_text, so it can
     still carry an accessory, which a rich_text block cannot.
     """
@@ -118,7 +118,7 @@ def _plain_section(text: str, accessory: Block | None = None) -> Block:
     return block
 
 
-def _plain_context(text: str) -> Block:
+def plain_context(text: str) -> Block:
     """A context line holding values from outside (as `shown`)."""
     return {"type": "context", "elements": [_outside_plain(text, SECTION_TEXT)]}
 
@@ -139,7 +139,7 @@ def _message(fallback: str, blocks: list[Block]) -> Message:
 
 def _plain_message(text: str) -> Message:
     """A sentence holding values from outside (as `shown`): a plain_text section."""
-    return _message(escape(text), [_plain_section(text)])
+    return _message(escape(text), [plain_section(text)])
 
 
 def text_size(blocks: Iterable[Block]) -> int:
@@ -232,7 +232,7 @@ def _summary(listing: ScanListing) -> Block | None:
         parts.append(_tally(listing.by_state, _state_count, "states"))
     if listing.by_type:
         parts.append(_tally(listing.by_type, lambda t, n: f"{n:,} {_type(t)}", "types"))
-    return _plain_context("   |   ".join(parts)) if parts else None
+    return plain_context("   |   ".join(parts)) if parts else None
 
 
 def _risk_counts(scan: Scan) -> str:
@@ -261,7 +261,7 @@ def _entry(scan: Scan, n: int) -> Block:
     lines.append(f"Risks: {_risk_counts(scan)}")
     value = actions.scan_value(scan.id)
     button = _button("Details", actions.DETAILS, n, value) if value else None
-    return _plain_section("\n".join(lines), button)
+    return plain_section("\n".join(lines), button)
 
 
 def _no_scans(listing: ScanListing) -> Message:
@@ -322,11 +322,6 @@ def _results(scan: Scan) -> str:
     return f"{plural(len(scan.results), 'file')}: " + _and_more(named, len(kinds), ", ")
 
 
-def _fact(label: str, *value: rich.Element) -> Line:
-    """ "*State:* 🔄 running": the bot's bold label, then the value's elements."""
-    return [bold(f"{label}:"), rich.text(" "), *value]
-
-
 def _more(shown_count: int, total: int) -> Line:
     return [rich.text(f"and {total - shown_count:,} more")] if total > shown_count else []
 
@@ -334,7 +329,7 @@ def _more(shown_count: int, total: int) -> Line:
 def _bullets(title: str, items: Sequence[Line], total: int) -> Block:
     """A bold title with the count, a bulleted item per line, then how many were left out."""
     if not total:
-        return rich.paragraph(_fact(title, rich.text("none")))
+        return rich.paragraph(rich.fact(title, rich.text("none")))
     parts = [rich.section([bold(f"{title} ({total:,}):")]), rich.bullets(items)]
     more = _more(len(items), total)
     if more:
@@ -349,11 +344,11 @@ def _codes(values: Sequence[str], total: int, limit: int) -> Line:
 
 
 def _risks(scan: Scan) -> Block:
-    lines = [_fact("Risks", rich.text(_risk_counts(scan)))]
+    lines = [rich.fact("Risks", rich.text(_risk_counts(scan)))]
     new = scan.risks.new_open
     if new:
         ids = [risk.risk_id for risk in new[:MAX_RISK_IDS]]
-        lines.append(_fact("New", *_codes(ids, len(new), ID_CHARS)))
+        lines.append(rich.fact("New", *_codes(ids, len(new), ID_CHARS)))
     return rich.paragraph(*lines)
 
 
@@ -397,11 +392,11 @@ def _targets(values: Sequence[str]) -> list[Line]:
 def scan_detail(scan: Scan, *, shared_by: str | None = None) -> Message:
     """The card of one scan; with `shared_by` (a Slack user id), its public copy."""
     facts = rich.paragraph(
-        _fact("Scan ID", rich.value(scan.id, ID_CHARS, code=True)),
-        _fact("State", rich.text(_state(scan.state))),
-        _fact("Type", rich.text(_type(scan.type))),
-        _fact("Progress", rich.text(_progress(scan))),
-        _fact("Result files", rich.text(_results(scan))),
+        rich.fact("Scan ID", rich.value(scan.id, ID_CHARS, code=True)),
+        rich.fact("State", rich.text(_state(scan.state))),
+        rich.fact("Type", rich.text(_type(scan.type))),
+        rich.fact("Progress", rich.text(_progress(scan))),
+        rich.fact("Result files", rich.text(_results(scan))),
     )
     requested = _targets([t.target for t in scan.requested_targets])
     resolved = _targets([t.resolved_target for t in scan.resolved_targets])

@@ -45,6 +45,11 @@ def bold(label: str) -> Element:
     return text(label, bold=True)
 
 
+def fact(label: str, *shown: Element) -> Line:
+    """ "*State:* 🔄 running": the bot's bold label, then the value's elements."""
+    return [bold(f"{label}:"), text(" "), *shown]
+
+
 def value(raw: str, limit: int, blank: str = "(blank)", *, code: bool = False) -> Element:
     """A value from outside on one line, cut to `limit`; `blank` (ours, never code) if empty."""
     if not raw.strip():

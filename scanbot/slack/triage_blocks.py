@@ -30,10 +30,10 @@ from scanbot.slack.alert_blocks import (
     UNKNOWN_THREAT_SYMBOL,
     _packed,
     _ref,
-    _ref_line,
     _risk_line,
     _risk_total,
     _room,
+    scan_reference,
     slack_date,
 )
 from scanbot.slack.blocks import (
@@ -50,16 +50,15 @@ from scanbot.slack.blocks import (
     _button,
     _code,
     _context,
-    _fact,
     _header,
     _message,
     _plain,
-    _plain_section,
     _section,
     _state,
     _state_name,
     _type,
     _user,
+    plain_section,
     text_size,
 )
 from scanbot.slack.rich import Line, bold
@@ -267,7 +266,7 @@ def risks_list(summary: ScanSummary, risks: Sequence[RiskDetail], total: int) ->
     button that opens its details; `total` counts all of them, shown or not.
     """
     total = max(total, len(risks))
-    ref = _ref_line(summary)
+    ref = scan_reference(summary)
     fallback = f"{_ref(summary, plain=True)}: {plural(total, 'new open risk')}"
     if not total:
         text = [*ref, rich.text(" has no new open risks.")]
@@ -280,7 +279,7 @@ def risks_list(summary: ScanSummary, risks: Sequence[RiskDetail], total: int) ->
         value = actions.risk_value(risk.risk_id)
         button = _button("View", actions.RISK, n, value) if value else None
         # plain_text, not rich_text: only a section can carry the View button beside it.
-        entry = _plain_section(rich.plain(_risk_line(risk)), button)
+        entry = plain_section(rich.plain(_risk_line(risk)), button)
         room -= text_size([entry])
         if room < 0:
             break
@@ -385,12 +384,14 @@ def risk_modal(risk: Risk) -> dict[str, Any]:
     cvss = definition.cvss or ""
     target = risk.target or risk.target_label
     facts = rich.paragraph(
-        _fact("Threat level", rich.text(_level(definition.threat_level))),
-        _fact("CVSS", rich.value(cvss, NAME_CHARS, blank="not reported")),
-        _fact("Target", rich.value(target, TARGET_CHARS, blank="not reported", code=True)),
-        _fact("Status", rich.value(risk.status, NAME_CHARS, blank="not reported")),
-        _fact("First detected", _detected(risk.first_detected_at or definition.first_detected_at)),
-        _fact("Last detected", _detected(risk.detected_at)),
+        rich.fact("Threat level", rich.text(_level(definition.threat_level))),
+        rich.fact("CVSS", rich.value(cvss, NAME_CHARS, blank="not reported")),
+        rich.fact("Target", rich.value(target, TARGET_CHARS, blank="not reported", code=True)),
+        rich.fact("Status", rich.value(risk.status, NAME_CHARS, blank="not reported")),
+        rich.fact(
+            "First detected", _detected(risk.first_detected_at or definition.first_detected_at)
+        ),
+        rich.fact("Last detected", _detected(risk.detected_at)),
     )
     blocks = [
         _header(shown(definition.title, NAME_CHARS * 3, blank="Untitled risk")),
@@ -564,7 +565,7 @@ def home_view(
 
 
 def report_missing(scan_id: str) -> Message:
-    ref = _ref_line(ScanSummary(scan_id=scan_id))
+    ref = scan_reference(ScanSummary(scan_id=scan_id))
     plain = _ref(ScanSummary(scan_id=scan_id), plain=True)
     text = [
         rich.text(f"{REPORT_SYMBOL} "),

@@ -972,7 +972,9 @@ def test_any_first_message_with_triage_is_valid(
 def test_any_risk_modal_is_valid(any_risk: Risk) -> None:
     valid_view(risk_modal(any_risk))
     valid_view(risk_modal_loading(any_risk.id))
-    valid_view(risk_modal_unavailable(any_risk.id, any_risk.risk_definition.description))
+    # The reason is the service's sentence, values in it escaped: here a description.
+    reason = escape(any_risk.risk_definition.description)
+    valid_view(risk_modal_unavailable(any_risk.id, reason))
 
 
 @SETTINGS
