@@ -153,7 +153,8 @@ async def _print_card(settings: Settings, command: str, text: str, *, as_json: b
         reply = await (answers.scans(text) if command == "scans" else answers.scan(text))
     finally:
         await hostedscan.aclose()
-    print(json.dumps(reply.message, indent=2) if as_json else render_text(dict(reply.message)))
+    card = render_text(dict(reply.message), ansi=sys.stdout.isatty())
+    print(json.dumps(reply.message, indent=2) if as_json else card)
     return 0 if reply.ok else 1
 
 

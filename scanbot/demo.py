@@ -115,7 +115,7 @@ class Tour:
             else ("only visible to you")
         )
         print(f"  ({where})", file=self.out)
-        print(_indent(render_text(body)), file=self.out)
+        print(_indent(render_text(body, ansi=True)), file=self.out)
         return body
 
 
@@ -140,6 +140,10 @@ def _scan_of(message: dict[str, Any]) -> str:
 
 def _indent(text: str) -> str:
     return "\n".join("  │ " + line for line in text.splitlines())
+
+
+def _in_thread(reply: dict[str, Any]) -> str:
+    return "\n".join("  │      " + line for line in render_text(reply, ansi=True).splitlines())
 
 
 @contextlib.asynccontextmanager
@@ -230,13 +234,11 @@ async def _alerts_tour(tour: Tour, world: SandboxWorld, runtime: Runtime) -> Non
     print("\n\033[1m#secops, as the channel shows it:\033[0m", file=out)
     messages = tour.slack.channels.get(CHANNEL, [])
     for parent in (m for m in messages if m.get("thread_ts", m["ts"]) == m["ts"]):
-        print(_indent(render_text(parent)), file=out)
+        print(_indent(render_text(parent, ansi=True)), file=out)
         for reply in (m for m in messages if m.get("thread_ts") == parent["ts"] != m["ts"]):
             broadcast = " (also sent to the channel)" if reply.get("reply_broadcast") else ""
             print(f"  │    ↳ in thread{broadcast}:", file=out)
-            print(
-                "\n".join("  │      " + line for line in render_text(reply).splitlines()), file=out
-            )
+            print(_in_thread(reply), file=out)
         print("  │", file=out)
 
 
@@ -293,11 +295,11 @@ async def _wait_quiet(runtime: Runtime) -> None:
 
 def _print_thread(tour: Tour, parent: dict[str, Any]) -> None:
     out = tour.out
-    print(_indent(render_text(parent)), file=out)
+    print(_indent(render_text(parent, ansi=True)), file=out)
     for reply in tour.slack.thread(CHANNEL, parent["ts"])[1:]:
         broadcast = " (also sent to the channel)" if reply.get("reply_broadcast") else ""
         print(f"  │    ↳ in thread{broadcast}:", file=out)
-        print("\n".join("  │      " + line for line in render_text(reply).splitlines()), file=out)
+        print(_in_thread(reply), file=out)
 
 
 async def _run_with_real_slack(world: SandboxWorld) -> int:

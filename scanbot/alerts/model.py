@@ -31,6 +31,9 @@ class EventKind(StrEnum):
 # What `/scans subscribe` accepts as events; "failed" = FINISHED events of a failure.
 SUBSCRIBABLE_EVENTS = ("started", "finished", "failed", "risks")
 DEFAULT_EVENTS = ("finished", "risks")
+# Subscriptions one channel may have (SCANBOT_ALERT_CHANNEL's may come on top): each one
+# is a line of `/scans subscriptions` and a routing rule every alert is checked against.
+MAX_SUBSCRIPTIONS_PER_CHANNEL = 25
 FAILURE_STATES = frozenset({ScanState.FAILED, ScanState.OVER_LIMIT})
 
 

@@ -1,8 +1,9 @@
 """Pure renderers of channel alerts and subscriptions: alert data in, Block Kit messages out.
 
-The rules of blocks.py hold here too: every string from HostedScan or a user is escaped
-and cut (fallback text included), and no message exceeds a Slack limit. An alert's plain
-`text` names its scan first, because notifications and screen readers show only that.
+The rules of blocks.py hold here too: every string from HostedScan or a user is shown
+literally (rich_text or plain_text) and cut, fallback text escaped so it neither pings
+nor formats, and no message exceeds a Slack limit. An alert's plain `text` names its scan
+first, because notifications and screen readers show only that.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from scanbot.alerts.model import Alert, EventKind, RiskDetail, ScanEvent, ScanSu
 from scanbot.hostedscan.models import ScanState
 from scanbot.scans.parse import EVENT_WORDS, SEVERITY_WORDS, TYPE_WORDS
 from scanbot.scans.query import type_name
-from scanbot.slack import actions
+from scanbot.slack import actions, rich
 from scanbot.slack.blocks import (
     BUTTON_TEXT,
     FALLBACK_TEXT,
@@ -35,14 +36,15 @@ from scanbot.slack.blocks import (
     _header,
     _message,
     _section,
-    _shown,
     _state,
     _state_name,
     _type,
     _user,
+    plain_context,
     text_size,
 )
-from scanbot.slack.text import escape, plural, progress_bar, state_symbol, truncate
+from scanbot.slack.rich import Line, bold
+from scanbot.slack.text import as_utc, escape, plural, progress_bar, shown, state_symbol, truncate
 from scanbot.triage.model import SnoozeChoice, TriageView
 
 MAX_RISKS = 15  # risks listed in one alert
@@ -78,6 +80,7 @@ ASSIGNEE_SYMBOL = "👤"
 SNOOZE_SYMBOL = "💤"
 MUTE_SYMBOL = "🔇"
 
+ALERT_CHANNEL_SETTING = "SCANBOT_ALERT_CHANNEL"
 HOW_TO_SUBSCRIBE = (
     "`/scans subscribe` sends finished scans and new risks to this channel; "
     "`/scans subscribe help` shows how to choose types, targets, severity and events."
@@ -92,10 +95,20 @@ def _and(names: Sequence[str]) -> str:
 
 
 def _ref(summary: ScanSummary, *, plain: bool = False, start: bool = True) -> str:
-    """ "Scan `abc` (OpenVAS)"; `plain` for fallback text, which shows backticks as typed."""
-    shown_id = _shown(summary.scan_id, ID_CHARS) if plain else _code(summary.scan_id, ID_CHARS)
-    kind = f" ({_type(summary.type)})" if summary.type.strip() else ""
-    return f"{'Scan' if start else 'scan'} {shown_id}{kind}"
+    """ "Scan `abc` (OpenVAS)" in mrkdwn, for what stays mrkdwn (a file's comment, the assign
+    modal); `plain` for fallback text, without the code span.
+    """
+    if plain:
+        return escape(rich.plain(scan_reference(summary, start=start)))
+    kind = f" ({escape(_type(summary.type))})" if summary.type.strip() else ""
+    return f"{'Scan' if start else 'scan'} {_code(summary.scan_id, ID_CHARS)}{kind}"
+
+
+def scan_reference(summary: ScanSummary, *, start: bool = True) -> Line:
+    """ "Scan `abc` (OpenVAS)": the id in code style, as HostedScan spells it."""
+    kind = [rich.text(f" ({_type(summary.type)})")] if summary.type.strip() else []
+    scan_id = rich.value(summary.scan_id, ID_CHARS, code=True)
+    return [rich.text("Scan " if start else "scan "), scan_id, *kind]
 
 
 def _risk_total(alert: Alert) -> int:
@@ -117,27 +130,36 @@ def _symbol(event: ScanEvent) -> str:
     return state_symbol(event.summary.state)
 
 
-def _sentence(alert: Alert, *, plain: bool = False) -> str:
+def _sentence(alert: Alert) -> Line:
     """What happened, naming the scan: "Scan `abc` (OpenVAS) finished: failed"."""
     event, summary = alert.event, alert.event.summary
-    ref = _ref(summary, plain=plain)
+    ref = scan_reference(summary)
     if event.kind is EventKind.STARTED:
-        return f"{ref} started: {plural(summary.target_count, 'target')}"
+        return [*ref, rich.text(f" started: {plural(summary.target_count, 'target')}")]
     if event.kind is EventKind.FINISHED:
-        return f"{ref} finished: {_state_name(summary.state)}"
+        return [*ref, rich.text(f" finished: {_state_name(summary.state)}")]
     if event.kind is EventKind.RISKS:
-        return f"{ref}: {plural(_risk_total(alert), 'new open risk')}"
+        return [*ref, rich.text(f": {plural(_risk_total(alert), 'new open risk')}")]
     if event.kind is EventKind.UNKNOWN_STATE:
-        state = _shown(summary.state, NAME_CHARS)
-        return f"{ref} is in a state scanbot does not know: “{state}”"
+        state = shown(summary.state, NAME_CHARS)
+        return [*ref, rich.text(f" is in a state scanbot does not know: “{state}”")]
     if event.kind is EventKind.GONE:
-        gone = _ref(summary, plain=plain, start=False)
-        return f"HostedScan no longer has {gone}; scanbot stops watching it"
-    return f"{ref}: {_shown(str(event.kind), NAME_CHARS)}"  # a kind newer than this renderer
+        gone = scan_reference(summary, start=False)
+        return [
+            rich.text("HostedScan no longer has "),
+            *gone,
+            rich.text("; scanbot stops watching it"),
+        ]
+    return [*ref, rich.text(f": {shown(str(event.kind), NAME_CHARS)}")]  # a kind newer than this
+
+
+def _fallback(line: Line) -> str:
+    """A line as a message's plain `text`: escaped mrkdwn that neither pings nor formats."""
+    return escape(rich.plain(line))
 
 
 def _latest(event: ScanEvent) -> str:
-    """The parent card's line about its newest event: "Finished: ❌ failed"."""
+    """The parent card's line about its newest event, as shown: "Finished: ❌ failed"."""
     summary = event.summary
     if event.kind is EventKind.STARTED:
         return f"Started: {plural(summary.target_count, 'target')}"
@@ -146,33 +168,37 @@ def _latest(event: ScanEvent) -> str:
     if event.kind is EventKind.RISKS:
         return f"{RISKS_SYMBOL} New: {plural(len(event.risk_ids), 'open risk')}"
     if event.kind is EventKind.UNKNOWN_STATE:
-        return f"Now in a state scanbot does not know: “{_shown(summary.state, NAME_CHARS)}”"
+        return f"Now in a state scanbot does not know: “{shown(summary.state, NAME_CHARS)}”"
     if event.kind is EventKind.GONE:
         return f"{GONE_SYMBOL} HostedScan no longer has this scan; scanbot stopped watching it"
-    return f"Latest: {_shown(str(event.kind), NAME_CHARS)}"
+    return f"Latest: {shown(str(event.kind), NAME_CHARS)}"
 
 
-def _packed(lines: Sequence[str], total: int, room: int) -> list[Block]:
-    """`lines` in as few sections as fit, as far as `room` characters go; then how many of
-    `total` were left out. Each line must be far shorter than a section.
+def _packed(lines: Sequence[Line], total: int, room: int, *, bulleted: bool = False) -> list[Block]:
+    """`lines` in as few rich_text blocks as fit, as far as `room` characters go; then how
+    many of `total` were left out. Each line must be far shorter than a block.
     """
-    groups: list[list[str]] = [[]]
+    groups: list[list[Line]] = [[]]
     size = used = 0
     for line in lines:
-        cost = len(line) + 1
+        cost = rich.size(line) + 1
         if used + cost > room - MORE_CHARS:
             break
-        if size + cost > SECTION_TEXT:
+        if size + cost > rich.BLOCK_TEXT:
             groups.append([])
             size = 0
         groups[-1].append(line)
         size += cost
         used += cost
-    shown = sum(len(group) for group in groups)
-    blocks = [_section("\n".join(group)) for group in groups if group]
-    if total > shown:
-        rest = total - shown
-        blocks.append(_context(f"and {rest:,} more" if shown else f"{rest:,} not shown"))
+    shown_count = sum(len(group) for group in groups)
+    blocks = [
+        rich.block(rich.bullets(group)) if bulleted else rich.paragraph(*group)
+        for group in groups
+        if group
+    ]
+    if total > shown_count:
+        rest = total - shown_count
+        blocks.append(_context(f"and {rest:,} more" if shown_count else f"{rest:,} not shown"))
     return blocks
 
 
@@ -183,22 +209,25 @@ def _room(*blocks: Sequence[Block]) -> int:
 # --- Risks -------------------------------------------------------------------------------
 
 
-def _risk_line(risk: RiskDetail) -> str:
+def _risk_line(risk: RiskDetail) -> Line:
     """`🔴 *High* Title · `target` · CVSS 9.8`; without details, the id and that."""
     symbol = THREAT_SYMBOLS.get(risk.threat_level, UNKNOWN_THREAT_SYMBOL)
     if not risk.threat_level.strip():
         symbol = NO_THREAT_SYMBOL
     if not risk.title.strip():
-        return f"{symbol} {_code(risk.risk_id, ID_CHARS)} · details unavailable"
-    level = THREAT_NAMES.get(risk.threat_level) or _shown(
+        risk_id = rich.value(risk.risk_id, ID_CHARS, code=True)
+        return [rich.text(f"{symbol} "), risk_id, rich.text(" · details unavailable")]
+    level = THREAT_NAMES.get(risk.threat_level) or shown(
         risk.threat_level, NAME_CHARS, blank="Unknown level"
     )
-    parts = [f"{symbol} *{level}* {_shown(risk.title, TITLE_CHARS)}"]
+    parts: list[Line] = [
+        [rich.text(f"{symbol} "), bold(level), rich.text(" "), rich.value(risk.title, TITLE_CHARS)]
+    ]
     if risk.target.strip():
-        parts.append(_code(risk.target, TARGET_CHARS))
+        parts.append([rich.value(risk.target, TARGET_CHARS, code=True)])
     if risk.cvss is not None and risk.cvss.strip():
-        parts.append(f"CVSS {_shown(risk.cvss, CVSS_CHARS)}")
-    return " · ".join(parts)
+        parts.append([rich.text(f"CVSS {shown(risk.cvss, CVSS_CHARS)}")])
+    return rich.joined(parts, " · ")
 
 
 def _risk_list(alert: Alert, room: int) -> list[Block]:
@@ -210,13 +239,13 @@ def _risk_list(alert: Alert, room: int) -> list[Block]:
 # --- Alerts ------------------------------------------------------------------------------
 
 
-def _targets(summary: ScanSummary) -> str:
-    shown = [_code(target, TARGET_CHARS) for target in summary.targets]
-    total = max(summary.target_count, len(shown))
-    if not shown:
-        return plural(total, "target") if total else "none"
-    more = f" +{total - len(shown):,} more" if total > len(shown) else ""
-    return ", ".join(shown) + more
+def _targets(summary: ScanSummary) -> Line:
+    targets = [[rich.value(target, TARGET_CHARS, code=True)] for target in summary.targets]
+    total = max(summary.target_count, len(targets))
+    if not targets:
+        return [rich.text(plural(total, "target") if total else "none")]
+    more = [rich.text(f" +{total - len(targets):,} more")] if total > len(targets) else []
+    return rich.joined(targets, ", ") + more
 
 
 def slack_date(at: datetime, token_format: str = DATE_FORMAT) -> str:
@@ -224,14 +253,10 @@ def slack_date(at: datetime, token_format: str = DATE_FORMAT) -> str:
     cannot render it show the UTC fallback. A naive `at` is taken as UTC.
     """
     try:
-        utc = _utc(at).astimezone(UTC)
+        utc = as_utc(at).astimezone(UTC)
     except OverflowError:  # within a day of year 1 or 9999: no token can show it
         return escape(at.isoformat(sep=" ", timespec="minutes"))
     return f"<!date^{int(utc.timestamp())}^{token_format}|{utc:%Y-%m-%d %H:%M} UTC>"
-
-
-def _utc(at: datetime) -> datetime:
-    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
 
 
 def _snooze_line(triage: TriageView, state: str, now: datetime | None) -> str | None:
@@ -241,7 +266,7 @@ def _snooze_line(triage: TriageView, state: str, now: datetime | None) -> str | 
     if triage.snoozed_in_state is not None and triage.snoozed_in_state == state:
         return f"{SNOOZE_SYMBOL} Snoozed until the next state change"
     until = triage.snoozed_until
-    if until is not None and (now is None or _utc(now) < _utc(until)):
+    if until is not None and (now is None or as_utc(now) < as_utc(until)):
         return f"{SNOOZE_SYMBOL} Snoozed until {slack_date(until)}"
     return None
 
@@ -286,7 +311,7 @@ def _snooze_label(choice: SnoozeChoice) -> str:
 
 
 def _triage_actions(summary: ScanSummary, triage: TriageView, now: datetime | None) -> list[Block]:
-    """Two rows: what on-call does to the thread, then what they can look at.
+    """Two rows: what on-call does to the thread, then what they can look at (Details first).
 
     The Snooze select's options carry only a SnoozeChoice, so its actions block names the
     scan in its block_id; a scan id too long for one gets no select.
@@ -308,6 +333,7 @@ def _triage_actions(summary: ScanSummary, triage: TriageView, now: datetime | No
     else:
         triage_row.append(_button("Mute this scan here", actions.MUTE, 0, value))
     look_row = [
+        _button("Details", actions.DETAILS, 0, value),
         _button("Refresh", actions.THREAD_REFRESH, 0, value),
         _button("Show risks", actions.RISKS, 0, value),
         _button("Report", actions.REPORT, 0, value),
@@ -331,26 +357,42 @@ def parent_card(
     buttons. `now` tells an expired snooze from a running one; without it a time-boxed
     snooze reads as running.
     """
-    lines = [f"*Scan* {_code(summary.scan_id, ID_CHARS)} · {_type(summary.type)}"]
-    lines.append(f"*State:* {_state(summary.state)}")
-    if summary.state == ScanState.RUNNING:
-        progress = summary.progress
-        lines.append(progress_bar(progress) if progress is not None else "progress not reported")
-    lines.append(f"*Targets:* {_targets(summary)}")
-    lines.append(f"*Risks:* {_risk_counts(summary)}")
-    value = actions.scan_value(summary.scan_id)
-    button = _button("Details", actions.DETAILS, 0, value) if value else None
     blocks = [
         _header(f"{_type(summary.type)} scan · {_state(summary.state)}"),
-        _section("\n".join(lines), button),
+        rich.paragraph(*_card_lines(summary)),
     ]
     if latest is not None:
-        blocks.append(_context(_latest(latest)))
+        blocks.append(plain_context(_latest(latest)))
     if triage is not None:
         blocks += _triage_facts(summary, triage, now)
         blocks += _triage_actions(summary, triage, now)
-    fallback = f"{_ref(summary, plain=True)}: {_state_name(summary.state)}"
+    else:
+        blocks += _details_row(summary)
+    fallback = f"{_ref(summary, plain=True)}: {escape(_state_name(summary.state))}"
     return _message(fallback, blocks)
+
+
+def _card_lines(summary: ScanSummary) -> list[Line]:
+    """*Scan* `abc` · OpenVAS, *State:*, the progress bar while running, *Targets:*, *Risks:*."""
+    scan_id = rich.value(summary.scan_id, ID_CHARS, code=True)
+    lines = [
+        [bold("Scan"), rich.text(" "), scan_id, rich.text(f" · {_type(summary.type)}")],
+        rich.fact("State", rich.text(_state(summary.state))),
+    ]
+    if summary.state == ScanState.RUNNING:
+        progress = summary.progress
+        bar = progress_bar(progress) if progress is not None else "progress not reported"
+        lines.append([rich.text(bar)])
+    lines.append(rich.fact("Targets", *_targets(summary)))
+    lines.append(rich.fact("Risks", rich.text(_risk_counts(summary))))
+    return lines
+
+
+def _details_row(summary: ScanSummary) -> list[Block]:
+    value = actions.scan_value(summary.scan_id)
+    if value is None:
+        return []
+    return [{"type": "actions", "elements": [_button("Details", actions.DETAILS, 0, value)]}]
 
 
 def _event_blocks(alert: Alert, room: int) -> list[Block]:
@@ -364,9 +406,10 @@ def _event_blocks(alert: Alert, room: int) -> list[Block]:
 
 def event_reply(alert: Alert) -> Message:
     """A reply in the scan's thread: one event, in a sentence naming the scan."""
-    head = [_section(f"{_symbol(alert.event)} {_sentence(alert)}")]
+    sentence = _sentence(alert)
+    head = [rich.paragraph([rich.text(f"{_symbol(alert.event)} "), *sentence])]
     blocks = head + _event_blocks(alert, _room(head))
-    return _message(_sentence(alert, plain=True), blocks)
+    return _message(_fallback(sentence), blocks)
 
 
 def first_message(
@@ -375,7 +418,7 @@ def first_message(
     """The first message about a scan in a channel: the parent card, showing this event."""
     card = parent_card(alert.event.summary, latest=alert.event, triage=triage, now=now)["blocks"]
     extra = _risk_list(alert, _room(card)) if alert.event.kind is EventKind.RISKS else []
-    return _message(_sentence(alert, plain=True), card + extra)
+    return _message(_fallback(_sentence(alert)), card + extra)
 
 
 def _kind_counts(alerts: Sequence[Alert]) -> str:
@@ -385,7 +428,7 @@ def _kind_counts(alerts: Sequence[Alert]) -> str:
     parts = []
     order = {kind: n for n, kind in enumerate(KIND_COUNTS)}
     for kind in sorted(counts, key=lambda k: (order.get(k, len(order)), k)):
-        label = KIND_COUNTS.get(kind) or _shown(kind, NAME_CHARS)
+        label = KIND_COUNTS.get(kind) or shown(kind, NAME_CHARS)
         if kind == EventKind.FINISHED and failed:
             label += f" ({failed:,} failed)"
         parts.append(f"{counts[kind]:,} {label}")
@@ -400,48 +443,55 @@ def digest(alerts: Sequence[Alert]) -> Message:
         return _message("No new scan alerts.", [_section("No new scan alerts.")])
     title = plural(len(alerts), "scan alert")
     counts = _kind_counts(alerts)
-    head = [_header(title), _context(counts)]
-    lines = [f"{_symbol(a.event)} {_sentence(a)}" for a in alerts[:MAX_DIGEST]]
-    ids = [_shown(a.event.summary.scan_id, ID_CHARS) for a in alerts[:MAX_FALLBACK_IDS]]
+    head = [_header(title), plain_context(counts)]
+    lines = [[rich.text(f"{_symbol(a.event)} "), *_sentence(a)] for a in alerts[:MAX_DIGEST]]
+    ids = [shown(a.event.summary.scan_id, ID_CHARS) for a in alerts[:MAX_FALLBACK_IDS]]
     fallback = f"{title} ({counts}): scans " + _and_more(ids, len(alerts), ", ")
-    return _message(fallback, head + _packed(lines, len(alerts), _room(head)))
+    return _message(escape(fallback), head + _packed(lines, len(alerts), _room(head)))
 
 
 def admin_note(text: str) -> Message:
-    """A notice for the admin channel, e.g. polling failing or recovered; `text` is escaped."""
-    shown = truncate(escape(text.strip()), SECTION_TEXT - 10) if text.strip() else "(no details)"
-    blocks = [_section(f"{NOTE_SYMBOL} {shown}"), _context("scanbot notice for admins")]
-    return _message(f"scanbot: {shown}", blocks)
+    """A notice for the admin channel, e.g. polling failing or recovered; `text` may hold
+    words from outside (an error from HostedScan), so it is shown literally.
+    """
+    note = truncate(text.strip(), SECTION_TEXT - 10) if text.strip() else ""
+    line = [rich.text(f"{NOTE_SYMBOL} {note or '(no details)'}")]
+    blocks = [rich.paragraph(line), _context("scanbot notice for admins")]
+    return _message(f"scanbot: {escape(note or '(no details)')}", blocks)
 
 
 # --- Subscriptions -----------------------------------------------------------------------
 
 
 def describe_subscription(subscription: Subscription) -> str:
-    """The subscription in words, escaped for mrkdwn:
-    "#3: finished and risks of OpenVAS scans with a target containing “shop”, risks of
-    medium severity or higher".
+    """The subscription in words, as shown (not escaped: a rich_text element takes it as it
+    is, mrkdwn needs `escape`): "#3: finished and risks of OpenVAS scans with a target
+    containing “shop”, risks of medium severity or higher".
     """
-    events = [_shown(event, NAME_CHARS) for event in subscription.events]
-    types = [_shown(type_name(t), NAME_CHARS) for t in subscription.types]
+    events = [shown(event, NAME_CHARS) for event in subscription.events]
+    types = [shown(type_name(t), NAME_CHARS) for t in subscription.types]
     text = f"#{subscription.id}: {_and(events) if events else 'no events'} of "
     text += f"{_either(types) if types else 'all'} scans"
     if subscription.target_contains is not None:
-        target = _shown(subscription.target_contains, TARGET_CHARS)
+        target = shown(subscription.target_contains, TARGET_CHARS)
         text += f" with a target containing “{target}”"
     if subscription.min_severity is not None:
-        level = _shown(subscription.min_severity.lower(), NAME_CHARS)
+        level = shown(subscription.min_severity.lower(), NAME_CHARS)
         text += f", risks of {level} severity or higher"
     return text
 
 
-def _subscription_line(subscription: Subscription) -> str:
-    line = f"• {describe_subscription(subscription)}"
+def _subscription_line(subscription: Subscription) -> Line:
+    line = [rich.text(describe_subscription(subscription))]
     if subscription.from_env:
-        line += " (set by `SCANBOT_ALERT_CHANNEL`)"
+        line += [
+            rich.text(" (set by "),
+            rich.text(ALERT_CHANNEL_SETTING, code=True),
+            rich.text(")"),
+        ]
     if subscription.disabled_reason is not None:
-        reason = _shown(subscription.disabled_reason, REASON_CHARS, blank="no reason given")
-        line += f"\n      ⏸️ Disabled: {reason}"
+        reason = shown(subscription.disabled_reason, REASON_CHARS, blank="no reason given")
+        line.append(rich.text(f"\n⏸️ Disabled: {reason}"))
     return line
 
 
@@ -454,7 +504,7 @@ def subscriptions_list(subscriptions: Sequence[Subscription]) -> Message:
     foot = [_context("`/scans unsubscribe 3` stops #3; `/scans unsubscribe all` stops them all.")]
     head = [_header(title)]
     lines = [_subscription_line(s) for s in subscriptions[:MAX_SUBSCRIPTIONS]]
-    listed = _packed(lines, len(subscriptions), _room(head, foot))
+    listed = _packed(lines, len(subscriptions), _room(head, foot), bulleted=True)
     numbers = _and([f"#{s.id}" for s in subscriptions[:10]])
     more = f" and {len(subscriptions) - 10:,} more" if len(subscriptions) > 10 else ""
     return _message(f"{title}: {numbers}{more}", head + listed + foot)
@@ -462,11 +512,25 @@ def subscriptions_list(subscriptions: Sequence[Subscription]) -> Message:
 
 def subscribed(subscription: Subscription) -> Message:
     """The answer to `/scans subscribe`: what this channel will now hear about."""
-    text = (
-        f"✅ Subscribed {describe_subscription(subscription)}.\n"
-        f"Alerts go to this channel; `/scans unsubscribe {subscription.id}` stops them."
-    )
-    return _message(f"Subscribed {describe_subscription(subscription)}.", [_section(text)])
+    words = describe_subscription(subscription)
+    lines = [
+        [rich.text(f"✅ Subscribed {words}.")],
+        [
+            rich.text("Alerts go to this channel; "),
+            rich.text(f"/scans unsubscribe {subscription.id}", code=True),
+            rich.text(" stops them."),
+        ],
+    ]
+    return _message(escape(f"Subscribed {words}."), [rich.paragraph(*lines)])
+
+
+def subscription_announcement(subscription: Subscription, user_id: str) -> Message:
+    """What the channel itself is told when someone subscribes it (which also proves that
+    scanbot can post there)."""
+    words = describe_subscription(subscription)
+    line = [rich.user(user_id), rich.text(f" subscribed this channel to scan alerts: {words}.")]
+    fallback = f"{_user(user_id)} subscribed this channel to scan alerts: {escape(words)}."
+    return _message(fallback, [rich.paragraph(line)])
 
 
 def unsubscribed(count: int, subscription_id: int | None) -> Message:
@@ -514,19 +578,21 @@ def subscribe_usage(
 ) -> Message:
     """Help for the subscription subcommands, after what was refused (as typed) and why.
 
-    The arguments are a `SubscribeUsage`'s fields; `reason` is escaped like the rest.
+    The arguments are a `SubscribeUsage`'s fields; `reason` is shown literally like the rest.
     """
-    problem: list[str] = []
+    problem: list[Line] = []
     plain: list[str] = []
     if unknown is not None:
-        problem.append(f"scanbot cannot use {_code(unknown, NAME_CHARS)} here.")
-        plain.append(f"scanbot cannot use “{_shown(unknown, NAME_CHARS)}” here.")
+        typed = rich.value(unknown, NAME_CHARS, code=True)
+        problem.append([rich.text("scanbot cannot use "), typed, rich.text(" here.")])
+        plain.append(f"scanbot cannot use “{shown(unknown, NAME_CHARS)}” here.")
     if suggestion:
-        problem.append(f"Did you mean {_code(suggestion, NAME_CHARS)}?")
-        plain.append(f"Did you mean “{_shown(suggestion, NAME_CHARS)}”?")
+        typed = rich.value(suggestion, NAME_CHARS, code=True)
+        problem.append([rich.text("Did you mean "), typed, rich.text("?")])
+        plain.append(f"Did you mean “{shown(suggestion, NAME_CHARS)}”?")
     if reason:
-        problem.append(_shown(reason, SECTION_TEXT // 2))
-        plain.append(_shown(reason, SECTION_TEXT // 2))
-    blocks = [_section(" ".join(problem))] if problem else []
+        problem.append([rich.value(reason, SECTION_TEXT // 2)])
+        plain.append(shown(reason, SECTION_TEXT // 2))
+    blocks = [rich.paragraph(rich.joined(problem, " "))] if problem else []
     blocks.append(_section(SUBSCRIBE_USAGE))
-    return _message(" ".join([*plain, SUBSCRIBE_FALLBACK]), blocks)
+    return _message(" ".join([escape(" ".join(plain)), SUBSCRIBE_FALLBACK]).strip(), blocks)

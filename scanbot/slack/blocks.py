@@ -1,7 +1,10 @@
 """Pure renderers: HostedScan data in, Block Kit messages out, always within Slack's limits.
 
-Every string from HostedScan or a user goes through `_shown` (whitespace folded, escaped,
-then cut), so a target named `<!channel>` reads as text and pings no one.
+Every string from HostedScan or a user goes through `text.shown` (whitespace folded,
+invisible characters made visible, cut), then reaches Slack only as a rich_text element
+(`rich`), a plain_text object (escaped) or, in a fallback, escaped mrkdwn whose formatting
+characters cannot format: a target named `*URGENT*` or `<!channel>` reads as typed, bold
+and pinging no one.
 """
 
 from __future__ import annotations
@@ -14,8 +17,18 @@ from scanbot.hostedscan.models import Scan, ScanState
 from scanbot.scans.listing import ScanListing
 from scanbot.scans.parse import STATE_WORDS, TYPE_WORDS
 from scanbot.scans.query import ScanQuery, state_name, type_name
-from scanbot.slack import actions
-from scanbot.slack.text import escape, plural, progress_bar, state_symbol, truncate, user_mention
+from scanbot.slack import actions, rich
+from scanbot.slack.rich import Line, bold
+from scanbot.slack.text import (
+    escape,
+    escape_plain,
+    plural,
+    progress_bar,
+    shown,
+    state_symbol,
+    truncate,
+    user_mention,
+)
 
 Block = dict[str, Any]
 
@@ -64,7 +77,15 @@ RESULT_KINDS = {
 
 
 def _plain(text: str) -> Block:
+    """A plain_text object of the bot's own words (`:emoji:` codes allowed)."""
     return {"type": "plain_text", "text": text, "emoji": True}
+
+
+def _outside_plain(text: str, limit: int) -> Block:
+    """A plain_text object of words that hold values from outside (as `shown`, unescaped):
+    escaped, cut, and with no `:emoji:` codes turned into pictures.
+    """
+    return {"type": "plain_text", "text": truncate(escape_plain(text), limit), "emoji": False}
 
 
 def _mrkdwn(text: str) -> Block:
@@ -72,7 +93,8 @@ def _mrkdwn(text: str) -> Block:
 
 
 def _header(text: str) -> Block:
-    return {"type": "header", "text": _plain(truncate(text, HEADER_TEXT))}
+    """A header of the bot's words and values from outside (as `shown`, unescaped)."""
+    return {"type": "header", "text": _outside_plain(text, HEADER_TEXT)}
 
 
 def _section(text: str, accessory: Block | None = None) -> Block:
@@ -86,6 +108,21 @@ def _context(text: str) -> Block:
     return {"type": "context", "elements": [_mrkdwn(truncate(text, SECTION_TEXT))]}
 
 
+def plain_section(text: str, accessory: Block | None = None) -> Block:
+    """A section whose text holds values from outside (as `shown`): plain_text, so it can
+    still carry an accessory, which a rich_text block cannot.
+    """
+    block: Block = {"type": "section", "text": _outside_plain(text, SECTION_TEXT)}
+    if accessory is not None:
+        block["accessory"] = accessory
+    return block
+
+
+def plain_context(text: str) -> Block:
+    """A context line holding values from outside (as `shown`)."""
+    return {"type": "context", "elements": [_outside_plain(text, SECTION_TEXT)]}
+
+
 def _button(label: str, kind: str, n: int, value: str) -> Block:
     return {
         "type": "button",
@@ -96,13 +133,24 @@ def _button(label: str, kind: str, n: int, value: str) -> Block:
 
 
 def _message(fallback: str, blocks: list[Block]) -> Message:
+    """`fallback` is mrkdwn: the bot's words, and values from outside through `escape`."""
     return {"text": truncate(fallback, FALLBACK_TEXT), "blocks": blocks[:MAX_BLOCKS]}
 
 
+def _plain_message(text: str) -> Message:
+    """A sentence holding values from outside (as `shown`): a plain_text section."""
+    return _message(escape(text), [plain_section(text)])
+
+
 def text_size(blocks: Iterable[Block]) -> int:
-    """Characters of every text object in `blocks`: what Slack's total-length check counts."""
+    """Characters of every text object and rich_text element in `blocks`: what Slack's
+    total-length check counts.
+    """
     total = 0
     for block in blocks:
+        if block.get("type") == "rich_text":
+            total += rich.size(block)
+            continue
         for value in block.values():
             if isinstance(value, dict):
                 total += _object_size(value)
@@ -120,24 +168,21 @@ def _object_size(obj: Block) -> int:
 # --- Words for values from outside -----------------------------------------------------
 
 
-def _shown(value: str, limit: int, blank: str = "(blank)") -> str:
-    """A value from outside, on one line, escaped and cut; `blank` (ours) when empty."""
-    folded = " ".join(value.split())
-    return truncate(escape(folded), limit) if folded else blank
+# Values come out of these as `shown` (visible, cut, unescaped): the caller puts them in a
+# rich_text element, or escapes them for plain_text (`escape_plain`) or mrkdwn (`escape`).
 
 
 def _code(value: str, limit: int) -> str:
-    shown = _shown(value, limit)
-    # A backtick inside would end the code span early; show such a value as plain text.
-    return shown if "`" in shown or not value.strip() else f"`{shown}`"
+    """A value from outside as mrkdwn code; `escape` leaves no backtick to end it early."""
+    return f"`{escape(shown(value, limit))}`" if value.strip() else "(blank)"
 
 
 def _type(scan_type: str) -> str:
-    return _shown(type_name(scan_type), NAME_CHARS, blank="unknown type")
+    return shown(type_name(scan_type), NAME_CHARS, blank="unknown type")
 
 
 def _state_name(state: str) -> str:
-    return _shown(state_name(state), NAME_CHARS, blank="unknown state")
+    return shown(state_name(state), NAME_CHARS, blank="unknown state")
 
 
 def _state(state: str) -> str:
@@ -151,15 +196,15 @@ def _either(names: Sequence[str]) -> str:
 
 
 def _phrase(query: ScanQuery, count: int) -> str:
-    """The query in words, escaped: "running or queued OpenVAS scans scheduled by alice"."""
+    """The query in words, as shown: "running or queued OpenVAS scans scheduled by alice"."""
     words = []
     if query.states:
-        words.append(_either([_shown(state_name(s), NAME_CHARS) for s in query.states]))
+        words.append(_either([shown(state_name(s), NAME_CHARS) for s in query.states]))
     if query.types:
-        words.append(_either([_shown(type_name(t), NAME_CHARS) for t in query.types]))
+        words.append(_either([shown(type_name(t), NAME_CHARS) for t in query.types]))
     words.append("scan" if count == 1 else "scans")
     if query.scheduled_by:
-        words.append("scheduled by " + _either([_shown(w, NAME_CHARS) for w in query.scheduled_by]))
+        words.append("scheduled by " + _either([shown(w, NAME_CHARS) for w in query.scheduled_by]))
     return " ".join(words)
 
 
@@ -187,7 +232,7 @@ def _summary(listing: ScanListing) -> Block | None:
         parts.append(_tally(listing.by_state, _state_count, "states"))
     if listing.by_type:
         parts.append(_tally(listing.by_type, lambda t, n: f"{n:,} {_type(t)}", "types"))
-    return _context("   |   ".join(parts)) if parts else None
+    return plain_context("   |   ".join(parts)) if parts else None
 
 
 def _risk_counts(scan: Scan) -> str:
@@ -203,26 +248,27 @@ def _progress(scan: Scan) -> str:
 
 
 def _entry(scan: Scan, n: int) -> Block:
-    lines = [f"{_code(scan.id, ID_CHARS)} · {_type(scan.type)} · {_state(scan.state)}"]
+    """A scan in a list: plain text beside its Details button."""
+    lines = [f"{shown(scan.id, ID_CHARS)} · {_type(scan.type)} · {_state(scan.state)}"]
     if scan.state == ScanState.RUNNING:
         lines.append(_progress(scan))
     targets = scan.requested_targets
     if targets:
         more = f" +{len(targets) - 1:,} more" if len(targets) > 1 else ""
-        lines.append(f"Targets: {_code(targets[0].target, TARGET_CHARS)}{more}")
+        lines.append(f"Targets: {shown(targets[0].target, TARGET_CHARS)}{more}")
     else:
         lines.append("Targets: none")
     lines.append(f"Risks: {_risk_counts(scan)}")
     value = actions.scan_value(scan.id)
     button = _button("Details", actions.DETAILS, n, value) if value else None
-    return _section("\n".join(lines), button)
+    return plain_section("\n".join(lines), button)
 
 
 def _no_scans(listing: ScanListing) -> Message:
     phrase = _phrase(listing.query, 0)
     if listing.total == 0:
-        return sentence(f"There are no {phrase}.")
-    return sentence(f"There are no more {phrase}: the list ends at {listing.total:,}.")
+        return _plain_message(f"There are no {phrase}.")
+    return _plain_message(f"There are no more {phrase}: the list ends at {listing.total:,}.")
 
 
 def _footer(listing: ScanListing, end: int) -> list[Block]:
@@ -259,7 +305,7 @@ def scan_list(listing: ScanListing) -> Message:
     end = listing.offset + len(entries)
     paged = listing.offset > 0 or end < listing.total
     fallback = f"{title} (showing {listing.offset + 1:,}{EN_DASH}{end:,})" if paged else title
-    return _message(fallback, head + entries + _footer(listing, end))
+    return _message(escape(fallback), head + entries + _footer(listing, end))
 
 
 # --- /scan: one scan -------------------------------------------------------------------
@@ -269,34 +315,53 @@ def _results(scan: Scan) -> str:
     if not scan.results:
         return "none yet"
     kinds = Counter(
-        RESULT_KINDS.get(r.content_type.lower(), _shown(r.content_type, NAME_CHARS, "unknown"))
+        RESULT_KINDS.get(r.content_type.lower(), shown(r.content_type, NAME_CHARS, "unknown"))
         for r in scan.results
     )
     named = [kind if n == 1 else f"{kind} {TIMES}{n}" for kind, n in kinds.most_common(MAX_KINDS)]
     return f"{plural(len(scan.results), 'file')}: " + _and_more(named, len(kinds), ", ")
 
 
-def _bullets(title: str, items: Sequence[str], total: int) -> Block:
+def _more(shown_count: int, total: int) -> Line:
+    return [rich.text(f"and {total - shown_count:,} more")] if total > shown_count else []
+
+
+def _bullets(title: str, items: Sequence[Line], total: int) -> Block:
+    """A bold title with the count, a bulleted item per line, then how many were left out."""
     if not total:
-        return _section(f"*{title}:* none")
-    lines = [f"• {item}" for item in items]
-    return _section(f"*{title} ({total:,}):*\n" + _and_more(lines, total, "\n"))
+        return rich.paragraph(rich.fact(title, rich.text("none")))
+    parts = [rich.section([bold(f"{title} ({total:,}):")]), rich.bullets(items)]
+    more = _more(len(items), total)
+    if more:
+        parts.append(rich.section(more))
+    return rich.block(*parts)
+
+
+def _codes(values: Sequence[str], total: int, limit: int) -> Line:
+    """Values from outside in code style, comma-separated, then "and N more"."""
+    codes = [[rich.value(v, limit, code=True)] for v in values]
+    return rich.joined([*codes, _more(len(values), total)] if total > len(values) else codes, ", ")
 
 
 def _risks(scan: Scan) -> Block:
-    text = f"*Risks:* {_risk_counts(scan)}"
+    lines = [rich.fact("Risks", rich.text(_risk_counts(scan)))]
     new = scan.risks.new_open
     if new:
-        ids = [_code(risk.risk_id, ID_CHARS) for risk in new[:MAX_RISK_IDS]]
-        text += "\n*New:* " + _and_more(ids, len(new), ", ")
-    return _section(text)
+        ids = [risk.risk_id for risk in new[:MAX_RISK_IDS]]
+        lines.append(rich.fact("New", *_codes(ids, len(new), ID_CHARS)))
+    return rich.paragraph(*lines)
 
 
 def _skipped(scan: Scan) -> Block:
     names = {t.target_id: t.target for t in scan.requested_targets if t.target_id}
     lines = [
-        f"{_code(names.get(t.target_id, t.target_id), TARGET_CHARS)}: "
-        f"{_shown(t.skipped_reason, REASON_CHARS, blank='_no reason given_')}"
+        [
+            rich.value(names.get(t.target_id, t.target_id), TARGET_CHARS, code=True),
+            rich.text(": "),
+            rich.value(t.skipped_reason, REASON_CHARS)
+            if t.skipped_reason.strip()
+            else rich.text("no reason given", italic=True),
+        ]
         for t in scan.skipped_targets[:MAX_LISTED]
     ]
     return _bullets("Skipped targets", lines, len(scan.skipped_targets))
@@ -313,24 +378,31 @@ def _detail_actions(scan: Scan, *, shared: bool) -> list[Block]:
 
 
 def _user(user_id: str) -> str:
+    """A user in mrkdwn: a mention of a real-looking id, else the value escaped."""
     mention = user_mention(user_id)
-    return mention if mention.startswith("<@") else _shown(user_id, NAME_CHARS, blank="someone")
+    if mention.startswith("<@"):
+        return mention
+    return escape(shown(user_id, NAME_CHARS, blank="someone"))
+
+
+def _targets(values: Sequence[str]) -> list[Line]:
+    return [[rich.value(v, TARGET_CHARS, code=True)] for v in values[:MAX_LISTED]]
 
 
 def scan_detail(scan: Scan, *, shared_by: str | None = None) -> Message:
     """The card of one scan; with `shared_by` (a Slack user id), its public copy."""
-    facts = {
-        "Scan ID": _code(scan.id, ID_CHARS),
-        "State": _state(scan.state),
-        "Type": _type(scan.type),
-        "Progress": _progress(scan),
-        "Result files": _results(scan),
-    }
-    requested = [_code(t.target, TARGET_CHARS) for t in scan.requested_targets[:MAX_LISTED]]
-    resolved = [_code(t.resolved_target, TARGET_CHARS) for t in scan.resolved_targets[:MAX_LISTED]]
+    facts = rich.paragraph(
+        rich.fact("Scan ID", rich.value(scan.id, ID_CHARS, code=True)),
+        rich.fact("State", rich.text(_state(scan.state))),
+        rich.fact("Type", rich.text(_type(scan.type))),
+        rich.fact("Progress", rich.text(_progress(scan))),
+        rich.fact("Result files", rich.text(_results(scan))),
+    )
+    requested = _targets([t.target for t in scan.requested_targets])
+    resolved = _targets([t.resolved_target for t in scan.resolved_targets])
     blocks = [
         _header(f"{_type(scan.type)} scan · {_state(scan.state)}"),
-        {"type": "section", "fields": [_mrkdwn(f"*{k}*\n{v}") for k, v in facts.items()]},
+        facts,
         _risks(scan),
         _bullets("Requested targets", requested, len(scan.requested_targets)),
     ]
@@ -341,8 +413,8 @@ def scan_detail(scan: Scan, *, shared_by: str | None = None) -> Message:
     if shared_by is not None:
         blocks.append(_context(f"Shared by {_user(shared_by)}"))
     blocks += _detail_actions(scan, shared=shared_by is not None)
-    fallback = f"{_type(scan.type)} scan {_shown(scan.id, ID_CHARS)}: {_state_name(scan.state)}"
-    return _message(fallback, blocks)
+    fallback = f"{_type(scan.type)} scan {shown(scan.id, ID_CHARS)}: {_state_name(scan.state)}"
+    return _message(escape(fallback), blocks)
 
 
 # --- Help and sentences ----------------------------------------------------------------
@@ -371,18 +443,23 @@ USAGE = "\n".join(
 USAGE_FALLBACK = escape("Usage: /scans [state…] [type…] [by:someone] or /scan <scan id>")
 
 
+def _word(typed: str) -> rich.Element:
+    """A word someone typed, in code style, as typed."""
+    return rich.value(typed, NAME_CHARS, code=True)
+
+
 def usage(unknown: str | None = None, suggestion: str | None = None) -> Message:
     """Help for `/scans` and `/scan`, after what was not understood if anything."""
     blocks = []
     fallback = USAGE_FALLBACK
     if unknown is not None:
-        problem = f"scanbot does not know {_code(unknown, NAME_CHARS)}."
-        plain = f"scanbot does not know “{_shown(unknown, NAME_CHARS)}”."
+        problem = [rich.text("scanbot does not know "), _word(unknown), rich.text(".")]
+        plain = f"scanbot does not know “{shown(unknown, NAME_CHARS)}”."
         if suggestion:
-            problem += f" Did you mean {_code(suggestion, NAME_CHARS)}?"
-            plain += f" Did you mean “{_shown(suggestion, NAME_CHARS)}”?"
-        blocks.append(_section(problem))
-        fallback = f"{plain} {fallback}"
+            problem += [rich.text(" Did you mean "), _word(suggestion), rich.text("?")]
+            plain += f" Did you mean “{shown(suggestion, NAME_CHARS)}”?"
+        blocks.append(rich.paragraph(problem))
+        fallback = f"{escape(plain)} {fallback}"
     blocks.append(_section(USAGE))
     return _message(fallback, blocks)
 

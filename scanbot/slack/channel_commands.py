@@ -19,7 +19,7 @@ from scanbot.scans.parse import (
 from scanbot.slack import alert_blocks, triage_blocks
 from scanbot.slack.answers import Reply
 from scanbot.slack.text import escape, user_mention
-from scanbot.store import Store
+from scanbot.store import Store, TooManySubscriptions
 from scanbot.triage.service import Triage
 
 log = logging.getLogger(__name__)
@@ -70,24 +70,26 @@ class ChannelCommandHandler:
         return await self._subscribe(command, channel_id, user_id)
 
     async def _subscribe(self, command: Subscribe, channel_id: str, user_id: str) -> Reply:
-        subscription = await self._store.add_subscription(
-            channel_id,
-            types=command.types,
-            target_contains=command.target_contains,
-            min_severity=command.min_severity,
-            events=command.events,
-            created_by=user_id,
-        )
+        try:
+            subscription = await self._store.add_subscription(
+                channel_id,
+                types=command.types,
+                target_contains=command.target_contains,
+                min_severity=command.min_severity,
+                events=command.events,
+                created_by=user_id,
+            )
+        except TooManySubscriptions as full:
+            return Reply.failure(
+                f"This channel already has {full.limit} alert subscriptions, the most it "
+                "can have: remove one with `/scans unsubscribe &lt;n&gt;` (`/scans "
+                "subscriptions` lists their numbers), then subscribe again."
+            )
         # Say it in the channel: that also proves scanbot can post there.
-        text = (
-            f"{user_mention(user_id)} subscribed this channel to scan alerts: "
-            f"{alert_blocks.describe_subscription(subscription)}."
-        )
+        announcement = alert_blocks.subscription_announcement(subscription, user_id)
         try:
             await self._slack.chat_postMessage(
-                channel=channel_id,
-                text=text,
-                blocks=[{"type": "section", "text": {"type": "mrkdwn", "text": text}}],
+                channel=channel_id, text=announcement["text"], blocks=announcement["blocks"]
             )
         except SlackApiError as exc:
             error = str(exc.response.get("error", "unknown"))

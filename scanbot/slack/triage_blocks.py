@@ -1,10 +1,11 @@
 """Pure renderers of on-call triage: thread replies, risk and assign modals, `/scans triage`
 and the App Home tab.
 
-The rules of blocks.py hold here too: every string from HostedScan or a user is escaped
-and cut (fallback text included), and no message or view exceeds a Slack limit. Mentions
-and `<!date^…>` tokens are the bot's own; links are built only from Slack's permalinks,
-never from API text.
+The rules of blocks.py hold here too: every string from HostedScan or a user is shown
+literally (rich_text or plain_text) and cut, fallback text escaped so it neither pings nor
+formats, and no message or view exceeds a Slack limit. Mentions and dates are the bot's
+own; links are built only from Slack's permalinks and from references that are plain
+http(s) URLs, shown as themselves.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Any
 
 from scanbot.alerts.model import Alert, EventKind, RiskDetail, ScanSummary
 from scanbot.hostedscan.models import Risk
-from scanbot.slack import actions, alert_blocks
+from scanbot.slack import actions, alert_blocks, rich
 from scanbot.slack.alert_blocks import (
     ACK_SYMBOL,
     ASSIGNEE_SYMBOL,
@@ -32,7 +33,7 @@ from scanbot.slack.alert_blocks import (
     _risk_line,
     _risk_total,
     _room,
-    _utc,
+    scan_reference,
     slack_date,
 )
 from scanbot.slack.blocks import (
@@ -53,14 +54,15 @@ from scanbot.slack.blocks import (
     _message,
     _plain,
     _section,
-    _shown,
     _state,
     _state_name,
     _type,
     _user,
+    plain_section,
     text_size,
 )
-from scanbot.slack.text import escape, plural, truncate
+from scanbot.slack.rich import Line, bold
+from scanbot.slack.text import as_utc, escape, is_channel_id, plural, shown, truncate, visible
 from scanbot.triage.model import SnoozeChoice, TriageView
 
 MAX_VIEW_BLOCKS = 100  # a modal or the Home tab
@@ -87,10 +89,11 @@ REFRESH_SYMBOL = "🔄"
 REPORT_SYMBOL = "📄"
 HELD_SYMBOL = "📥"
 
-# Slack channel ids (public C…, private G…); anything else is shown as text, not linked.
-_CHANNEL_ID = re.compile(r"[CG][A-Z0-9]{2,63}")
 # A Slack permalink as chat.getPermalink answers it: https, no spaces or mrkdwn controls.
 _PERMALINK = re.compile(r"https://[^\s<>|]{1,1000}")
+# A reference worth a link: an http(s) URL of the characters RFC 3986 allows, which reads
+# as where it goes.
+_REFERENCE_URL = re.compile(r"https?://[A-Za-z0-9._~:/?#\[\]@!$&'()*+,;=%-]{1,300}")
 
 # Most severe first: a level HostedScan did not document counts as most severe, as in alerts.
 _SEVERITY_RANK = {"HIGH": 1, "MEDIUM": 2, "LOW": 3}
@@ -101,15 +104,15 @@ _SEVERITY_RANK = {"HIGH": 1, "MEDIUM": 2, "LOW": 3}
 
 def channel_link(channel_id: str) -> str:
     """`<#C123>` for a real-looking channel id; anything else only as escaped text."""
-    if _CHANNEL_ID.fullmatch(channel_id):
+    if is_channel_id(channel_id):
         return f"<#{channel_id}>"
-    return _shown(channel_id, NAME_CHARS, blank="an unknown channel")
+    return escape(shown(channel_id, NAME_CHARS, blank="an unknown channel"))
 
 
-def _thread_link(permalink: str | None) -> str:
+def _thread_link(permalink: str | None) -> rich.Element:
     if permalink is None or not _PERMALINK.fullmatch(permalink):
-        return "no link to the thread"
-    return f"<{permalink.replace('&', '&amp;')}|thread>"
+        return rich.text("no link to the thread")
+    return rich.link(permalink, "thread")
 
 
 def _sentence_message(text: str) -> Message:
@@ -118,15 +121,12 @@ def _sentence_message(text: str) -> Message:
 
 
 def _note(note: str) -> str:
-    """A note someone typed, as a quote: line breaks kept, escaped, cut."""
+    """A note someone typed, as shown: line breaks kept, blank lines dropped, cut."""
     lines = [" ".join(line.split()) for line in note.splitlines()]
     kept = [line for line in lines if line]
-    if not kept:
-        return ""
-    quoted = [f"> {escape(line)}" for line in kept[:NOTE_LINES]]
     if len(kept) > NOTE_LINES:
-        quoted.append("> …")
-    return truncate("\n".join(quoted), NOTE_SHOWN)
+        kept = [*kept[:NOTE_LINES], "…"]
+    return truncate(visible("\n".join(kept)), NOTE_SHOWN) if kept else ""
 
 
 # --- Replies in an alert thread ---------------------------------------------------------
@@ -153,7 +153,7 @@ def assigned(assignee: str | None, by: str, note: str = "") -> Message:
     quoted = _note(note)
     blocks = [_section(text)]
     if quoted:
-        blocks.append(_section(quoted))
+        blocks.append(rich.block(rich.quote([[rich.text(quoted)]])))
     return _message(text, blocks)
 
 
@@ -222,15 +222,15 @@ def _held_phrase(alert: Alert) -> str:
     if kind is EventKind.FINISHED:
         return f"finished: {_state_name(summary.state)}"
     if kind is EventKind.UNKNOWN_STATE:
-        return f"an unknown state “{_shown(summary.state, NAME_CHARS // 2)}”"
+        return f"an unknown state “{shown(summary.state, NAME_CHARS // 2)}”"
     if kind is EventKind.GONE:
         return "gone from HostedScan"
-    return _shown(str(kind), NAME_CHARS)
+    return shown(str(kind), NAME_CHARS)
 
 
 def _held_sentence(alerts: Sequence[Alert], why: str) -> str:
-    """What happened, each kind of event once, in the order it first happened."""
-    reason = _shown(why, NAME_CHARS, blank="quiet")
+    """What happened, each kind of event once, in the order it first happened (as shown)."""
+    reason = shown(why, NAME_CHARS, blank="quiet")
     if not alerts:
         return f"While this thread was {reason}, nothing happened."
     total, details = _held_risks(alerts)
@@ -248,14 +248,14 @@ def _held_sentence(alerts: Sequence[Alert], why: str) -> str:
 def held_summary(alerts: Sequence[Alert], why: str) -> Message:
     """ONE reply for everything a snoozed or muted thread held: "While this thread was
     snoozed: 3 alerts: finished: failed; 12 new risks (2 high)", then the most severe risks.
-    `why` is how the thread was quiet ("snoozed", "muted"), escaped like the rest.
+    `why` is how the thread was quiet ("snoozed", "muted"), shown literally like the rest.
     """
     sentence = _held_sentence(alerts, why)
-    head = [_section(f"{HELD_SYMBOL} {sentence}")]
+    head = [rich.paragraph([rich.text(f"{HELD_SYMBOL} {sentence}")])]
     total, details = _held_risks(alerts)
     lines = [_risk_line(risk) for risk in details[:MAX_RISK_SECTIONS]]
     listed = _packed(lines, max(total, len(details)), _room(head)) if lines else []
-    return _message(sentence, head + listed)
+    return _message(escape(sentence), head + listed)
 
 
 # --- Risks ------------------------------------------------------------------------------
@@ -266,18 +266,20 @@ def risks_list(summary: ScanSummary, risks: Sequence[RiskDetail], total: int) ->
     button that opens its details; `total` counts all of them, shown or not.
     """
     total = max(total, len(risks))
-    title = f"{_ref(summary)}: {plural(total, 'new open risk')}"
+    ref = scan_reference(summary)
     fallback = f"{_ref(summary, plain=True)}: {plural(total, 'new open risk')}"
     if not total:
-        text = f"{_ref(summary)} has no new open risks."
-        return _message(f"{_ref(summary, plain=True)} has no new open risks.", [_section(text)])
-    head = [_section(f"*{title}*")]
+        text = [*ref, rich.text(" has no new open risks.")]
+        plain = f"{_ref(summary, plain=True)} has no new open risks."
+        return _message(plain, [rich.paragraph(text)])
+    head = [rich.paragraph(rich.strong([*ref, rich.text(f": {plural(total, 'new open risk')}")]))]
     room = _room(head) - 100  # 100: the closing "and N more"
     entries: list[Block] = []
     for n, risk in enumerate(risks[:MAX_RISK_SECTIONS]):
         value = actions.risk_value(risk.risk_id)
         button = _button("View", actions.RISK, n, value) if value else None
-        entry = _section(_risk_line(risk), button)
+        # plain_text, not rich_text: only a section can carry the View button beside it.
+        entry = plain_section(rich.plain(_risk_line(risk)), button)
         room -= text_size([entry])
         if room < 0:
             break
@@ -299,84 +301,107 @@ def _modal(title: str, blocks: list[Block], **fields: Any) -> dict[str, Any]:
 
 def risk_modal_loading(risk_id: str) -> dict[str, Any]:
     """Opened at once (a trigger_id lasts 3 seconds), then replaced by `risk_modal`."""
-    text = f"{LOADING_SYMBOL} Loading risk {_code(risk_id, ID_CHARS)}…"
-    return _modal("Risk details", [_section(text)])
+    text = [rich.text(f"{LOADING_SYMBOL} Loading risk "), _risk_id(risk_id), rich.text("…")]
+    return _modal("Risk details", [rich.paragraph(text)])
 
 
 def risk_modal_unavailable(risk_id: str, reason: str) -> dict[str, Any]:
-    why = _shown(reason, SECTION_TEXT // 2, blank="HostedScan gave no reason")
-    text = f"Could not load risk {_code(risk_id, ID_CHARS)}: {why}"
-    return _modal("Risk details", [_section(text)])
+    """Why a risk's details could not be shown. `reason` is scanbot's own sentence in
+    mrkdwn, any value in it escaped (as the triage service writes them).
+    """
+    text = [rich.text("Could not load risk "), _risk_id(risk_id), rich.text(".")]
+    why = truncate(reason.strip(), SECTION_TEXT // 2) or "HostedScan gave no reason."
+    return _modal("Risk details", [rich.paragraph(text), _section(why)])
+
+
+def _risk_id(risk_id: str) -> rich.Element:
+    return rich.value(risk_id, ID_CHARS, code=True)
 
 
 def _long_text(value: str, limit: int = LONG_TEXT) -> str:
-    """Paragraphs from outside: line breaks kept, everything else escaped, then cut."""
+    """Paragraphs from outside, as shown: line breaks kept (no more than one blank line),
+    spaces folded, then cut.
+    """
     lines = [" ".join(line.split()) for line in value.strip().splitlines()]
-    text = "\n".join(escape(line) for line in lines)
-    return truncate(re.sub(r"\n{3,}", "\n\n", text), limit) if text.strip() else ""
+    text = re.sub(r"\n{3,}", "\n\n", "\n".join(lines))
+    return truncate(visible(text), limit) if text.strip() else ""
 
 
-def _detected(value: str | None) -> str:
+def _detected(value: str | None) -> rich.Element:
     if value is None or not value.strip():
-        return "not reported"
+        return rich.text("not reported")
     try:
-        return slack_date(datetime.fromisoformat(value.strip().replace("Z", "+00:00")))
+        at = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
     except ValueError:
-        return _shown(value, NAME_CHARS)
+        return rich.value(value, NAME_CHARS)
+    return rich.date(at, alert_blocks.DATE_FORMAT)
 
 
 def _level(threat_level: str) -> str:
     if not threat_level.strip():
         return "not reported"
     symbol = THREAT_SYMBOLS.get(threat_level, UNKNOWN_THREAT_SYMBOL)
-    name = THREAT_NAMES.get(threat_level) or _shown(threat_level, NAME_CHARS)
+    name = THREAT_NAMES.get(threat_level) or shown(threat_level, NAME_CHARS)
     return f"{symbol} {name}"
 
 
-def _references(references: Sequence[str]) -> str:
-    """Bare, escaped lines: Slack links a bare URL itself, and a label from API text
-    could lie about where a link goes. As many as fit one section, then "and N more".
+def _reference(reference: str) -> Line:
+    """A plain http(s) URL as a link showing itself (Slack links bare URLs in mrkdwn too);
+    anything else as text: a label from API text could lie about where a link goes.
     """
-    lines = [_shown(ref, REFERENCE_CHARS) for ref in references if ref.strip()]
-    shown: list[str] = []
+    if _REFERENCE_URL.fullmatch(reference.strip()):
+        return [rich.link(reference.strip(), reference.strip())]
+    return [rich.value(reference, REFERENCE_CHARS)]
+
+
+def _references(references: Sequence[str]) -> Block:
+    """As many references as fit one block, then "and N more"."""
+    lines = [_reference(ref) for ref in references if ref.strip()]
+    if not lines:
+        return rich.paragraph([bold("References")], [rich.text("none given", italic=True)])
+    listed: list[Line] = []
     room = LONG_TEXT - 40  # 40: the closing "and N more"
     for line in lines[:MAX_REFERENCES]:
-        room -= len(line) + 3
+        room -= rich.size(line) + 3
         if room < 0:
             break
-        shown.append(f"• {line}")
-    return _and_more(shown, len(lines), "\n")
+        listed.append(line)
+    parts = [rich.section([bold("References")]), rich.bullets(listed)]
+    if len(lines) > len(listed):
+        parts.append(rich.section([rich.text(f"and {len(lines) - len(listed):,} more")]))
+    return rich.block(*parts)
+
+
+def _long_part(heading: str, value: str) -> Block:
+    text = _long_text(value)
+    body = rich.text(text) if text else rich.text("none given", italic=True)
+    return rich.paragraph([bold(heading)], [body])
 
 
 def risk_modal(risk: Risk) -> dict[str, Any]:
     """A risk's details: level, CVSS, target, when detected, description, solution, references."""
     definition = risk.risk_definition
-    cvss = definition.cvss
+    cvss = definition.cvss or ""
     target = risk.target or risk.target_label
-    facts = {
-        "Threat level": _level(definition.threat_level),
-        "CVSS": _shown(cvss, NAME_CHARS) if cvss is not None and cvss.strip() else "not reported",
-        "Target": _code(target, TARGET_CHARS) if target.strip() else "not reported",
-        "Status": _shown(risk.status, NAME_CHARS, blank="not reported"),
-        "First detected": _detected(risk.first_detected_at or definition.first_detected_at),
-        "Last detected": _detected(risk.detected_at),
-    }
+    facts = rich.paragraph(
+        rich.fact("Threat level", rich.text(_level(definition.threat_level))),
+        rich.fact("CVSS", rich.value(cvss, NAME_CHARS, blank="not reported")),
+        rich.fact("Target", rich.value(target, TARGET_CHARS, blank="not reported", code=True)),
+        rich.fact("Status", rich.value(risk.status, NAME_CHARS, blank="not reported")),
+        rich.fact(
+            "First detected", _detected(risk.first_detected_at or definition.first_detected_at)
+        ),
+        rich.fact("Last detected", _detected(risk.detected_at)),
+    )
     blocks = [
-        _header(_shown(definition.title, NAME_CHARS * 3, blank="Untitled risk")),
-        {"type": "section", "fields": [_section_field(k, v) for k, v in facts.items()]},
+        _header(shown(definition.title, NAME_CHARS * 3, blank="Untitled risk")),
+        facts,
+        _long_part("Description", definition.description),
+        _long_part("Solution", definition.solution),
+        _references(definition.references),
+        _context(f"Risk {_code(risk.id, ID_CHARS)}"),
     ]
-    for heading, text in (
-        ("Description", _long_text(definition.description)),
-        ("Solution", _long_text(definition.solution)),
-        ("References", _references(definition.references)),
-    ):
-        blocks.append(_section(f"*{heading}*\n{text or '_none given_'}"))
-    blocks.append(_context(f"Risk {_code(risk.id, ID_CHARS)}"))
     return _modal("Risk details", blocks)
-
-
-def _section_field(name: str, value: str) -> Block:
-    return {"type": "mrkdwn", "text": f"*{name}*\n{value}"}
 
 
 # --- Assigning --------------------------------------------------------------------------
@@ -465,9 +490,10 @@ def parse_assign_metadata(text: str, *, key: bytes) -> tuple[str, str, str]:
 # --- Lists of threads: `/scans triage` and the Home tab ---------------------------------
 
 
-def _thread_line(summary: ScanSummary, *extra: str) -> str:
-    parts = [_code(summary.scan_id, ID_CHARS), _type(summary.type), _state(summary.state)]
-    return "• " + " · ".join([*parts, *extra])
+def _thread_line(summary: ScanSummary, *extra: Line) -> Line:
+    scan_id = rich.value(summary.scan_id, ID_CHARS, code=True)
+    facts = [[scan_id], [rich.text(_type(summary.type))], [rich.text(_state(summary.state))]]
+    return rich.joined([*facts, *extra], " · ")
 
 
 def _oldest_first(
@@ -475,7 +501,7 @@ def _oldest_first(
 ) -> list[tuple[ScanSummary, str | None, datetime | None]]:
     def key(thread: tuple[ScanSummary, str | None, datetime | None]) -> tuple[bool, float]:
         at = thread[2]  # unknown start times go last; naive ones are UTC, as everywhere
-        return (True, 0.0) if at is None else (False, _utc(at).timestamp())
+        return (True, 0.0) if at is None else (False, as_utc(at).timestamp())
 
     return sorted(threads, key=key)
 
@@ -495,9 +521,13 @@ def triage_list(
     head = [_header(title), _context(f"In {where}, oldest first")]
     lines = []
     for summary, permalink, started in _oldest_first(threads)[:MAX_TRIAGE]:
-        age = f"since {slack_date(started, '{ago}')}" if started is not None else "age unknown"
-        lines.append(_thread_line(summary, age, _thread_link(permalink)))
-    return _message(title, head + _packed(lines, len(threads), _room(head)))
+        age = (
+            [rich.text("since "), rich.date(started, "{ago}")]
+            if started is not None
+            else [rich.text("age unknown")]
+        )
+        lines.append(_thread_line(summary, age, [_thread_link(permalink)]))
+    return _message(title, head + _packed(lines, len(threads), _room(head), bulleted=True))
 
 
 def _home_part(
@@ -507,10 +537,10 @@ def _home_part(
     if not threads:
         return [*head, _context(empty)]
     lines = [
-        _thread_line(summary, channel_link(channel_id), _thread_link(permalink))
+        _thread_line(summary, [rich.channel(channel_id)], [_thread_link(permalink)])
         for summary, channel_id, permalink in threads[:MAX_HOME]
     ]
-    return head + _packed(lines, len(threads), room)
+    return head + _packed(lines, len(threads), room, bulleted=True)
 
 
 def home_view(
@@ -542,15 +572,21 @@ def home_view(
 
 
 def report_missing(scan_id: str) -> Message:
-    ref = _ref(ScanSummary(scan_id=scan_id))
+    ref = scan_reference(ScanSummary(scan_id=scan_id))
     plain = _ref(ScanSummary(scan_id=scan_id), plain=True)
-    text = f"{REPORT_SYMBOL} {ref} has no result files yet: HostedScan adds them as it finishes."
-    return _message(f"{plain} has no result files yet.", [_section(text)])
+    text = [
+        rich.text(f"{REPORT_SYMBOL} "),
+        *ref,
+        rich.text(" has no result files yet: HostedScan adds them as it finishes."),
+    ]
+    return _message(f"{plain} has no result files yet.", [rich.paragraph(text)])
 
 
 def report_comment(scan_id: str, content_type: str, by: str) -> str:
     """The initial_comment of an uploaded result file (mrkdwn, escaped, short)."""
-    kind = RESULT_KINDS.get(content_type.lower()) or _shown(content_type, NAME_CHARS, "Result")
+    kind = RESULT_KINDS.get(content_type.lower()) or escape(
+        shown(content_type, NAME_CHARS, "Result")
+    )
     ref = _ref(ScanSummary(scan_id=scan_id), start=False)
     return truncate(
         f"{REPORT_SYMBOL} {kind} report of {ref}, asked for by {_user(by)}", COMMENT_CHARS

@@ -23,7 +23,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from scanbot.alerts.failpoints import failpoint
-from scanbot.alerts.model import Alert, ScanSummary, Snapshot, Subscription
+from scanbot.alerts.model import (
+    MAX_SUBSCRIPTIONS_PER_CHANNEL,
+    Alert,
+    ScanSummary,
+    Snapshot,
+    Subscription,
+)
 from scanbot.store.files import make_private
 from scanbot.store.schema import (
     alert_threads,
@@ -40,6 +46,9 @@ log = logging.getLogger(__name__)
 MIGRATION_LOCK = 0x5CA9B07
 # pg_advisory_xact_lock key that serialises observations (poll cycles, webhook refreshes).
 OBSERVE_LOCK = 0x5CA9B08
+# pg_advisory_xact_lock(key, hashtext(channel)) that serialises adding to one channel's
+# subscriptions: the cap holds under concurrent subscribes.
+SUBSCRIBE_LOCK = 0x5CA9B09
 # Matches migration 0003's partial index; FINAL_STATES spelled out as SQL literals.
 NOT_FINAL_SQL = "state NOT IN ('SUCCEEDED', 'FAILED', 'OVER_LIMIT')"
 # SQLite allows 32,766 bound variables; stay well under for IN (...) lists.
@@ -79,6 +88,14 @@ class AlertThread:
     muted: bool = False
     snooze_choice: str | None = None  # the SnoozeChoice value of the snooze on now
     summary_at: datetime | None = None  # when `summary` was fetched; None: unknown
+
+
+class TooManySubscriptions(Exception):
+    """The channel already has as many subscriptions as it may."""
+
+    def __init__(self, channel_id: str, limit: int) -> None:
+        super().__init__(f"channel {channel_id} already has {limit} subscriptions")
+        self.limit = limit
 
 
 def _chunks(items: Sequence[str]) -> Iterable[Sequence[str]]:
@@ -383,24 +400,38 @@ class Store:
         events: Sequence[str],
         created_by: str = "",
         from_env: bool = False,
+        limit: int = MAX_SUBSCRIPTIONS_PER_CHANNEL,
     ) -> Subscription:
-        now = utcnow()
+        """Add a subscription, unless the channel already has `limit` of them (any kind):
+        then TooManySubscriptions. The count and the insert are one statement, and on
+        PostgreSQL one channel's adds queue on an advisory lock, so concurrent adds never
+        pass the limit. A `from_env` subscription is never refused.
+        """
+        values = {
+            "channel_id": channel_id,
+            "types": list(types),
+            "target_contains": target_contains,
+            "min_severity": min_severity,
+            "events": list(events),
+            "created_by": created_by,
+            "from_env": from_env,
+            "created_at": utcnow(),
+        }
+        row = sa.select(
+            *(sa.literal(v, subscriptions.c[k].type).label(k) for k, v in values.items())
+        )
+        if not from_env:
+            count = sa.select(sa.func.count()).where(subscriptions.c.channel_id == channel_id)
+            row = row.where(count.scalar_subquery() < limit)
+        insert = subscriptions.insert().from_select(list(values), row)
         async with self._write() as conn:
-            result = await conn.execute(
-                subscriptions.insert()
-                .values(
-                    channel_id=channel_id,
-                    types=list(types),
-                    target_contains=target_contains,
-                    min_severity=min_severity,
-                    events=list(events),
-                    created_by=created_by,
-                    from_env=from_env,
-                    created_at=now,
-                )
-                .returning(*subscriptions.c)
-            )
-            return _subscription(result.mappings().one())
+            if self.is_postgres:
+                key = sa.func.hashtext(channel_id)
+                await conn.execute(sa.select(sa.func.pg_advisory_xact_lock(SUBSCRIBE_LOCK, key)))
+            added = (await conn.execute(insert.returning(*subscriptions.c))).mappings().first()
+        if added is None:
+            raise TooManySubscriptions(channel_id, limit)
+        return _subscription(added)
 
     async def subscriptions(
         self, channel_id: str | None = None, *, enabled_only: bool = False

@@ -10,7 +10,7 @@ import pytest
 from scanbot.sandbox.slack_user import signed_headers, slash_command
 from scanbot.slack import actions
 from tests.e2e.conftest import SIGNING_SECRET, Stack, frozen_world, running_stack, wait_until
-from tests.slack.blockkit import assert_valid_message
+from tests.slack.blockkit import assert_valid_message, parsed_payload, rich_text_elements
 
 
 def _text_of(body: dict) -> str:
@@ -123,7 +123,7 @@ async def test_hostile_strings_never_ping_or_link(stack: Stack) -> None:
         skipped=[("t1", "<!everyone> & <#C123>")],
     )
     for answer in (await stack.command("/scan", scan_id), await stack.command("/scans")):
-        raw = json.dumps(answer.body)
+        raw = parsed_payload(answer.body)  # all but rich_text text, shown as typed
         for hostile in (
             "<!channel>",
             "<!here>",
@@ -136,6 +136,8 @@ async def test_hostile_strings_never_ping_or_link(stack: Stack) -> None:
         assert_valid_message(answer.body)
     detail = await stack.command("/scan", scan_id)
     assert "&lt;!channel&gt;" in detail.body["text"] + json.dumps(detail.body["blocks"])
+    target = {"type": "text", "text": "<!channel>", "style": {"code": True}}
+    assert target in rich_text_elements(detail.body["blocks"])
 
 
 async def test_details_from_a_list_opens_a_new_private_card(stack: Stack) -> None:

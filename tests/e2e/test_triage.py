@@ -26,7 +26,7 @@ from scanbot.slack import actions
 from scanbot.store.store import utcnow
 from scanbot.triage.model import SnoozeChoice
 from tests.e2e.conftest import SIGNING_SECRET, Stack, frozen_world, running_stack, wait_until
-from tests.slack.blockkit import assert_valid_message
+from tests.slack.blockkit import assert_valid_message, parsed_payload
 
 CHANNEL = "C0SECOPS"
 OTHER = "C0OTHER"
@@ -168,16 +168,19 @@ async def test_assign_through_the_modal(stack: Stack) -> None:
     (opened,) = await stack.slack.wait_for_calls("views.open")
     view = opened.body["view"]
     assert view["callback_id"] == actions.ASSIGN_VIEW
+    note = "<!channel> look at port 443"
     values = {
         "assignee": {"user": {"type": "users_select", "selected_user": BOB}},
-        "note": {"text": {"type": "plain_text_input", "value": "<!channel> look at port 443"}},
+        "note": {"text": {"type": "plain_text_input", "value": note}},
     }
     body = view_submission(actions.ASSIGN_VIEW, view["private_metadata"], values, user_id=ALICE)
     assert (await stack.send(body)).status_code == 200
     await wait_until(lambda: any(f"<@{BOB}>" in r["text"] for r in _replies(stack, scan_id)))
     await _settled(stack)
     reply = next(r for r in _replies(stack, scan_id) if f"<@{BOB}>" in r["text"])
-    assert "<!channel>" not in json.dumps(reply)  # the note is escaped
+    assert "<!channel>" not in parsed_payload(reply)  # nowhere Slack would parse it
+    quote = {"type": "rich_text_quote", "elements": [{"type": "text", "text": note}]}
+    assert {"type": "rich_text", "elements": [quote]} in reply["blocks"]  # shown as typed
     assert "Assigned to" in json.dumps(_parent(stack, scan_id)["blocks"])
 
 

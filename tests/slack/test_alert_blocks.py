@@ -35,8 +35,19 @@ from scanbot.slack.alert_blocks import (
     unsubscribed,
 )
 from scanbot.slack.blocks import Message
+from scanbot.slack.text import escape
+from scanbot.slack.text import shown as text_shown
 
-from .blockkit import MAX_BLOCKS, MAX_TEXT, assert_valid_message, text_objects
+from .blockkit import (
+    MAX_BLOCKS,
+    MAX_TEXT,
+    assert_valid_message,
+    hidden_characters,
+    parsed_payload,
+    readable,
+    rich_markup,
+    rich_text_elements,
+)
 
 HOSTILE = [
     "<!channel>",
@@ -104,7 +115,13 @@ def payload(message: Message) -> str:
 
 
 def texts(message: Message) -> str:
-    return "\n".join(obj["text"] for obj in text_objects(message["blocks"]))
+    """What a reader sees, rich_text blocks as mrkdwn would write them."""
+    return "\n".join(readable(message["blocks"]))
+
+
+def literal(message: Message) -> list[str]:
+    """The rich_text text elements: what Slack shows character for character."""
+    return [e["text"] for e in rich_text_elements(message["blocks"]) if e["type"] == "text"]
 
 
 def buttons(message: Message) -> list[dict[str, Any]]:
@@ -119,7 +136,7 @@ def buttons(message: Message) -> list[dict[str, Any]]:
 
 def valid(message: Message) -> Message:
     assert_valid_message(message)
-    raw = payload(message)
+    raw = parsed_payload(message)
     for sequence in RAW:
         assert sequence not in raw
     return message
@@ -132,9 +149,9 @@ def test_parent_card_of_a_running_scan() -> None:
     message = valid(parent_card(summary(target_count=7)))
     assert message["blocks"][0] == {
         "type": "header",
-        "text": {"type": "plain_text", "text": "OpenVAS scan · 🔄 running", "emoji": True},
+        "text": {"type": "plain_text", "text": "OpenVAS scan · 🔄 running", "emoji": False},
     }
-    body = message["blocks"][1]["text"]["text"]
+    body = rich_markup(message["blocks"][1])
     assert body == (
         "*Scan* `scan-123` · OpenVAS\n"
         "*State:* 🔄 running\n"
@@ -151,7 +168,7 @@ def test_parent_card_of_a_running_scan() -> None:
         }
     ]
     assert message["text"] == "Scan scan-123 (OpenVAS): running"
-    assert len(message["blocks"]) == 2  # no latest event given
+    assert len(message["blocks"]) == 3  # no latest event given: header, body, Details
 
 
 @pytest.mark.parametrize(
@@ -164,7 +181,8 @@ def test_parent_card_of_a_running_scan() -> None:
         ("OVER_LIMIT", "⛔ over limit", False),
         ("PAUSED", "❔ paused", False),
         ("", "❔ unknown state", False),
-        ("<!channel>", "❔ &lt;!channel&gt;", False),
+        ("<!channel>", "❔ <!channel>", False),  # literal: a rich_text element
+        ("*URGENT*", "❔ *urgent*", False),
     ],
 )
 def test_parent_card_in_each_state(state: str, shown: str, progress_line: bool) -> None:
@@ -223,9 +241,9 @@ def test_parent_card_names_the_latest_event(
     kind: EventKind, fields: dict[str, Any], latest: str
 ) -> None:
     message = valid(parent_card(summary(), latest=event(kind, **fields)))
-    assert message["blocks"][-1] == {
+    assert message["blocks"][-2] == {
         "type": "context",
-        "elements": [{"type": "mrkdwn", "text": latest}],
+        "elements": [{"type": "plain_text", "text": latest, "emoji": False}],
     }
 
 
@@ -245,16 +263,15 @@ def test_parent_card_of_a_hostile_scan() -> None:
     )
     message = valid(parent_card(hostile, latest=ScanEvent(kind=EventKind.GONE, summary=hostile)))
     assert "&lt;!channel&gt;" in message["text"]
-    assert "`&lt;https://evil.example|bank.com&gt;`" in texts(message)
+    assert "<https://evil.example|bank.com>" in literal(message)
+    assert any(" · <https://evil.example|bank.com>" in text for text in literal(message))
 
 
 # --- thread replies ----------------------------------------------------------------------
 
 
 def first_text(message: Message) -> str:
-    block = message["blocks"][0]
-    text: str = block["text"]["text"]
-    return text
+    return readable(message["blocks"][0])[0]
 
 
 @pytest.mark.parametrize(
@@ -299,8 +316,7 @@ def first_text(message: Message) -> str:
         (
             EventKind.UNKNOWN_STATE,
             {"state": "<!channel> & co"},
-            "❔ Scan `scan-123` (OpenVAS) is in a state scanbot does not know: "
-            "“&lt;!channel&gt; &amp; co”",
+            "❔ Scan `scan-123` (OpenVAS) is in a state scanbot does not know: “<!channel> & co”",
             "Scan scan-123 (OpenVAS) is in a state scanbot does not know: "
             "“&lt;!channel&gt; &amp; co”",
         ),
@@ -348,7 +364,7 @@ def test_risks_reply_lists_each_risk_compactly() -> None:
     message = valid(event_reply(alert(EventKind.RISKS, risks=risks, risk_count=5)))
     assert first_text(message) == "🚨 Scan `scan-123` (OpenVAS): 5 new open risks"
     assert message["text"] == "Scan scan-123 (OpenVAS): 5 new open risks"
-    assert message["blocks"][1]["text"]["text"].splitlines() == [
+    assert rich_markup(message["blocks"][1]).splitlines() == [
         "🔴 *High* Outdated TLS 1 · `shop.example.com` · CVSS 9.8",
         "🟠 *Medium* Outdated TLS 2",
         "🟡 *Low* Outdated TLS 3 · `shop.example.com` · CVSS 7.5",
@@ -361,7 +377,7 @@ def test_risks_reply_lists_each_risk_compactly() -> None:
 def test_a_risk_without_any_details() -> None:
     bare = RiskDetail(risk_id="risk-9")
     message = valid(event_reply(alert(EventKind.RISKS, risks=(bare,), risk_count=1)))
-    assert message["blocks"][1]["text"]["text"] == "⚪ `risk-9` · details unavailable"
+    assert rich_markup(message["blocks"][1]) == "⚪ `risk-9` · details unavailable"
 
 
 def test_risks_keep_the_order_given() -> None:
@@ -416,8 +432,13 @@ def test_longest_risks_stay_within_every_limit() -> None:
 def test_hostile_risks_are_inert() -> None:
     risks = tuple(risk(n, title=h, target=h, cvss=h, threat_level=h) for n, h in enumerate(HOSTILE))
     message = valid(event_reply(alert(EventKind.RISKS, risks=risks, risk_count=len(risks))))
-    assert "&lt;https://evil.example|bank.com&gt;" in texts(message)
-    assert "a &amp; b &gt; c &lt; d" in texts(message)
+    # Each value is a text element of its own, shown literally; the bot styles it, no more.
+    elements = list(rich_text_elements(message["blocks"]))
+    evil = {"type": "text", "text": "<https://evil.example|bank.com>"}
+    assert {**evil, "style": {"code": True}} in elements  # the target
+    assert {**evil, "style": {"bold": True}} in elements  # the threat level
+    assert any(" <https://evil.example|bank.com> · " in text for text in literal(message))
+    assert {"type": "text", "text": "a & b > c < d", "style": {"code": True}} in elements
 
 
 # --- the first message -------------------------------------------------------------------
@@ -470,7 +491,7 @@ def test_digest_counts_kinds_then_lists_each_alert() -> None:
     assert message["blocks"][1]["elements"][0]["text"] == (
         "1 started · 2 finished (1 failed) · 1 with new risks"
     )
-    assert message["blocks"][2]["text"]["text"].splitlines() == [
+    assert rich_markup(message["blocks"][2]).splitlines() == [
         "🚨 Scan `s1` (OpenVAS): 4 new open risks",
         "❌ Scan `s2` (OpenVAS) finished: failed",
         "🔄 Scan `s3` (OpenVAS) started: 3 targets",
@@ -536,7 +557,11 @@ def test_hostile_digest_is_inert() -> None:
         ),
         (
             {"target_contains": "<!channel>", "events": ("<@U1>",)},
-            "#3: &lt;@U1&gt; of all scans with a target containing “&lt;!channel&gt;”",
+            "#3: <@U1> of all scans with a target containing “<!channel>”",  # as shown
+        ),
+        (
+            {"target_contains": "*URGENT*\u202e", "events": ("~x~",)},
+            "#3: ~x~ of all scans with a target containing “*URGENT*\N{REPLACEMENT CHARACTER}”",
         ),
         (
             {"min_severity": "HIGH"},
@@ -571,10 +596,10 @@ def test_subscriptions_list() -> None:
     ]
     message = valid(subscriptions_list(subs))
     assert message["blocks"][0]["text"]["text"] == "2 alert subscriptions in this channel"
-    assert message["blocks"][1]["text"]["text"] == (
+    assert rich_markup(message["blocks"][1]) == (
         "• #1: finished and risks of all scans (set by `SCANBOT_ALERT_CHANNEL`)\n"
         "• #4: finished and risks of SSLyze scans\n"
-        "      ⏸️ Disabled: not_in_channel &lt;!here&gt;"
+        "⏸️ Disabled: not_in_channel <!here>"
     )
     assert message["text"] == "2 alert subscriptions in this channel: #1 and #4"
 
@@ -609,6 +634,24 @@ def test_subscribed() -> None:
 def test_subscribed_with_a_hostile_target() -> None:
     message = valid(subscribed(subscription(target_contains="<https://evil.example|bank.com>")))
     assert "“&lt;https://evil.example|bank.com&gt;”" in message["text"]
+
+
+def test_subscription_announcement_names_who_and_what() -> None:
+    sub = subscription(target_contains="*shop*\u202e", events=("risks",))
+    message = alert_blocks.subscription_announcement(sub, "U0ALICE")
+    assert_valid_message(message, allowed_mentions={"<@U0ALICE>"})
+    assert first_text(message) == (
+        "<@U0ALICE> subscribed this channel to scan alerts: #3: risks of all scans with a "
+        "target containing “*shop*\N{REPLACEMENT CHARACTER}”."
+    )
+    assert message["text"] == (
+        "<@U0ALICE> subscribed this channel to scan alerts: #3: risks of all scans with a "
+        "target containing “\N{FULLWIDTH ASTERISK}shop\N{FULLWIDTH ASTERISK}"
+        "\N{REPLACEMENT CHARACTER}”."
+    )
+    by_someone_odd = alert_blocks.subscription_announcement(sub, "<!channel>")
+    assert_valid_message(by_someone_odd)
+    assert first_text(by_someone_odd).startswith("<!channel> subscribed")  # literal text
 
 
 @pytest.mark.parametrize(
@@ -673,7 +716,8 @@ def test_subscribe_usage_names_every_event_and_the_default() -> None:
     ("text", "shown"),
     [
         ("HostedScan polling fails: 503", "🛠️ HostedScan polling fails: 503"),
-        ("error <!channel> & <https://evil.example|x>", "🛠️ error &lt;!channel&gt; &amp; "),
+        ("error <!channel> & <https://evil.example|x>", "🛠️ error <!channel> & <https://evil"),
+        ("*URGENT* ~x~\u202e", "🛠️ *URGENT* ~x~\N{REPLACEMENT CHARACTER}"),
         ("", "🛠️ (no details)"),
         ("  \n ", "🛠️ (no details)"),
         ("x" * 20_000, "🛠️ xxx"),
@@ -751,7 +795,7 @@ SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[Heal
 
 
 def names_the_scan(message: Message, scan: ScanSummary) -> None:
-    shown = blocks._shown(scan.scan_id, blocks.ID_CHARS)
+    shown = escape(text_shown(scan.scan_id, blocks.ID_CHARS))
     assert shown in message["text"]
 
 
@@ -792,8 +836,7 @@ def test_any_subscription_message_is_valid(
     valid(unsubscribed(count, None))
     words = describe_subscription(one)
     assert words.startswith(f"#{one.id}: ")
-    for sequence in RAW:
-        assert sequence not in words
+    assert not hidden_characters({"words": words})
 
 
 @SETTINGS

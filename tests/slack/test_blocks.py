@@ -11,7 +11,15 @@ from scanbot.scans.query import ScanQuery
 from scanbot.slack import actions, blocks
 from scanbot.slack.blocks import Message
 
-from .blockkit import MAX_TEXT, assert_valid_message, blocks_validator, text_objects
+from .blockkit import (
+    MAX_TEXT,
+    assert_valid_message,
+    blocks_validator,
+    parsed_payload,
+    readable,
+    rich_markup,
+    rich_text_elements,
+)
 
 HOSTILE = [
     "<!channel>",
@@ -87,7 +95,14 @@ def payload(message: Message) -> str:
 
 
 def texts(message: Message) -> list[str]:
-    return [obj["text"] for obj in text_objects(message["blocks"])]
+    """What a reader sees, text object by text object, rich_text blocks as mrkdwn would
+    write them."""
+    return readable(message["blocks"])
+
+
+def literal(message: Message) -> list[str]:
+    """The rich_text text elements: what Slack shows character for character."""
+    return [e["text"] for e in rich_text_elements(message["blocks"]) if e["type"] == "text"]
 
 
 def buttons(message: Message) -> list[dict[str, Any]]:
@@ -101,7 +116,7 @@ def buttons(message: Message) -> list[dict[str, Any]]:
 
 
 def assert_inert(message: Message) -> None:
-    raw = payload(message)
+    raw = parsed_payload(message)
     for sequence in RAW:
         assert sequence not in raw
 
@@ -180,6 +195,56 @@ def test_checker_refuses_what_slack_would(message: dict[str, Any]) -> None:
         assert_valid_message(message)
 
 
+def rich_block(*elements: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "type": "rich_text",
+        "elements": [{"type": "rich_text_section", "elements": [*elements]}],
+    }
+
+
+def rich_text(text: str) -> dict[str, Any]:
+    return {"type": "text", "text": text}
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        {"text": "x", "blocks": [rich_block(rich_text("a\u202eb"))]},  # hidden in rich_text
+        {"text": "x", "blocks": [section("a\u200bb")]},  # in mrkdwn
+        {"text": "a\u2066b", "blocks": [section("x")]},  # in the fallback
+        {"text": "x", "blocks": [rich_block(rich_text("\x1b[31m"))]},
+        {"text": "x", "blocks": [rich_block(rich_text("x" * 3001))]},  # a section's limit
+        {"text": "x", "blocks": [rich_block(rich_text(""))]},
+        {"text": "x", "blocks": [rich_block(rich_text("x" * 2000))] * 6},  # the total
+        {"text": "x", "blocks": [rich_block({"type": "user", "user_id": "<!channel>"})]},
+        {"text": "x", "blocks": [rich_block({"type": "broadcast", "range": "channel"})]},
+        {"text": "x", "blocks": [rich_block({"type": "text", "text": "x", "style": {}})]},
+    ],
+)
+def test_checker_refuses_rich_text_slack_or_a_reader_would_not_take(
+    message: dict[str, Any],
+) -> None:
+    with pytest.raises(AssertionError):
+        assert_valid_message(message)
+
+
+def test_checker_takes_rich_text_literally() -> None:
+    """A text element shows `<!channel>` as typed: nothing to ping there; a line feed is a
+    line break, not a hidden character."""
+    literal_text = rich_text("<!channel> *URGENT* <https://evil.example|bank.com>\nnext")
+    assert_valid_message({"text": "x", "blocks": [rich_block(literal_text)]})
+    mention = {"text": "x", "blocks": [rich_block({"type": "user", "user_id": "U0ALICE"})]}
+    assert_valid_message(mention, allowed_mentions={"<@U0ALICE>"})
+    with pytest.raises(AssertionError):
+        assert_valid_message(mention)  # a mention, in rich_text too, only by permission
+    spoof = {"type": "link", "url": "https://evil.example", "text": "bank.com"}
+    with pytest.raises(AssertionError):
+        assert_valid_message({"text": "x", "blocks": [rich_block(spoof)]})
+    itself = {"type": "link", "url": "https://example.org/a", "text": "https://example.org/a"}
+    assert_valid_message({"text": "x", "blocks": [rich_block(itself)]})
+    assert parsed_payload({"blocks": [rich_block(literal_text)]}).count("<!channel>") == 0
+
+
 def test_the_schema_itself_refuses_invalid_blocks() -> None:
     # The schema's root is a message's blocks array: proof it is the right definition.
     validator = blocks_validator()
@@ -208,7 +273,7 @@ def test_list_header_counts_every_scan_and_says_the_filter() -> None:
     assert_valid_message(message)
     assert message["blocks"][0] == {
         "type": "header",
-        "text": {"type": "plain_text", "text": "12 running OpenVAS scans", "emoji": True},
+        "text": {"type": "plain_text", "text": "12 running OpenVAS scans", "emoji": False},
     }
     assert message["text"].startswith("12 running OpenVAS scans")
 
@@ -255,12 +320,14 @@ def test_list_entry_is_compact() -> None:
     message = blocks.scan_list(listing([scan()]))
     assert_valid_message(message)
     entry = message["blocks"][2]
-    assert entry["text"]["text"] == (
-        "`5f0c1a2b3c4d` · OpenVAS · 🔄 running\n"
+    assert entry["text"] == {
+        "type": "plain_text",
+        "text": "5f0c1a2b3c4d · OpenVAS · 🔄 running\n"
         "▰▰▰▱▱▱▱▱▱▱ 30%\n"
-        "Targets: `example.com` +2 more\n"
-        "Risks: 2 new · 1 still open · 0 closed"
-    )
+        "Targets: example.com +2 more\n"
+        "Risks: 2 new · 1 still open · 0 closed",
+        "emoji": False,
+    }
     assert entry["accessory"] == {
         "type": "button",
         "text": {"type": "plain_text", "text": "Details", "emoji": True},
@@ -272,16 +339,17 @@ def test_list_entry_is_compact() -> None:
 @pytest.mark.parametrize(
     ("fields", "lines"),
     [
-        ({"state": "SUCCEEDED", "progress": 100}, ["`5f0c1a2b3c4d` · OpenVAS · ✅ succeeded"]),
-        ({"progress": None}, ["`5f0c1a2b3c4d` · OpenVAS · 🔄 running", "progress not reported"]),
+        ({"state": "SUCCEEDED", "progress": 100}, ["5f0c1a2b3c4d · OpenVAS · ✅ succeeded"]),
+        ({"progress": None}, ["5f0c1a2b3c4d · OpenVAS · 🔄 running", "progress not reported"]),
         ({"requested_targets": []}, ["Targets: none"]),
-        ({"requested_targets": [{"target": "only.example"}]}, ["Targets: `only.example`"]),
+        ({"requested_targets": [{"target": "only.example"}]}, ["Targets: only.example"]),
         (
             {"requested_targets": [{"target": f"h{i}.example"} for i in range(500)]},
-            ["Targets: `h0.example` +499 more"],
+            ["Targets: h0.example +499 more"],
         ),
-        ({"type": "NEW_SCANNER", "state": "PAUSED"}, ["`5f0c1a2b3c4d` · NEW_SCANNER · ❔ paused"]),
-        ({"type": None, "state": None}, ["`5f0c1a2b3c4d` · unknown type · ❔ unknown state"]),
+        ({"type": "NEW_SCANNER", "state": "PAUSED"}, ["5f0c1a2b3c4d · NEW_SCANNER · ❔ paused"]),
+        ({"type": None, "state": None}, ["5f0c1a2b3c4d · unknown type · ❔ unknown state"]),
+        ({"type": "*NEW*", "state": "~x~"}, ["5f0c1a2b3c4d · *NEW* · ❔ ~x~"]),
     ],
 )
 def test_list_entry_variants(fields: dict[str, Any], lines: list[str]) -> None:
@@ -356,7 +424,7 @@ def test_list_button_less_scan_ids() -> None:
     message = blocks.scan_list(listing(entries))
     assert_valid_message(message)
     assert [b["value"] for b in buttons(message)] == ["ok"]
-    assert "`&lt;!channel&gt;` · OpenVAS" in payload(message)
+    assert "&lt;!channel&gt; · OpenVAS" in payload(message)
 
 
 @pytest.mark.parametrize(
@@ -371,12 +439,20 @@ def test_list_button_less_scan_ids() -> None:
             ScanQuery(types=("NMAP",), scheduled_by=("<@U123>", "bob")),
             "There are no NMAP scans scheduled by &lt;@U123&gt; or bob.",
         ),
+        (
+            ScanQuery(scheduled_by=("*alice*",)),
+            "There are no scans scheduled by *alice*.",
+        ),
     ],
 )
 def test_empty_listing_is_one_sentence(query: ScanQuery, sentence: str) -> None:
     message = blocks.scan_list(listing([], query=query, by_state={}, by_type={}))
     assert_valid_message(message)
-    assert message == {"text": sentence, "blocks": [section(sentence)]}
+    plain = {"type": "plain_text", "text": sentence, "emoji": False}
+    assert message == {
+        "text": sentence.replace("*", "\N{FULLWIDTH ASTERISK}"),
+        "blocks": [{"type": "section", "text": plain}],
+    }
 
 
 def test_listing_past_its_end_says_so() -> None:
@@ -437,23 +513,21 @@ def test_detail_of_a_normal_scan() -> None:
     assert_valid_message(message)
     header, facts, risks, requested, resolved, skipped, buttons_block = message["blocks"]
     assert header["text"]["text"] == "OpenVAS scan · 🔄 running"
-    assert [f["text"] for f in facts["fields"]] == [
-        "*Scan ID*\n`5f0c1a2b3c4d`",
-        "*State*\n🔄 running",
-        "*Type*\nOpenVAS",
-        "*Progress*\n▰▰▰▱▱▱▱▱▱▱ 30%",
-        "*Result files*\n2 files: PDF, HTML",
+    assert rich_markup(facts).splitlines() == [
+        "*Scan ID:* `5f0c1a2b3c4d`",
+        "*State:* 🔄 running",
+        "*Type:* OpenVAS",
+        "*Progress:* ▰▰▰▱▱▱▱▱▱▱ 30%",
+        "*Result files:* 2 files: PDF, HTML",
     ]
-    assert risks["text"]["text"] == (
+    assert rich_markup(risks) == (
         "*Risks:* 2 new · 1 still open · 0 closed\n*New:* `risk-new-1`, `risk-new-2`"
     )
-    assert requested["text"]["text"] == (
+    assert rich_markup(requested) == (
         "*Requested targets (3):*\n• `example.com`\n• `10.0.0.1`\n• `internal.example`"
     )
-    assert resolved["text"]["text"] == "*Resolved targets (1):*\n• `93.184.216.34`"
-    assert (
-        skipped["text"]["text"] == "*Skipped targets (1):*\n• `internal.example`: private address"
-    )
+    assert rich_markup(resolved) == "*Resolved targets (1):*\n• `93.184.216.34`"
+    assert rich_markup(skipped) == "*Skipped targets (1):*\n• `internal.example`: private address"
     assert [(b["text"]["text"], b["value"]) for b in buttons_block["elements"]] == [
         ("Refresh", "5f0c1a2b3c4d"),
         ("Share in channel", "5f0c1a2b3c4d"),
@@ -494,8 +568,8 @@ def test_detail_of_a_scan_with_only_an_id() -> None:
     assert_valid_message(message)
     shown = texts(message)
     assert "unknown type scan · ❔ unknown state" in shown
-    assert "*Progress*\nprogress not reported" in shown
-    assert "*Result files*\nnone yet" in shown
+    assert "*Progress:* progress not reported" in shown[1].splitlines()
+    assert "*Result files:* none yet" in shown[1].splitlines()
     assert "*Risks:* 0 new · 0 still open · 0 closed" in shown
     assert "*Requested targets:* none" in shown
     assert not any("Resolved" in text or "Skipped" in text for text in shown)
@@ -526,9 +600,8 @@ def test_detail_result_kinds_are_counted() -> None:
     ]
     message = blocks.scan_detail(scan(results=results))
     assert_valid_message(message)
-    assert f"*Result files*\n6 files: HTML {TIMES}2, PDF, XML, image/&lt;png&gt;, unknown" in texts(
-        message
-    )
+    facts = texts(message)[1].splitlines()
+    assert f"*Result files:* 6 files: HTML {TIMES}2, PDF, XML, image/<png>, unknown" in facts
 
 
 @pytest.mark.parametrize("count", [0, 1, 500])
@@ -605,7 +678,10 @@ def test_hostile_scan_is_inert_everywhere() -> None:
     message = blocks.scan_detail(
         scan(requested_targets=[{"target": "<https://evil.example|bank.com>"}])
     )
-    assert "`&lt;https://evil.example|bank.com&gt;`" in payload(message)
+    # Literal text where Slack links nothing, nowhere else.
+    target = {"type": "text", "text": "<https://evil.example|bank.com>", "style": {"code": True}}
+    assert target in rich_text_elements(message["blocks"])
+    assert "evil.example" not in parsed_payload(message)
 
 
 def test_newlines_from_outside_cannot_break_the_layout() -> None:

@@ -19,6 +19,7 @@ from scanbot.hostedscan.models import Risk
 from scanbot.slack import actions
 from scanbot.slack.alert_blocks import first_message, parent_card, slack_date
 from scanbot.slack.blocks import Message
+from scanbot.slack.text import escape
 from scanbot.slack.triage_blocks import (
     acknowledged,
     assign_modal,
@@ -42,7 +43,15 @@ from scanbot.slack.triage_blocks import (
 )
 from scanbot.triage.model import Acknowledgement, SnoozeChoice, TriageView
 
-from .blockkit import MAX_TEXT, assert_valid_message, assert_valid_view, text_objects
+from .blockkit import (
+    MAX_TEXT,
+    assert_valid_message,
+    assert_valid_view,
+    parsed_payload,
+    readable,
+    rich_markup,
+    rich_text_elements,
+)
 from .test_alert_blocks import alerts, odd_text, risk_details, summaries
 
 HOSTILE = [
@@ -82,7 +91,7 @@ def mentions(*user_ids: str | None) -> set[str]:
 
 
 def dates(payload: Mapping[str, Any]) -> set[str]:
-    return set(DATE_TOKEN.findall(json.dumps(dict(payload), ensure_ascii=False)))
+    return set(DATE_TOKEN.findall(parsed_payload(payload)))
 
 
 def users_of(view: TriageView) -> list[str]:
@@ -95,7 +104,7 @@ def channel_links(*channel_ids: str) -> set[str]:
 
 
 def raw_free(payload: Mapping[str, Any]) -> None:
-    raw = json.dumps(dict(payload), ensure_ascii=False)
+    raw = parsed_payload(payload)
     for sequence in RAW:
         assert sequence not in raw
 
@@ -122,7 +131,13 @@ def valid_view(
 
 
 def texts(payload: Mapping[str, Any]) -> str:
-    return "\n".join(obj["text"] for obj in text_objects(payload["blocks"]))
+    """What a reader sees, rich_text blocks as mrkdwn would write them."""
+    return "\n".join(readable(payload["blocks"]))
+
+
+def literal(payload: Mapping[str, Any]) -> list[str]:
+    """The rich_text text elements: what Slack shows character for character."""
+    return [e["text"] for e in rich_text_elements(payload["blocks"]) if e["type"] == "text"]
 
 
 def elements(message: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -271,11 +286,11 @@ def test_parent_card_without_triage_is_unchanged() -> None:
 def test_parent_card_of_a_fresh_thread() -> None:
     message = valid(parent_card(summary(), triage=TriageView(), now=NOW))
     assert kinds(message) == [
-        actions.DETAILS,
         actions.ACK,
         actions.ASSIGN,
         actions.SNOOZE,
         actions.MUTE,
+        actions.DETAILS,
         actions.THREAD_REFRESH,
         actions.RISKS,
         actions.REPORT,
@@ -320,12 +335,12 @@ def test_parent_card_with_every_fact() -> None:
         "🔇 Muted in this channel",
     ]
     assert kinds(message) == [
-        actions.DETAILS,
         actions.ACK,
         actions.UNACK,
         actions.ASSIGN,
         actions.UNSNOOZE,
         actions.UNMUTE,
+        actions.DETAILS,
         actions.THREAD_REFRESH,
         actions.RISKS,
         actions.REPORT,
@@ -466,9 +481,10 @@ def test_assigned_to_oneself_and_unassigned() -> None:
         ("   \n\n ", None),
         (
             "<!channel> & <https://evil.example|bank.com>",
-            "> &lt;!channel&gt; &amp; &lt;https://evil.example|bank.com&gt;",
+            "> <!channel> & <https://evil.example|bank.com>",  # literal text in a quote
         ),
         ("line one\n\n  line   two ", "> line one\n> line two"),
+        ("*URGENT* ~x~ `y`\u202e", "> *URGENT* ~x~ `y`\N{REPLACEMENT CHARACTER}"),
     ],
 )
 def test_assigned_notes(note: str, quoted: str | None) -> None:
@@ -476,7 +492,8 @@ def test_assigned_notes(note: str, quoted: str | None) -> None:
     if quoted is None:
         assert len(message["blocks"]) == 1
     else:
-        assert message["blocks"][1]["text"]["text"] == quoted
+        assert rich_markup(message["blocks"][1]) == quoted
+        assert [part["type"] for part in message["blocks"][1]["elements"]] == ["rich_text_quote"]
 
 
 @pytest.mark.parametrize("note", ["x" * 100_000, "<!here>\n" * 5000, "&" * 3000])
@@ -563,7 +580,8 @@ def test_risks_list_of_one() -> None:
             "value": "risk-1",
         }
     ]
-    assert "🔴 *High* Outdated TLS 1 · `shop.example.com` · CVSS 7.5" in texts(message)
+    # plain_text beside its View button: no styling, nothing parsed.
+    assert "🔴 High Outdated TLS 1 · shop.example.com · CVSS 7.5" in texts(message)
 
 
 def test_risks_list_of_900() -> None:
@@ -599,14 +617,14 @@ def test_risk_modal() -> None:
     assert view["blocks"][0]["text"]["text"] == "Outdated TLS"
     shown = texts(view)
     for fact in (
-        "*Threat level*\n🔴 High",
-        "*CVSS*\n7.5",
-        "*Target*\n`shop.example.com`",
-        "*First detected*\n<!date^1714464000^",
-        f"*Last detected*\n{NOW_TOKEN}",
+        "*Threat level:* 🔴 High",
+        "*CVSS:* 7.5",
+        "*Target:* `shop.example.com`",
+        "*First detected:* <!date^1714464000^",
+        f"*Last detected:* {NOW_TOKEN}",
         "*Description*\nThe server accepts TLS 1.0.\n\nUpgrade it.",
         "*Solution*\nDisable TLS 1.0 and 1.1.",
-        "*References*\n• https://www.example.org/tls\n• CVE-2011-3389",
+        "*References*\n• <https://www.example.org/tls>\n• CVE-2011-3389",
         "Risk `risk-1`",
     ):
         assert fact in shown
@@ -630,10 +648,13 @@ def test_risk_modal_of_hostile_text() -> None:
     )
     view = valid_view(risk_modal(hostile))
     shown = texts(view)
-    assert "• &lt;https://evil.example|bank.com&gt;" in shown
-    assert "• https://shop.example.com/?a=1&amp;b=2" in shown  # bare: Slack links it itself
-    assert "<http" not in json.dumps(view)
-    assert "&lt;!channel&gt; &amp; co" in shown
+    links = [e for e in rich_text_elements(view["blocks"]) if e["type"] == "link"]
+    # A plain URL reads as where it goes; anything else is text, never a link.
+    shop = "https://shop.example.com/?a=1&b=2"
+    assert links == [{"type": "link", "url": shop, "text": shop}]
+    assert {"type": "text", "text": evil} in rich_text_elements(view["blocks"])
+    assert "<http" not in parsed_payload(view)
+    assert "&lt;!channel&gt; &amp; co" in shown  # the header: plain_text, escaped
 
 
 def test_risk_modal_of_huge_text() -> None:
@@ -650,9 +671,11 @@ def test_risk_modal_of_huge_text() -> None:
     view = valid_view(risk_modal(huge))
     assert len(view["blocks"]) <= 100
     references = next(
-        b for b in view["blocks"] if "*References*" in b.get("text", {}).get("text", "")
+        b
+        for b in view["blocks"]
+        if b["type"] == "rich_text" and rich_markup(b).startswith("*References*")
     )
-    lines = references["text"]["text"].splitlines()[1:]
+    lines = rich_markup(references).splitlines()[1:]
     assert lines[-1] == f"and {1000 - len(lines[:-1]):,} more"
 
 
@@ -660,7 +683,7 @@ def test_risk_modal_of_an_empty_risk() -> None:
     view = valid_view(risk_modal(Risk(id="r")))
     shown = texts(view)
     assert view["blocks"][0]["text"]["text"] == "Untitled risk"
-    assert "*CVSS*\nnot reported" in shown
+    assert "*CVSS:* not reported" in shown
     assert "*Description*\n_none given_" in shown
 
 
@@ -668,8 +691,9 @@ def test_risk_modal_of_an_empty_risk() -> None:
 def test_loading_and_unavailable_modals(risk_id: str) -> None:
     loading = valid_view(risk_modal_loading(risk_id))
     assert texts(loading).startswith("⏳ Loading risk")
-    gone = valid_view(risk_modal_unavailable(risk_id, "<!channel> HostedScan answered 404"))
-    assert "&lt;!channel&gt; HostedScan answered 404" in texts(gone)
+    reason = f"HostedScan no longer has risk `{escape(risk_id[:80])}`: it was deleted."
+    gone = valid_view(risk_modal_unavailable(risk_id, reason))
+    assert reason in texts(gone)  # the service's own mrkdwn sentence, as it wrote it
     assert valid_view(risk_modal_unavailable(risk_id, ""))
 
 
@@ -819,7 +843,7 @@ def test_triage_list_oldest_first() -> None:
     assert lines[0] == (
         "• `old` · OpenVAS · ✅ succeeded · since "
         "<!date^1714399380^{ago}|2024-04-29 14:03 UTC> · "
-        f"<{PERMALINK}?thread_ts=1&amp;cid=C|thread>"
+        f"<{PERMALINK}?thread_ts=1&cid=C|thread>"
     )
     assert lines[-1].endswith("age unknown · no link to the thread")
     assert message["text"] == "4 alert threads waiting for acknowledgement"
@@ -998,7 +1022,9 @@ def test_any_first_message_with_triage_is_valid(
 def test_any_risk_modal_is_valid(any_risk: Risk) -> None:
     valid_view(risk_modal(any_risk))
     valid_view(risk_modal_loading(any_risk.id))
-    valid_view(risk_modal_unavailable(any_risk.id, any_risk.risk_definition.description))
+    # The reason is the service's sentence, values in it escaped: here a description.
+    reason = escape(any_risk.risk_definition.description)
+    valid_view(risk_modal_unavailable(any_risk.id, reason))
 
 
 @SETTINGS

@@ -14,8 +14,15 @@ import sqlalchemy as sa
 from alembic.config import Config
 from alembic.script import ScriptDirectory
 
-from scanbot.alerts.model import Alert, EventKind, ScanEvent, ScanSummary, Snapshot
-from scanbot.store import OutboxRow, Store, database_url
+from scanbot.alerts.model import (
+    MAX_SUBSCRIPTIONS_PER_CHANNEL,
+    Alert,
+    EventKind,
+    ScanEvent,
+    ScanSummary,
+    Snapshot,
+)
+from scanbot.store import OutboxRow, Store, TooManySubscriptions, database_url
 from scanbot.store.schema import metadata, outbox, webhook_events
 from scanbot.store.store import utcnow
 from tests.databases import fresh_database
@@ -517,6 +524,53 @@ async def test_the_env_subscription_is_added_once_however_many_starts(store: Sto
     )
     await store.add_subscription("C2", events=["finished"])
     assert await store.ensure_env_subscription("C2", ["finished"]) is True
+
+
+async def test_a_channel_takes_at_most_the_limit_of_subscriptions(store: Store) -> None:
+    for _ in range(MAX_SUBSCRIPTIONS_PER_CHANNEL):
+        await store.add_subscription("C1", events=["finished"])
+    with pytest.raises(TooManySubscriptions) as refused:
+        await store.add_subscription("C1", events=["risks"])
+    assert refused.value.limit == MAX_SUBSCRIPTIONS_PER_CHANNEL
+    assert len(await store.subscriptions("C1")) == MAX_SUBSCRIPTIONS_PER_CHANNEL
+    await store.add_subscription("C2", events=["finished"])  # another channel is not full
+    # Removing one makes room for one.
+    first = (await store.subscriptions("C1"))[0]
+    assert await store.remove_subscriptions("C1", first.id) == 1
+    await store.add_subscription("C1", events=["risks"])
+    with pytest.raises(TooManySubscriptions):
+        await store.add_subscription("C1", events=["risks"])
+
+
+async def test_the_env_subscription_is_never_refused_by_the_limit(store: Store) -> None:
+    for channel_id in ("C1", "C2"):
+        for _ in range(MAX_SUBSCRIPTIONS_PER_CHANNEL):
+            await store.add_subscription(channel_id, events=["finished"])
+    assert await store.ensure_env_subscription("C1", ["finished", "risks"]) is True
+    env = await store.add_subscription("C2", events=["risks"], from_env=True)
+    assert env.from_env
+    for channel_id in ("C1", "C2"):
+        assert len(await store.subscriptions(channel_id)) == MAX_SUBSCRIPTIONS_PER_CHANNEL + 1
+
+
+async def test_concurrent_subscribes_never_pass_the_limit(store: Store, database: Database) -> None:
+    """Two processes' stores (separate engines and connections) subscribing one channel at
+    once, at one below the limit: exactly one more gets in."""
+    for _ in range(MAX_SUBSCRIPTIONS_PER_CHANNEL - 1):
+        await store.add_subscription("C1", events=["finished"])
+    others = [await database.open(migrate=False) for _ in range(3)]
+    try:
+        await asyncio.gather(*(other.subscriptions("C1") for other in others))  # connected
+        stores = (store, *others)
+        adds = [s.add_subscription("C1", events=["risks"]) for s in stores * 4]
+        results = await asyncio.gather(*adds, return_exceptions=True)
+    finally:
+        for other in others:
+            await other.close()
+    added = [r for r in results if not isinstance(r, BaseException)]
+    refused = [r for r in results if isinstance(r, TooManySubscriptions)]
+    assert (len(added), len(refused)) == (1, len(adds) - 1), results
+    assert len(await store.subscriptions("C1")) == MAX_SUBSCRIPTIONS_PER_CHANNEL
 
 
 # -- webhooks and state -------------------------------------------------------------------
