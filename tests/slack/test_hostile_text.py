@@ -238,7 +238,9 @@ def messages(strings: Sequence[str]) -> Iterator[tuple[str, Mapping[str, Any]]]:
     yield "risk unavailable", triage_blocks.risk_modal_unavailable(s(), reason)
     yield "risk", triage_blocks.risk_modal(_full_risk(s))
     try:
-        assign = triage_blocks.assign_modal(s(), CHANNEL, "1714572180.000100", s())
+        assign = triage_blocks.assign_modal(
+            s(), CHANNEL, "1714572180.000100", s(), key=b"hostile-text-seal-key"
+        )
     except ValueError:
         pass  # documented: a scan id too long for private_metadata gets no modal
     else:
