@@ -144,8 +144,8 @@ async def socket_runtime(settings: Settings) -> None:
 
 async def _print_card(settings: Settings, command: str, text: str, *, as_json: bool) -> int:
     from scanbot.app import build_hostedscan
-    from scanbot.sandbox.slack import render_text
     from scanbot.slack.answers import Answers
+    from scanbot.slack.terminal import render_text
 
     hostedscan = build_hostedscan(settings)
     try:

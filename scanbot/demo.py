@@ -21,7 +21,7 @@ import httpx
 
 from scanbot.app import Runtime, open_runtime
 from scanbot.sandbox.server import SANDBOX_API_KEY, create_sandbox_app
-from scanbot.sandbox.slack import FakeSlack, render_text
+from scanbot.sandbox.slack import FakeSlack
 from scanbot.sandbox.slack_user import (
     block_action,
     post_signed,
@@ -32,6 +32,7 @@ from scanbot.sandbox.world import SandboxWorld, SimClock
 from scanbot.serving import serve_in_background
 from scanbot.settings import Settings, load_settings
 from scanbot.slack import actions
+from scanbot.slack.terminal import render_text
 from scanbot.web import create_web_app
 
 DEMO_SEED = 42
