@@ -86,10 +86,36 @@ UNSUBSCRIBE = "unsubscribe"
 SUBSCRIPTIONS = "subscriptions"
 TRIAGE = "triage"
 
-# Only ever the first word after `/scans`.
-SUBCOMMANDS: frozenset[str] = frozenset({HELP, SUBSCRIBE, UNSUBSCRIBE, SUBSCRIPTIONS, TRIAGE})
-
 BY_PREFIX = "by:"
+TARGET_PREFIX = "target:"
+SEVERITY_PREFIX = "severity:"
+ALL = "all"
+
+
+@dataclass(frozen=True)
+class SubcommandHelp:
+    """What `/scans help` says of a sub-command: its arguments as help shows them after
+    the word ("" for none), and what it does in a few words (`{events}` stands for the
+    event words).
+    """
+
+    arguments: str
+    does: str
+
+
+# The words that may only ever come first after `/scans`, in the order `/scans help`
+# names them (help itself first, then the channel's sub-commands).
+SUBCOMMAND_HELP: dict[str, SubcommandHelp] = {
+    HELP: SubcommandHelp("", "shows this"),
+    SUBSCRIBE: SubcommandHelp(
+        f"[types] [{TARGET_PREFIX}…] [{SEVERITY_PREFIX}…] [events]",
+        "sends this channel alerts ({events})",
+    ),
+    SUBSCRIPTIONS: SubcommandHelp("", "lists them"),
+    UNSUBSCRIBE: SubcommandHelp(f"<number>|{ALL}", "stops them"),
+    TRIAGE: SubcommandHelp("", "lists the alerts nobody acknowledged yet"),
+}
+SUBCOMMANDS: frozenset[str] = frozenset(SUBCOMMAND_HELP)
 
 _S = ScanState
 STATE_WORDS: dict[str, tuple[str, ...]] = {
@@ -188,11 +214,10 @@ def _suggest(word: str, *, with_subcommands: bool) -> str | None:
 
 # --- /scans subscribe, unsubscribe, subscriptions --------------------------------------
 
-TARGET_PREFIX = "target:"
-SEVERITY_PREFIX = "severity:"
 SEVERITY_WORDS: dict[str, str] = {"high": "HIGH", "medium": "MEDIUM", "low": "LOW"}
 EVENT_WORDS: tuple[str, ...] = SUBSCRIBABLE_EVENTS
-ALL = "all"
+# What an event word covers, where the word alone does not say it (help shows these).
+EVENT_NOTES: dict[str, str] = {"failed": "a finish that failed or went over its limit"}
 MAX_TARGET_TEXT = 500  # longer than any host name or sensible URL fragment
 
 # State words of `/scans` that are not events, and the event most likely meant instead.
@@ -216,7 +241,14 @@ _SEVERITY_ALIASES: dict[str, str] = {
     "informational": "low",
 }
 
-_EVENT_LIST = "`started`, `finished`, `failed` and `risks`"
+
+def _listed(words: Sequence[str]) -> str:
+    """ "`a`, `b` and `c`": each word in code style."""
+    codes = [f"`{word}`" for word in words]
+    return codes[0] if len(codes) == 1 else f"{', '.join(codes[:-1])} and {codes[-1]}"
+
+
+_EVENT_LIST = _listed(EVENT_WORDS)
 SUBSCRIBE_REASON = (
     "`/scans subscribe` takes scan types, `target:` with some text, "
     f"`severity:high`, `medium` or `low`, and the events {_EVENT_LIST}."

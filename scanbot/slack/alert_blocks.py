@@ -14,7 +14,6 @@ from datetime import UTC, datetime
 
 from scanbot.alerts.model import Alert, EventKind, RiskDetail, ScanEvent, ScanSummary, Subscription
 from scanbot.hostedscan.models import ScanState
-from scanbot.scans.parse import EVENT_WORDS, SEVERITY_WORDS, TYPE_WORDS
 from scanbot.scans.query import type_name
 from scanbot.slack import actions, rich
 from scanbot.slack.blocks import (
@@ -43,6 +42,7 @@ from scanbot.slack.blocks import (
     plain_context,
     text_size,
 )
+from scanbot.slack.cards.help import SUBSCRIBE_FALLBACK, SUBSCRIBE_USAGE
 from scanbot.slack.rich import Line, bold
 from scanbot.slack.text import as_utc, escape, plural, progress_bar, shown, state_symbol, truncate
 from scanbot.triage.model import SnoozeChoice, TriageView
@@ -549,28 +549,6 @@ def unsubscribed(count: int, subscription_id: int | None) -> Message:
     else:
         text = "This channel had no subscriptions: there was nothing to stop."
     return _message(text, [_section(text)])
-
-
-def _words(values: Sequence[str]) -> str:
-    return " ".join(f"`{value}`" for value in values)
-
-
-SUBSCRIBE_USAGE = "\n".join(
-    [
-        "*`/scans subscribe [type…] [target:text] [severity:level] [event…]`* sends alerts "
-        "about scans to this channel, in one thread per scan.",
-        f"Types: {_words(list(TYPE_WORDS))} (none: every type)",
-        f"Events: {_words(EVENT_WORDS)} (none: `finished` `risks`); "
-        "`failed` is a finish that failed or went over its limit.",
-        "`target:shop` keeps scans with a target containing “shop”; "
-        f"`severity:{'|'.join(SEVERITY_WORDS)}` keeps risks of that level or higher.",
-        "Example: `/scans subscribe openvas target:shop severity:medium failed risks`",
-        "",
-        "*`/scans subscriptions`* lists this channel's subscriptions; "
-        "*`/scans unsubscribe 3`* (or `all`) stops them.",
-    ]
-)
-SUBSCRIBE_FALLBACK = "Usage: /scans subscribe [type…] [target:text] [severity:level] [event…]"
 
 
 def subscribe_usage(

@@ -15,9 +15,9 @@ from typing import Any, TypedDict
 
 from scanbot.hostedscan.models import Scan, ScanState
 from scanbot.scans.listing import ScanListing
-from scanbot.scans.parse import STATE_WORDS, TYPE_WORDS
 from scanbot.scans.query import ScanQuery, state_name, type_name
 from scanbot.slack import actions, rich
+from scanbot.slack.cards.help import USAGE, USAGE_FALLBACK
 from scanbot.slack.rich import Line, bold
 from scanbot.slack.text import (
     escape,
@@ -418,29 +418,6 @@ def scan_detail(scan: Scan, *, shared_by: str | None = None) -> Message:
 
 
 # --- Help and sentences ----------------------------------------------------------------
-
-
-def _words(values: Iterable[str]) -> str:
-    return " ".join(f"`{value}`" for value in values)
-
-
-USAGE = "\n".join(
-    [
-        "*`/scans [state…] [type…] [by:someone]`* lists scans with their totals, "
-        "a screen at a time.",
-        f"States: {_words(STATE_WORDS)}",
-        f"Types: {_words(TYPE_WORDS)}",
-        "Example: `/scans running openvas by:alice`; `/scans help` shows this.",
-        "",
-        f"*`{escape('/scan <scan id>')}`* shows one scan: its targets, risks and result files.",
-        "",
-        "*In a channel:* `/scans subscribe [types] [target:…] [severity:…] [events]` sends "
-        "this channel alerts (`started` `finished` `failed` `risks`); `/scans subscriptions` "
-        f"lists them; `{escape('/scans unsubscribe <number>|all')}` stops them; "
-        "`/scans triage` lists the alerts nobody acknowledged yet.",
-    ]
-)
-USAGE_FALLBACK = escape("Usage: /scans [state…] [type…] [by:someone] or /scan <scan id>")
 
 
 def _word(typed: str) -> rich.Element:

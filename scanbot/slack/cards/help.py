@@ -1,0 +1,92 @@
+"""Help for `/scans`, `/scan` and the subscription sub-commands, written from the parser's
+own tables (scans/parse.py): a new sub-command, filter word or event shows up in help by
+itself.
+
+Each text is mrkdwn of the bot's own words, `<` and `>` escaped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from scanbot.alerts.model import DEFAULT_EVENTS
+from scanbot.scans.parse import (
+    ALL,
+    BY_PREFIX,
+    EVENT_NOTES,
+    EVENT_WORDS,
+    HELP,
+    SEVERITY_PREFIX,
+    SEVERITY_WORDS,
+    STATE_WORDS,
+    SUBCOMMAND_HELP,
+    SUBSCRIBE,
+    SUBSCRIPTIONS,
+    TARGET_PREFIX,
+    TYPE_WORDS,
+    UNSUBSCRIBE,
+)
+from scanbot.slack.text import escape
+
+SCANS_SYNTAX = f"/scans [state…] [type…] [{BY_PREFIX}someone]"
+SCAN_SYNTAX = "/scan <scan id>"
+SUBSCRIBE_SYNTAX = (
+    f"/scans {SUBSCRIBE} [type…] [{TARGET_PREFIX}text] [{SEVERITY_PREFIX}level] [event…]"
+)
+
+
+def _words(values: Iterable[str]) -> str:
+    """Words as they are typed, each in code style: "`queued` `running`"."""
+    return " ".join(f"`{value}`" for value in values)
+
+
+def _subcommand(word: str) -> str:
+    """A sub-command as SUBCOMMAND_HELP says it: "`/scans triage` lists the alerts…"."""
+    entry = SUBCOMMAND_HELP[word]
+    usage = " ".join(part for part in ("/scans", word, entry.arguments) if part)
+    return f"`{escape(usage)}` {entry.does.format(events=_words(EVENT_WORDS))}"
+
+
+def _in_a_channel() -> str:
+    described = [_subcommand(word) for word in SUBCOMMAND_HELP if word != HELP]
+    return f"*In a channel:* {'; '.join(described)}."
+
+
+def _events() -> str:
+    """The event words, the default ones, then what the less obvious ones cover."""
+    notes = "".join(
+        f"; `{word}` is {EVENT_NOTES[word]}" for word in EVENT_WORDS if word in EVENT_NOTES
+    )
+    return f"Events: {_words(EVENT_WORDS)} (none: {_words(DEFAULT_EVENTS)}){notes}."
+
+
+USAGE = "\n".join(
+    [
+        f"*`{escape(SCANS_SYNTAX)}`* lists scans with their totals, a screen at a time.",
+        f"States: {_words(STATE_WORDS)}",
+        f"Types: {_words(TYPE_WORDS)}",
+        f"Example: `/scans running openvas {BY_PREFIX}alice`; {_subcommand(HELP)}.",
+        "",
+        f"*`{escape(SCAN_SYNTAX)}`* shows one scan: its targets, risks and result files.",
+        "",
+        _in_a_channel(),
+    ]
+)
+USAGE_FALLBACK = escape(f"Usage: {SCANS_SYNTAX} or {SCAN_SYNTAX}")
+
+SUBSCRIBE_USAGE = "\n".join(
+    [
+        f"*`{escape(SUBSCRIBE_SYNTAX)}`* sends alerts about scans to this channel, "
+        "in one thread per scan.",
+        f"Types: {_words(TYPE_WORDS)} (none: every type)",
+        _events(),
+        f"`{TARGET_PREFIX}shop` keeps scans with a target containing “shop”; "
+        f"`{SEVERITY_PREFIX}{'|'.join(SEVERITY_WORDS)}` keeps risks of that level or higher.",
+        f"Example: `/scans {SUBSCRIBE} openvas {TARGET_PREFIX}shop {SEVERITY_PREFIX}medium "
+        "failed risks`",
+        "",
+        f"*`/scans {SUBSCRIPTIONS}`* lists this channel's subscriptions; "
+        f"*`/scans {UNSUBSCRIBE} 3`* (or `{ALL}`) stops them.",
+    ]
+)
+SUBSCRIBE_FALLBACK = escape(f"Usage: {SUBSCRIBE_SYNTAX}")
