@@ -41,7 +41,7 @@ from starlette.types import Receive, Scope, Send
 
 from scanbot.alerts.cycle import ACTIVE_FILTER, Poller
 from scanbot.alerts.diff import diff
-from scanbot.alerts.model import Alert, Snapshot
+from scanbot.domain.events import Alert, Snapshot
 from scanbot.hostedscan import HostedScanClient
 from scanbot.sandbox.server import SANDBOX_API_KEY, SandboxControls, create_sandbox_app
 from scanbot.sandbox.world import SandboxWorld, SimClock

@@ -16,10 +16,10 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from scanbot.alerts.cycle import Poller
 from scanbot.alerts.leader import Leadership, PostgresLeader, SoleInstance
-from scanbot.alerts.model import DEFAULT_EVENTS
 from scanbot.alerts.risks import RiskDetails
 from scanbot.alerts.sender import Sender
 from scanbot.alerts.service import AlertService
+from scanbot.domain.events import DEFAULT_EVENTS
 from scanbot.hostedscan import HostedScanClient
 from scanbot.hostedscan.limiter import FairLimiter
 from scanbot.logs import silence_body_dumps

@@ -10,7 +10,7 @@ import signal
 import sys
 from collections.abc import Sequence
 
-from scanbot.alerts.model import DEFAULT_EVENTS
+from scanbot.domain.events import DEFAULT_EVENTS
 from scanbot.settings import ConfigError, Settings, load_settings
 
 

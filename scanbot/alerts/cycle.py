@@ -18,9 +18,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from scanbot.alerts.diff import diff, missing
-from scanbot.alerts.model import Alert, EventKind, RiskDetail, ScanEvent, Snapshot, Subscription
 from scanbot.alerts.risks import RiskDetails
 from scanbot.alerts.routing import route
+from scanbot.domain.events import Alert, EventKind, RiskDetail, ScanEvent, Snapshot
+from scanbot.domain.subscriptions import Subscription
 from scanbot.hostedscan import HostedScanClient, NotFound, Scan
 from scanbot.hostedscan.models import ACTIVE_STATES
 from scanbot.store import Store

@@ -28,7 +28,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from scanbot.alerts.model import EventKind, ScanEvent, ScanSummary, Snapshot
+from scanbot.domain.events import EventKind, ScanEvent, Snapshot
+from scanbot.domain.scans import ScanSummary
 from scanbot.hostedscan.models import FINAL_STATES, Scan, ScanState
 
 _KNOWN_STATES = frozenset(state.value for state in ScanState)

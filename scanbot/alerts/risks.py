@@ -14,7 +14,7 @@ import logging
 from collections import OrderedDict
 from collections.abc import Collection, Mapping
 
-from scanbot.alerts.model import RiskDetail
+from scanbot.domain.events import RiskDetail
 from scanbot.hostedscan import HostedScanClient, HostedScanError, Risk
 
 log = logging.getLogger(__name__)

@@ -5,33 +5,12 @@ Pure: events and subscriptions in, one `Alert` per (channel, event) out.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
-from scanbot.alerts.model import Alert, EventKind, RiskDetail, ScanEvent, Subscription
-
-# Known threat levels, least severe first. Anything else (a level HostedScan adds later,
-# or none because the details could not be had) ranks above HIGH: better a risk too many
-# in a channel than a serious one filtered out.
-SEVERITY_ORDER = ("LOW", "MEDIUM", "HIGH")
-_UNKNOWN_RANK = len(SEVERITY_ORDER)
-
-# Which subscribed event words let each kind of event through (FINISHED is special-cased:
-# a failure also passes "failed"). GONE only posts into an existing thread, so every
-# subscription that passes the filters gets it.
-_EVENT_WORDS: Mapping[EventKind, frozenset[str]] = {
-    EventKind.STARTED: frozenset({"started"}),
-    EventKind.FINISHED: frozenset({"finished"}),
-    EventKind.RISKS: frozenset({"risks"}),
-    EventKind.UNKNOWN_STATE: frozenset({"started", "finished", "failed"}),
-}
-
-
-def severity_rank(threat_level: str) -> int:
-    """LOW < MEDIUM < HIGH < anything else; case and surrounding blanks are ignored."""
-    level = threat_level.strip().upper()
-    return SEVERITY_ORDER.index(level) if level in SEVERITY_ORDER else _UNKNOWN_RANK
+from scanbot.domain.events import Alert, EventKind, RiskDetail, ScanEvent, subscribed
+from scanbot.domain.severity import most_severe_first, severity_rank
+from scanbot.domain.subscriptions import Subscription
 
 
 def matches(
@@ -51,7 +30,7 @@ def matches(
     targets = summary.targets if all_targets is None else all_targets
     if subscription.target_contains and not _contains(targets, subscription.target_contains):
         return False
-    return _wants_kind(subscription.events, event)
+    return subscribed(subscription.events, event)
 
 
 def route(
@@ -89,14 +68,6 @@ def _contains(targets: Sequence[str], needle: str) -> bool:
     return any(folded in target.casefold() for target in targets)
 
 
-def _wants_kind(words: Sequence[str], event: ScanEvent) -> bool:
-    if event.kind is EventKind.GONE:
-        return True
-    if event.kind is EventKind.FINISHED and event.summary.is_failure and "failed" in words:
-        return True
-    return not _EVENT_WORDS.get(event.kind, frozenset()).isdisjoint(words)
-
-
 def _matching_by_channel(
     event: ScanEvent, subscriptions: Sequence[Subscription], targets: Sequence[str] | None
 ) -> dict[str, list[Subscription]]:
@@ -129,25 +100,9 @@ def _kept_risks(
     """The risks ranked `floor` or above, most severe first; an id without details is kept."""
     details = (risk_details.get(risk_id) or RiskDetail(risk_id=risk_id) for risk_id in risk_ids)
     kept = (detail for detail in details if severity_rank(detail.threat_level) >= floor)
-    return tuple(sorted(kept, key=_risk_order))
+    return tuple(sorted(kept, key=most_severe_first))
 
 
 def _least_strict_rank(subscriptions: Sequence[Subscription]) -> int:
     """The lowest rank a risk needs to pass any of them (0: every risk; so does an empty one)."""
     return min(severity_rank(s.min_severity) if s.min_severity else 0 for s in subscriptions)
-
-
-def _risk_order(detail: RiskDetail) -> tuple[int, bool, float, str]:
-    """Most severe first, then highest CVSS (a missing or non-numeric score last), then id."""
-    score = _cvss(detail.cvss)
-    return (-severity_rank(detail.threat_level), score is None, -(score or 0.0), detail.risk_id)
-
-
-def _cvss(value: str | None) -> float | None:
-    if value is None:
-        return None
-    try:
-        score = float(value)
-    except ValueError:
-        return None
-    return score if math.isfinite(score) else None

@@ -22,13 +22,14 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from scanbot.alerts.failpoints import failpoint
-from scanbot.alerts.model import EventKind, ScanSummary
+from scanbot.domain.events import EventKind
+from scanbot.domain.outbox import OutboxRow
+from scanbot.domain.threads import TriageView, card_key
 from scanbot.slack import alert_blocks
 from scanbot.slack.blocks import Message
-from scanbot.store import OutboxRow, Store
+from scanbot.store import Store
 from scanbot.store.store import utcnow
 from scanbot.store.triage import TriageStore
-from scanbot.triage.model import TriageView
 
 log = logging.getLogger(__name__)
 
@@ -93,13 +94,6 @@ class SendReport:
             f"{self.held} held (snoozed or muted), {self.retried} to retry, "
             f"{self.parked} parked{paused}"
         )
-
-
-def card_key(summary: ScanSummary, triage: TriageView | None = None) -> str:
-    """What a parent card shows, coarsely: an edit is due only when this changes."""
-    bucket = -1 if summary.progress is None else int(max(0.0, min(summary.progress, 100.0)) // 10)
-    parts = (summary.state, bucket, summary.new_open, summary.still_open, summary.closed)
-    return "|".join(map(str, parts)) + "#" + (triage or TriageView()).key()
 
 
 class Sender:

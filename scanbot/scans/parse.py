@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from scanbot.alerts.model import DEFAULT_EVENTS, SUBSCRIBABLE_EVENTS
+from scanbot.domain.events import DEFAULT_EVENTS, SUBSCRIBABLE_EVENTS
 from scanbot.hostedscan.models import ScanState, ScanType
 from scanbot.scans.query import ScanQuery
 

@@ -12,7 +12,10 @@ from collections import Counter
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from scanbot.alerts.model import Alert, EventKind, RiskDetail, ScanEvent, ScanSummary, Subscription
+from scanbot.domain.events import Alert, EventKind, RiskDetail, ScanEvent
+from scanbot.domain.scans import ScanSummary
+from scanbot.domain.subscriptions import Subscription
+from scanbot.domain.threads import SnoozeChoice, TriageView
 from scanbot.hostedscan.models import ScanState
 from scanbot.scans.query import type_name
 from scanbot.slack import actions, rich
@@ -45,7 +48,6 @@ from scanbot.slack.blocks import (
 from scanbot.slack.cards.help import SUBSCRIBE_FALLBACK, SUBSCRIBE_USAGE
 from scanbot.slack.rich import Line, bold
 from scanbot.slack.text import as_utc, escape, plural, progress_bar, shown, state_symbol, truncate
-from scanbot.triage.model import SnoozeChoice, TriageView
 
 MAX_RISKS = 15  # risks listed in one alert
 MAX_DIGEST = 40  # alerts listed in one digest

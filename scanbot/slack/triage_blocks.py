@@ -17,7 +17,10 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from scanbot.alerts.model import Alert, EventKind, RiskDetail, ScanSummary
+from scanbot.domain.events import Alert, EventKind, RiskDetail
+from scanbot.domain.scans import ScanSummary
+from scanbot.domain.severity import most_severe_first
+from scanbot.domain.threads import SnoozeChoice, TriageView
 from scanbot.hostedscan.models import Risk
 from scanbot.slack import actions, alert_blocks, rich
 from scanbot.slack.alert_blocks import (
@@ -63,7 +66,6 @@ from scanbot.slack.blocks import (
 )
 from scanbot.slack.rich import Line, bold
 from scanbot.slack.text import as_utc, escape, is_channel_id, plural, shown, truncate, visible
-from scanbot.triage.model import SnoozeChoice, TriageView
 
 MAX_VIEW_BLOCKS = 100  # a modal or the Home tab
 VIEW_TITLE = 24  # a modal's title, submit and close
@@ -94,10 +96,6 @@ _PERMALINK = re.compile(r"https://[^\s<>|]{1,1000}")
 # A reference worth a link: an http(s) URL of the characters RFC 3986 allows, which reads
 # as where it goes.
 _REFERENCE_URL = re.compile(r"https?://[A-Za-z0-9._~:/?#\[\]@!$&'()*+,;=%-]{1,300}")
-
-# Most severe first: a level HostedScan did not document counts as most severe, as in alerts.
-_SEVERITY_RANK = {"HIGH": 1, "MEDIUM": 2, "LOW": 3}
-
 
 # --- Words ------------------------------------------------------------------------------
 
@@ -201,16 +199,10 @@ def refreshed(by: str) -> Message:
 # --- What a snoozed or muted thread held ------------------------------------------------
 
 
-def _severity(risk: RiskDetail) -> int:
-    if not risk.threat_level.strip():
-        return len(_SEVERITY_RANK) + 1
-    return _SEVERITY_RANK.get(risk.threat_level, 0)
-
-
 def _held_risks(alerts: Sequence[Alert]) -> tuple[int, list[RiskDetail]]:
     risky = [a for a in alerts if a.event.kind is EventKind.RISKS]
     total = sum(_risk_total(a) for a in risky)
-    details = sorted((r for a in risky for r in a.risks), key=_severity)
+    details = sorted((r for a in risky for r in a.risks), key=most_severe_first)
     return total, details
 
 

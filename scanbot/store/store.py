@@ -10,7 +10,6 @@ import asyncio
 import inspect
 import logging
 from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -23,13 +22,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from scanbot.alerts.failpoints import failpoint
-from scanbot.alerts.model import (
-    MAX_SUBSCRIPTIONS_PER_CHANNEL,
-    Alert,
-    ScanSummary,
-    Snapshot,
-    Subscription,
-)
+from scanbot.domain.events import Alert, Snapshot
+from scanbot.domain.outbox import OutboxRow, OutboxStatus
+from scanbot.domain.scans import ScanSummary
+from scanbot.domain.subscriptions import MAX_SUBSCRIPTIONS_PER_CHANNEL, Subscription
+from scanbot.domain.threads import AlertThread
 from scanbot.store.files import make_private
 from scanbot.store.schema import (
     alert_threads,
@@ -61,33 +58,6 @@ def utcnow() -> datetime:
 
 # What an observation computes from the snapshots: new snapshots, alerts, dropped scan ids.
 Computed = tuple[Sequence[Snapshot], Sequence[Alert], Sequence[str]]
-
-
-@dataclass(frozen=True)
-class OutboxRow:
-    id: int
-    alert: Alert
-    status: str
-    attempts: int
-    last_error: str | None = None
-    ts: str | None = None
-
-
-@dataclass(frozen=True)
-class AlertThread:
-    scan_id: str
-    channel_id: str
-    parent_ts: str
-    summary: ScanSummary  # what the parent should show
-    shown: str  # the card key it shows now
-    edited_at: datetime | None
-    created_at: datetime | None = None
-    assignee: str | None = None
-    snoozed_until: datetime | None = None
-    snoozed_in_state: str | None = None
-    muted: bool = False
-    snooze_choice: str | None = None  # the SnoozeChoice value of the snooze on now
-    summary_at: datetime | None = None  # when `summary` was fetched; None: unknown
 
 
 class TooManySubscriptions(Exception):
@@ -627,7 +597,7 @@ def _outbox_row(row: Any) -> OutboxRow:
     return OutboxRow(
         id=row["id"],
         alert=Alert.model_validate_json(row["alert"]),
-        status=row["status"],
+        status=OutboxStatus(row["status"]),
         attempts=row["attempts"],
         last_error=row["last_error"],
         ts=row["ts"],

@@ -10,9 +10,16 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from scanbot.domain.outbox import OutboxRow
+from scanbot.domain.threads import (
+    Acknowledgement,
+    AlertThread,
+    AuditEntry,
+    SnoozeChoice,
+    TriageView,
+)
 from scanbot.store.schema import acknowledgements, alert_threads, outbox, triage_audit
-from scanbot.store.store import AlertThread, OutboxRow, Store, _outbox_row, _thread
-from scanbot.triage.model import Acknowledgement, AuditEntry, SnoozeChoice, TriageView
+from scanbot.store.store import Store, _outbox_row, _thread
 
 # What a thread holds when it is not snoozed.
 NOT_SNOOZED = {"snoozed_until": None, "snoozed_in_state": None, "snooze_choice": None}

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-import math
 import weakref
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -22,10 +21,11 @@ from aiohttp import ClientError
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from scanbot.alerts.model import Alert, RiskDetail, ScanSummary
 from scanbot.alerts.risks import RiskDetails
-from scanbot.alerts.routing import severity_rank
-from scanbot.alerts.sender import card_key
+from scanbot.domain.events import Alert, RiskDetail
+from scanbot.domain.scans import ScanSummary
+from scanbot.domain.severity import most_severe_first
+from scanbot.domain.threads import AlertThread, SnoozeChoice, TriageView, card_key
 from scanbot.hostedscan import (
     HostedScanClient,
     HostedScanError,
@@ -38,10 +38,9 @@ from scanbot.hostedscan import (
 )
 from scanbot.slack.blocks import Message
 from scanbot.slack.text import escape, user_mention
-from scanbot.store import AlertThread, Store
+from scanbot.store import Store
 from scanbot.store.store import utcnow
 from scanbot.store.triage import TriageStore
-from scanbot.triage.model import SnoozeChoice, TriageView
 
 log = logging.getLogger(__name__)
 
@@ -609,20 +608,6 @@ class Triage:
 
 
 # -- pure helpers --------------------------------------------------------------------------
-
-
-def most_severe_first(detail: RiskDetail) -> tuple[int, bool, float, str]:
-    """Sort key as routing orders risks: severity, then highest CVSS (missing last), then id."""
-    score = _cvss(detail.cvss)
-    return (-severity_rank(detail.threat_level), score is None, -(score or 0.0), detail.risk_id)
-
-
-def _cvss(value: str | None) -> float | None:
-    try:
-        score = float(value) if value is not None else None
-    except ValueError:
-        return None
-    return score if score is not None and math.isfinite(score) else None
 
 
 def _report_file(scan: Scan) -> tuple[str, str, str, str] | None:

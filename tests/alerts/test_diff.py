@@ -10,7 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from scanbot.alerts.diff import diff, missing
-from scanbot.alerts.model import Alert, EventKind, ScanEvent, ScanSummary, Snapshot
+from scanbot.domain.events import Alert, EventKind, ScanEvent, Snapshot
+from scanbot.domain.scans import ScanSummary
 from scanbot.hostedscan.models import FINAL_STATES, Scan, ScanState
 
 Q, R, S, F, OL = "QUEUED", "RUNNING", "SUCCEEDED", "FAILED", "OVER_LIMIT"

@@ -8,15 +8,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scanbot.alerts.model import (
-    SUBSCRIBABLE_EVENTS,
-    EventKind,
-    RiskDetail,
-    ScanEvent,
-    ScanSummary,
-    Subscription,
-)
-from scanbot.alerts.routing import SEVERITY_ORDER, matches, route, severity_rank
+from scanbot.alerts.routing import matches, route
+from scanbot.domain.events import SUBSCRIBABLE_EVENTS, EventKind, RiskDetail, ScanEvent
+from scanbot.domain.scans import ScanSummary
+from scanbot.domain.severity import SEVERITY_ORDER, severity_rank
+from scanbot.domain.subscriptions import Subscription
 
 STARTED, FINISHED, RISKS = EventKind.STARTED, EventKind.FINISHED, EventKind.RISKS
 UNKNOWN, GONE = EventKind.UNKNOWN_STATE, EventKind.GONE
@@ -59,27 +55,6 @@ def sub(
 
 def risk(risk_id: str, level: str = "", cvss: str | None = None) -> RiskDetail:
     return RiskDetail(risk_id=risk_id, title=f"title {risk_id}", threat_level=level, cvss=cvss)
-
-
-@pytest.mark.parametrize(
-    ("level", "rank"),
-    [
-        ("LOW", 0),
-        ("MEDIUM", 1),
-        ("HIGH", 2),
-        ("high", 2),
-        (" Medium ", 1),
-        ("CRITICAL", 3),
-        ("INFO", 3),
-        ("", 3),
-    ],
-)
-def test_severity_rank(level: str, rank: int) -> None:
-    assert severity_rank(level) == rank
-
-
-def test_severity_order_is_least_severe_first() -> None:
-    assert [severity_rank(level) for level in SEVERITY_ORDER] == [0, 1, 2]
 
 
 FAILED = event(state="FAILED")

@@ -17,9 +17,9 @@ import pytest
 from scanbot.alerts.failpoints import ENV as FAILPOINT_ENV
 from scanbot.alerts.failpoints import POINTS
 from scanbot.alerts.leader import LEADER_LOCK
-from scanbot.alerts.model import DEFAULT_EVENTS
 from scanbot.alerts.service import TickReport
 from scanbot.app import build_alerts, build_hostedscan, build_slack_client, open_store
+from scanbot.domain.events import DEFAULT_EVENTS
 from scanbot.sandbox.server import SANDBOX_API_KEY
 from scanbot.sandbox.world import SandboxWorld
 from scanbot.settings import load_settings

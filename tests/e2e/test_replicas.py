@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 import httpx
 import sqlalchemy as sa
 
-from scanbot.alerts.model import Alert, EventKind
+from scanbot.domain.events import Alert, EventKind
 from scanbot.sandbox.slack import FakeSlack
 from scanbot.sandbox.world import SandboxWorld, SimClock
 from scanbot.scans.query import state_name

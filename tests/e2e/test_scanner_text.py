@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from scanbot.alerts.model import MAX_SUBSCRIPTIONS_PER_CHANNEL
+from scanbot.domain.subscriptions import MAX_SUBSCRIPTIONS_PER_CHANNEL
 from scanbot.slack.terminal import render_text
 from scanbot.slack.text import INVISIBLE_MARK
 from tests.e2e.conftest import Stack, frozen_world, running_stack

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from scanbot.demo import find_element
+from scanbot.domain.threads import SnoozeChoice
 from scanbot.sandbox.slack_user import (
     block_action,
     event_callback,
@@ -24,7 +25,6 @@ from scanbot.sandbox.slack_user import (
 )
 from scanbot.slack import actions
 from scanbot.store.store import utcnow
-from scanbot.triage.model import SnoozeChoice
 from tests.e2e.conftest import SIGNING_SECRET, Stack, frozen_world, running_stack, wait_until
 from tests.slack.blockkit import assert_valid_message, parsed_payload
 

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scanbot.alerts.model import DEFAULT_EVENTS, SUBSCRIBABLE_EVENTS
+from scanbot.domain.events import DEFAULT_EVENTS, SUBSCRIBABLE_EVENTS
 from scanbot.scans.parse import (
     BY_REASON,
     EMPTY_TARGET_REASON,

@@ -9,16 +9,16 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from scanbot.alerts.model import (
+from scanbot.domain.events import (
     DEFAULT_EVENTS,
     SUBSCRIBABLE_EVENTS,
     Alert,
     EventKind,
     RiskDetail,
     ScanEvent,
-    ScanSummary,
-    Subscription,
 )
+from scanbot.domain.scans import ScanSummary
+from scanbot.domain.subscriptions import Subscription
 from scanbot.hostedscan.models import ScanState, ScanType
 from scanbot.scans.parse import SubscribeUsage, parse_scans_command
 from scanbot.slack import actions, alert_blocks, blocks

@@ -19,13 +19,15 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from scanbot.alerts.model import Alert, EventKind, RiskDetail, ScanEvent, ScanSummary, Subscription
+from scanbot.domain.events import Alert, EventKind, RiskDetail, ScanEvent
+from scanbot.domain.scans import ScanSummary
+from scanbot.domain.subscriptions import Subscription
+from scanbot.domain.threads import Acknowledgement, SnoozeChoice, TriageView
 from scanbot.hostedscan.models import Risk, Scan
 from scanbot.scans.listing import ScanListing
 from scanbot.scans.query import ScanQuery
 from scanbot.slack import alert_blocks, blocks, triage_blocks
 from scanbot.slack.text import INVISIBLE_MARK, escape
-from scanbot.triage.model import Acknowledgement, SnoozeChoice, TriageView
 
 from .blockkit import (
     assert_valid_message,

@@ -14,7 +14,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from scanbot.alerts.model import Alert, EventKind, RiskDetail, ScanEvent, ScanSummary
+from scanbot.domain.events import Alert, EventKind, RiskDetail, ScanEvent
+from scanbot.domain.scans import ScanSummary
+from scanbot.domain.threads import Acknowledgement, SnoozeChoice, TriageView
 from scanbot.hostedscan.models import Risk
 from scanbot.slack import actions
 from scanbot.slack.alert_blocks import first_message, parent_card, slack_date
@@ -41,7 +43,6 @@ from scanbot.slack.triage_blocks import (
     unmuted,
     unsnoozed,
 )
-from scanbot.triage.model import Acknowledgement, SnoozeChoice, TriageView
 
 from .blockkit import (
     MAX_TEXT,

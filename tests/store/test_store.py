@@ -14,15 +14,11 @@ import sqlalchemy as sa
 from alembic.config import Config
 from alembic.script import ScriptDirectory
 
-from scanbot.alerts.model import (
-    MAX_SUBSCRIPTIONS_PER_CHANNEL,
-    Alert,
-    EventKind,
-    ScanEvent,
-    ScanSummary,
-    Snapshot,
-)
-from scanbot.store import OutboxRow, Store, TooManySubscriptions, database_url
+from scanbot.domain.events import Alert, EventKind, ScanEvent, Snapshot
+from scanbot.domain.outbox import OutboxRow
+from scanbot.domain.scans import ScanSummary
+from scanbot.domain.subscriptions import MAX_SUBSCRIPTIONS_PER_CHANNEL
+from scanbot.store import Store, TooManySubscriptions, database_url
 from scanbot.store.schema import metadata, outbox, webhook_events
 from scanbot.store.store import utcnow
 from tests.databases import fresh_database

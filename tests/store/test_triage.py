@@ -12,11 +12,12 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy.engine import Connection
 
-from scanbot.alerts.model import Alert, EventKind, ScanEvent, ScanSummary
-from scanbot.store import AlertThread, Store
+from scanbot.domain.events import Alert, EventKind, ScanEvent
+from scanbot.domain.scans import ScanSummary
+from scanbot.domain.threads import AlertThread, SnoozeChoice
+from scanbot.store import Store
 from scanbot.store.schema import alert_threads
 from scanbot.store.triage import TriageStore
-from scanbot.triage.model import SnoozeChoice
 from tests.store.conftest import Database
 
 T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)

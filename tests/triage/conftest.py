@@ -13,8 +13,10 @@ from typing import Any
 import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 
-from scanbot.alerts.model import Alert, EventKind, RiskDetail, ScanEvent, ScanSummary, Snapshot
 from scanbot.alerts.risks import RiskDetails
+from scanbot.domain.events import Alert, EventKind, RiskDetail, ScanEvent, Snapshot
+from scanbot.domain.scans import ScanSummary
+from scanbot.domain.threads import AlertThread, SnoozeChoice, TriageView
 from scanbot.hostedscan import HostedScanClient, Risk, Scan
 from scanbot.sandbox.server import SANDBOX_API_KEY, SandboxControls, create_sandbox_app
 from scanbot.sandbox.slack import FakeSlack
@@ -22,9 +24,8 @@ from scanbot.sandbox.world import SandboxWorld, SimClock
 from scanbot.serving import serve_in_background
 from scanbot.slack import actions
 from scanbot.slack.blocks import Message
-from scanbot.store import AlertThread, Store
+from scanbot.store import Store
 from scanbot.store.triage import TriageStore
-from scanbot.triage.model import SnoozeChoice, TriageView
 from scanbot.triage.service import Triage
 from tests.store.conftest import database, store  # noqa: F401 - fixtures used by name
 

@@ -11,21 +11,20 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from scanbot.alerts.model import EventKind, RiskDetail
 from scanbot.alerts.risks import RiskDetails
-from scanbot.alerts.routing import severity_rank
-from scanbot.alerts.sender import card_key
+from scanbot.domain.events import EventKind
+from scanbot.domain.severity import severity_rank
+from scanbot.domain.threads import AlertThread, card_key
 from scanbot.sandbox.slack import FakeSlack
 from scanbot.slack import actions
 from scanbot.slack.blocks import Message
-from scanbot.store import AlertThread, Store
+from scanbot.store import Store
 from scanbot.triage.service import (
     INTERNAL_ERROR,
     NOT_TRACKED,
     SNOOZE_CHOICES,
     Outcome,
     Triage,
-    most_severe_first,
 )
 from tests.triage.conftest import (
     CHANNEL,
@@ -656,18 +655,6 @@ async def test_show_risks_lists_the_new_risks_most_severe_first(harness: Harness
     ranks = [(severity_rank(details[r].threat_level), float(details[r].cvss or -1)) for r in shown]
     assert ranks == sorted(ranks, reverse=True)
     assert await audit_actions(h, scan_id) == [(U1, "risks", "12 new")]
-
-
-def test_most_severe_first_orders_as_routing_does() -> None:
-    risks = [
-        RiskDetail(risk_id="a", threat_level="LOW", cvss="9.0"),
-        RiskDetail(risk_id="b", threat_level="HIGH", cvss="7.5"),
-        RiskDetail(risk_id="c", threat_level="HIGH", cvss="9.8"),
-        RiskDetail(risk_id="d", threat_level="HIGH", cvss="n/a"),
-        RiskDetail(risk_id="e"),  # no details: unknown severity ranks first
-        RiskDetail(risk_id="f", threat_level="medium", cvss="nan"),
-    ]
-    assert [r.risk_id for r in sorted(risks, key=most_severe_first)] == list("ecbdfa")
 
 
 async def test_show_risks_without_details_still_lists_the_ids(harness: Harness) -> None:

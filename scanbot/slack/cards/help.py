@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from scanbot.alerts.model import DEFAULT_EVENTS
+from scanbot.domain.events import DEFAULT_EVENTS
 from scanbot.scans.parse import (
     ALL,
     BY_PREFIX,

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 
 import pytest
 
-from scanbot.alerts.model import DEFAULT_EVENTS
+from scanbot.domain.events import DEFAULT_EVENTS
 from scanbot.scans.parse import (
     EVENT_NOTES,
     EVENT_WORDS,

@@ -1,15 +1,31 @@
-"""Triage state of one alert thread (a scan in a channel), as values. No I/O."""
+"""An alert thread (a scan's parent message in a channel) and its triage: who acknowledged,
+who owns it, whether it is quiet, what was done; and the key of what its parent shows."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict
+from scanbot.domain.scans import ScanSummary
+from scanbot.domain.value import Value
 
 
-class _Value(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="ignore")
+@dataclass(frozen=True)
+class AlertThread:
+    scan_id: str
+    channel_id: str
+    parent_ts: str
+    summary: ScanSummary  # what the parent should show
+    shown: str  # the card key it shows now
+    edited_at: datetime | None
+    created_at: datetime | None = None
+    assignee: str | None = None
+    snoozed_until: datetime | None = None
+    snoozed_in_state: str | None = None
+    muted: bool = False
+    snooze_choice: str | None = None  # the SnoozeChoice value of the snooze on now
+    summary_at: datetime | None = None  # when `summary` was fetched; None: unknown
 
 
 class SnoozeChoice(StrEnum):
@@ -41,12 +57,12 @@ class SnoozeChoice(StrEnum):
         )
 
 
-class Acknowledgement(_Value):
+class Acknowledgement(Value):
     user_id: str
     at: datetime
 
 
-class TriageView(_Value):
+class TriageView(Value):
     """What the parent card shows besides the scan: who acknowledged, who owns it, quiet?"""
 
     acknowledgements: tuple[Acknowledgement, ...] = ()  # oldest first
@@ -74,8 +90,15 @@ class TriageView(_Value):
         return f"{acks}|{self.assignee}|{snooze}|{self.muted}"
 
 
-class AuditEntry(_Value):
+class AuditEntry(Value):
     at: datetime
     user_id: str
     action: str  # acknowledge, unacknowledge, assign, snooze, unsnooze, mute, unmute, ...
     detail: str = ""
+
+
+def card_key(summary: ScanSummary, triage: TriageView | None = None) -> str:
+    """What a parent card shows, coarsely: an edit is due only when this changes."""
+    bucket = -1 if summary.progress is None else int(max(0.0, min(summary.progress, 100.0)) // 10)
+    parts = (summary.state, bucket, summary.new_open, summary.still_open, summary.closed)
+    return "|".join(map(str, parts)) + "#" + (triage or TriageView()).key()
