@@ -24,8 +24,9 @@ from scanbot.hostedscan import HostedScanClient
 from scanbot.hostedscan.limiter import FairLimiter
 from scanbot.logs import silence_body_dumps
 from scanbot.settings import Settings
-from scanbot.slack import actions, listeners, triage_blocks
+from scanbot.slack import actions, listeners
 from scanbot.slack.answers import DEFAULT_DEADLINE, Answers
+from scanbot.slack.cards import triage as triage_cards
 from scanbot.slack.channel_commands import ChannelCommandHandler
 from scanbot.slack.inflight import InFlight
 from scanbot.slack.people import People
@@ -174,7 +175,7 @@ async def open_runtime(
         hostedscan,
         RiskDetails(hostedscan),
         clock=clock,
-        render=triage_blocks,
+        render=triage_cards,
         seal_key=seal_key,
     )
     channel_commands = ChannelCommandHandler(store, slack, triage, admins=settings.admin_ids)

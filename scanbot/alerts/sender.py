@@ -25,8 +25,8 @@ from scanbot.alerts.failpoints import failpoint
 from scanbot.domain.events import EventKind
 from scanbot.domain.outbox import OutboxRow
 from scanbot.domain.threads import TriageView, card_key
-from scanbot.slack import alert_blocks
-from scanbot.slack.blocks import Message
+from scanbot.slack.cards import threads as thread_cards
+from scanbot.slack.kit import Message
 from scanbot.store import Store
 from scanbot.store.store import utcnow
 from scanbot.store.triage import TriageStore
@@ -200,13 +200,13 @@ class Sender:
             return "sent"
         await self._store.mark_sending(row.id)
         if thread is None:
-            message = alert_blocks.first_message(alert, triage=TriageView(), now=self._clock())
+            message = thread_cards.first_message(alert, triage=TriageView(), now=self._clock())
             outcome, ts = await self._post(row, alert.channel_id, message)
             if ts is not None:
                 await self._store.start_thread(row.id, alert, ts, card_key(alert.event.summary))
                 failpoint("send:after_mark")
         else:
-            message = alert_blocks.event_reply(alert)
+            message = thread_cards.event_reply(alert)
             outcome, ts = await self._post(
                 row,
                 alert.channel_id,
@@ -229,7 +229,7 @@ class Sender:
     ) -> None:
         for row in rows:
             await self._store.mark_sending(row.id)
-        message = alert_blocks.digest([row.alert for row in rows])
+        message = thread_cards.digest([row.alert for row in rows])
         outcome, ts = await self._post(rows[0], channel_id, message, group=rows)
         if ts is None:
             report.parked += len(rows) if outcome in ("parked", "channel_gone") else 0
@@ -328,7 +328,7 @@ class Sender:
             if self._next_edit > now:
                 await self._sleep(self._next_edit - now)
             self._next_edit = max(now, self._next_edit) + self._edit_interval
-            message = alert_blocks.parent_card(thread.summary, triage=view, now=self._clock())
+            message = thread_cards.parent_card(thread.summary, triage=view, now=self._clock())
             try:
                 await self._slack.chat_update(
                     channel=thread.channel_id,

@@ -21,7 +21,7 @@ from scanbot.alerts.cycle import CycleReport, Poller
 from scanbot.alerts.leader import Leadership
 from scanbot.alerts.sender import PAUSED_KEY, Sender, SendReport
 from scanbot.hostedscan.webhooks import WebhookEvent
-from scanbot.slack import alert_blocks
+from scanbot.slack.cards import admin as admin_cards
 from scanbot.store import Store
 from scanbot.store.store import utcnow
 from scanbot.triage.service import Triage
@@ -167,7 +167,7 @@ class AlertService:
         log.warning("%s", note)
         if not self._admin_channel:
             return
-        message = alert_blocks.admin_note(note)
+        message = admin_cards.admin_note(note)
         try:
             await self._slack.chat_postMessage(
                 channel=self._admin_channel, text=message["text"], blocks=message["blocks"]

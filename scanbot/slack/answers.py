@@ -35,8 +35,9 @@ from scanbot.scans.parse import (
     parse_scan_command,
     parse_scans_command,
 )
-from scanbot.slack import actions, blocks
-from scanbot.slack.blocks import Message
+from scanbot.slack import actions, kit
+from scanbot.slack.cards import scans as scan_cards
+from scanbot.slack.kit import Message
 from scanbot.slack.text import escape, truncate
 
 log = logging.getLogger(__name__)
@@ -58,7 +59,7 @@ class Reply:
 
     @classmethod
     def failure(cls, sentence: str) -> Reply:
-        return cls(blocks.sentence(sentence), ok=False)
+        return cls(kit.sentence(sentence), ok=False)
 
 
 class ChannelCommands(Protocol):
@@ -83,7 +84,7 @@ class Answers:
         """`/scans [words]`: a list card, usage, or a channel subcommand (subscribe, triage)."""
         command = parse_scans_command(text)
         if isinstance(command, ShowUsage):
-            return Reply(blocks.usage(command.unknown, command.suggestion))
+            return Reply(scan_cards.usage(command.unknown, command.suggestion))
         if isinstance(command, ListScans):
             return await self._list(command.query.words(), command.offset)
         if self._channel_commands is None or not channel_id:
@@ -99,7 +100,7 @@ class Answers:
         """`/scan <id>`: a detail card, or usage, or why the id is not one."""
         command = parse_scan_command(text)
         if not isinstance(command, ShowScan):
-            return Reply(blocks.usage(command.unknown, command.suggestion))
+            return Reply(scan_cards.usage(command.unknown, command.suggestion))
         return await self.details(command.scan_id)
 
     async def details(self, scan_id: str, *, shared_by: str | None = None) -> Reply:
@@ -107,7 +108,7 @@ class Answers:
 
         async def fetch() -> Reply:
             scan = await self._hostedscan.get_scan(validate_scan_id(scan_id))
-            return Reply(blocks.scan_detail(scan, shared_by=shared_by))
+            return Reply(scan_cards.scan_detail(scan, shared_by=shared_by))
 
         return await self._guarded(fetch, scan_id=scan_id)
 
@@ -132,7 +133,7 @@ class Answers:
 
         async def fetch() -> Reply:
             scans = self._hostedscan.list_scans(query.filters())
-            return Reply(blocks.scan_list(await collect_listing(scans, query, offset=offset)))
+            return Reply(scan_cards.scan_list(await collect_listing(scans, query, offset=offset)))
 
         return await self._guarded(fetch)
 

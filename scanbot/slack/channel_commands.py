@@ -16,8 +16,9 @@ from scanbot.scans.parse import (
     SubscribeUsage,
     Unsubscribe,
 )
-from scanbot.slack import alert_blocks, triage_blocks
 from scanbot.slack.answers import Reply
+from scanbot.slack.cards import home as home_cards
+from scanbot.slack.cards import subscriptions as subscription_cards
 from scanbot.slack.text import escape, user_mention
 from scanbot.store import Store, TooManySubscriptions
 from scanbot.triage.service import Triage
@@ -53,20 +54,22 @@ class ChannelCommandHandler:
         if isinstance(command, ShowTriage):
             waiting = await self._triage.unacknowledged(channel_id)
             rows = [(w.summary, w.permalink, w.created_at) for w in waiting]
-            return Reply(triage_blocks.triage_list(channel_id, rows))
+            return Reply(home_cards.triage_list(channel_id, rows))
         if isinstance(command, SubscribeUsage):
             return Reply(
-                alert_blocks.subscribe_usage(command.unknown, command.suggestion, command.reason)
+                subscription_cards.subscribe_usage(
+                    command.unknown, command.suggestion, command.reason
+                )
             )
         if isinstance(command, ListSubscriptions):
             subscriptions = await self._store.subscriptions(channel_id)
-            return Reply(alert_blocks.subscriptions_list(subscriptions))
+            return Reply(subscription_cards.subscriptions_list(subscriptions))
         if self._admins and user_id not in self._admins:
             who = ", ".join(user_mention(admin) for admin in sorted(self._admins))
             return Reply.failure(f"Only scanbot's admins can change this channel's alerts: {who}.")
         if isinstance(command, Unsubscribe):
             removed = await self._store.remove_subscriptions(channel_id, command.subscription_id)
-            return Reply(alert_blocks.unsubscribed(removed, command.subscription_id))
+            return Reply(subscription_cards.unsubscribed(removed, command.subscription_id))
         return await self._subscribe(command, channel_id, user_id)
 
     async def _subscribe(self, command: Subscribe, channel_id: str, user_id: str) -> Reply:
@@ -86,7 +89,7 @@ class ChannelCommandHandler:
                 "subscriptions` lists their numbers), then subscribe again."
             )
         # Say it in the channel: that also proves scanbot can post there.
-        announcement = alert_blocks.subscription_announcement(subscription, user_id)
+        announcement = subscription_cards.subscription_announcement(subscription, user_id)
         try:
             await self._slack.chat_postMessage(
                 channel=channel_id, text=announcement["text"], blocks=announcement["blocks"]
@@ -97,4 +100,4 @@ class ChannelCommandHandler:
             log.warning("subscribing %s failed: scanbot cannot post there (%s)", channel_id, error)
             reason = CANNOT_POST.get(error, f"Slack refused scanbot's post here ({escape(error)}).")
             return Reply.failure(f"Not subscribed. {reason}")
-        return Reply(alert_blocks.subscribed(subscription))
+        return Reply(subscription_cards.subscribed(subscription))

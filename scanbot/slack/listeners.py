@@ -16,8 +16,9 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from scanbot.slack import actions, blocks, triage_blocks
+from scanbot.slack import actions, kit
 from scanbot.slack.answers import Answers, Reply
+from scanbot.slack.cards import home as home_cards
 from scanbot.slack.inflight import InFlight
 from scanbot.slack.people import People
 from scanbot.slack.responder import Responder
@@ -267,7 +268,7 @@ def _register_triage(app: AsyncApp, deps: Deps) -> None:
             if await deps.people.refusal(user_id, _team(body)) is not None:
                 return
             assigned, waiting = await triage.home(user_id)
-            view = triage_blocks.home_view(
+            view = home_cards.home_view(
                 user_id,
                 [(a.summary, a.channel_id, a.permalink) for a in assigned],
                 [(w.summary, w.channel_id, w.permalink) for w in waiting],
@@ -281,7 +282,7 @@ def _register_triage(app: AsyncApp, deps: Deps) -> None:
 async def _notify(deps: Deps, body: Body, outcome: Outcome) -> None:
     """Tell the clicker what the thread does not show (already done, gone, failed)."""
     if outcome.notice:
-        sentence = Reply(blocks.sentence(outcome.notice), ok=False)
+        sentence = Reply(kit.sentence(outcome.notice), ok=False)
         await _reply(deps, body, sentence, replace_original=False)
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 
-from scanbot.slack.blocks import Message
+from scanbot.slack.kit import Message
 
 log = logging.getLogger(__name__)
 

@@ -36,7 +36,7 @@ from scanbot.hostedscan import (
     Scan,
     Unauthorized,
 )
-from scanbot.slack.blocks import Message
+from scanbot.slack.kit import Message
 from scanbot.slack.text import escape, user_mention
 from scanbot.store import Store
 from scanbot.store.store import utcnow
@@ -96,7 +96,7 @@ class WaitingAlert(NamedTuple):
 
 
 class TriageRenderer(Protocol):
-    """The messages and views triage shows (`scanbot.slack.triage_blocks` is the real one)."""
+    """The messages and views triage shows (`scanbot.slack.cards.triage` is the real one)."""
 
     def acknowledged(self, user_id: str, at: datetime) -> Message: ...
     def unacknowledged(self, user_id: str) -> Message: ...

@@ -10,8 +10,10 @@ characters: every one that can format comes from the bot, none from the strings.
 
 from __future__ import annotations
 
+import inspect
 import re
-from collections.abc import Iterator, Mapping, Sequence
+import sys
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -26,7 +28,7 @@ from scanbot.domain.threads import Acknowledgement, SnoozeChoice, TriageView
 from scanbot.hostedscan.models import Risk, Scan
 from scanbot.scans.listing import ScanListing
 from scanbot.scans.query import ScanQuery
-from scanbot.slack import alert_blocks, blocks, triage_blocks
+from scanbot.slack.cards import admin, home, scans, subscriptions, threads, triage
 from scanbot.slack.text import INVISIBLE_MARK, escape
 
 from .blockkit import (
@@ -207,49 +209,55 @@ def messages(strings: Sequence[str]) -> Iterator[tuple[str, Mapping[str, Any]]]:
     scan = _scan(s)
     query = ScanQuery(states=(s(),), types=(s(),), scheduled_by=(s(),))
     listing = ScanListing(query, 40, (scan, _scan(s)), 0, {s(): 3}, {s(): 2})
-    yield "/scans", blocks.scan_list(listing)
-    yield "/scans with nothing", blocks.scan_list(ScanListing(query, 0, (), 0, {}, {}))
-    yield "/scan", blocks.scan_detail(scan)
-    yield "/scan shared", blocks.scan_detail(scan, shared_by=s())
-    yield "usage", blocks.usage(s(), s())
+    yield "/scans", scans.scan_list(listing)
+    yield "/scans with nothing", scans.scan_list(ScanListing(query, 0, (), 0, {}, {}))
+    yield "/scan", scans.scan_detail(scan)
+    yield "/scan shared", scans.scan_detail(scan, shared_by=s())
+    yield "usage", scans.usage(s(), s())
     alerts = _alerts(s)
     summary = _summary(s)
-    yield "parent", alert_blocks.parent_card(summary, latest=alerts[0].event)
-    yield "parent, triage", alert_blocks.parent_card(summary, triage=_triage(s), now=NOW)
+    yield "parent", threads.parent_card(summary, latest=alerts[0].event, now=NOW)
+    yield "parent, triage", threads.parent_card(summary, triage=_triage(s), now=NOW)
     for alert in alerts:
-        yield f"first message, {alert.event.kind}", alert_blocks.first_message(alert)
-        yield f"reply, {alert.event.kind}", alert_blocks.event_reply(alert)
-    yield "digest", alert_blocks.digest(alerts)
-    yield "admin note", alert_blocks.admin_note(s())
+        yield f"first message, {alert.event.kind}", threads.first_message(alert, now=NOW)
+        yield f"reply, {alert.event.kind}", threads.event_reply(alert)
+    yield "digest", threads.digest(alerts)
+    yield "admin note", admin.admin_note(s())
     subscription = _subscription(s)
-    yield "subscriptions", alert_blocks.subscriptions_list([subscription, _subscription(s)])
-    yield "subscribed", alert_blocks.subscribed(subscription)
-    announcement = alert_blocks.subscription_announcement(subscription, s())
+    yield "subscriptions", subscriptions.subscriptions_list([subscription, _subscription(s)])
+    yield "subscribed", subscriptions.subscribed(subscription)
+    announcement = subscriptions.subscription_announcement(subscription, s())
     yield "subscription announcement", announcement
-    yield "subscribe usage", alert_blocks.subscribe_usage(s(), s(), s())
-    yield "assigned", triage_blocks.assigned(s(), USERS[0], s())
-    yield "acknowledged", triage_blocks.acknowledged(s(), NOW)
-    yield "snoozed", triage_blocks.snoozed(s(), SnoozeChoice.HOUR, NOW + timedelta(hours=1))
-    yield "held", triage_blocks.held_summary(alerts, s())
-    yield "risks", triage_blocks.risks_list(summary, [_risk(s), _risk(s)], 5)
-    yield "no risks", triage_blocks.risks_list(summary, [], 0)
-    yield "triage", triage_blocks.triage_list(CHANNEL, [(summary, PERMALINK, NOW)])
-    yield "report missing", triage_blocks.report_missing(s())
-    yield "risk loading", triage_blocks.risk_modal_loading(s())
+    yield "unsubscribed", subscriptions.unsubscribed(2, subscription.id)
+    yield "subscribe usage", subscriptions.subscribe_usage(s(), s(), s())
+    yield "assigned", triage.assigned(s(), USERS[0], s())
+    yield "acknowledged", triage.acknowledged(s(), NOW)
+    yield "unacknowledged", triage.unacknowledged(s())
+    yield "snoozed", triage.snoozed(s(), SnoozeChoice.HOUR, NOW + timedelta(hours=1))
+    yield "unsnoozed", triage.unsnoozed(s())
+    yield "muted", triage.muted(s())
+    yield "unmuted", triage.unmuted(s())
+    yield "refreshed", triage.refreshed(s())
+    yield "held", triage.held_summary(alerts, s())
+    yield "risks", triage.risks_list(summary, [_risk(s), _risk(s)], 5)
+    yield "no risks", triage.risks_list(summary, [], 0)
+    yield "triage", home.triage_list(CHANNEL, [(summary, PERMALINK, NOW)])
+    yield "report missing", triage.report_missing(s())
+    yield "risk loading", triage.risk_modal_loading(s())
     reason = f"HostedScan no longer has risk `{escape(s())}`."  # mrkdwn, as the service writes
-    yield "risk unavailable", triage_blocks.risk_modal_unavailable(s(), reason)
-    yield "risk", triage_blocks.risk_modal(_full_risk(s))
+    yield "risk unavailable", triage.risk_modal_unavailable(s(), reason)
+    yield "risk", triage.risk_modal(_full_risk(s))
     try:
-        assign = triage_blocks.assign_modal(
+        assign = triage.assign_modal(
             s(), CHANNEL, "1714572180.000100", s(), key=b"hostile-text-seal-key"
         )
     except ValueError:
         pass  # documented: a scan id too long for private_metadata gets no modal
     else:
         yield "assign", assign
-    home = [(summary, CHANNEL, PERMALINK), (_summary(s), s(), s())]
-    yield "home", triage_blocks.home_view(USERS[1], home, home)
-    comment = triage_blocks.report_comment(s(), s(), s())
+    waiting = [(summary, CHANNEL, PERMALINK), (_summary(s), s(), s())]
+    yield "home", home.home_view(USERS[1], waiting, waiting)
+    comment = triage.report_comment(s(), s(), s())
     yield "report comment", {"text": comment, "blocks": []}
 
 
@@ -394,7 +402,50 @@ def test_the_list_of_kinds_is_complete() -> None:
     # escaped there, its formatting characters in their fullwidth forms.
     assert set(names) - set(SHOWS_A_VALUE) == {
         "acknowledged",
+        "unacknowledged",
         "snoozed",
+        "unsnoozed",
+        "muted",
+        "unmuted",
+        "refreshed",
+        "unsubscribed",  # numbers only
         "assign",
         "report comment",
     }
+
+
+CARD_MODULES = (admin, home, scans, subscriptions, threads, triage)
+# Public functions of the card modules that render nothing: the assign form's reader.
+NOT_RENDERERS = {triage.parse_assign_metadata}
+
+
+def renderers() -> dict[str, Callable[..., Any]]:
+    """Every public function defined in a card module, by its qualified name."""
+    return {
+        f"{module.__name__}.{name}": function
+        for module in CARD_MODULES
+        for name, function in inspect.getmembers(module, inspect.isfunction)
+        if function.__module__ == module.__name__
+        and not name.startswith("_")
+        and function not in NOT_RENDERERS
+    }
+
+
+def test_every_renderer_gets_hostile_text(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A renderer added to a card module is in `messages` (directly, or through the card
+    that uses it), or this fails: every one meets the hostile strings above."""
+    called: set[str] = set()
+
+    def recording(name: str, function: Callable[..., Any]) -> Callable[..., Any]:
+        def record(*args: Any, **kwargs: Any) -> Any:
+            called.add(name)
+            return function(*args, **kwargs)
+
+        return record
+
+    every = renderers()
+    for name, function in every.items():
+        module, _, attribute = name.rpartition(".")
+        monkeypatch.setattr(sys.modules[module], attribute, recording(name, function))
+    list(messages([URGENT]))
+    assert set(every) - called == set()

@@ -23,7 +23,7 @@ from scanbot.sandbox.slack import FakeSlack
 from scanbot.sandbox.world import SandboxWorld, SimClock
 from scanbot.serving import serve_in_background
 from scanbot.slack import actions
-from scanbot.slack.blocks import Message
+from scanbot.slack.kit import Message
 from scanbot.store import Store
 from scanbot.store.triage import TriageStore
 from scanbot.triage.service import Triage

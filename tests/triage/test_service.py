@@ -17,7 +17,7 @@ from scanbot.domain.severity import severity_rank
 from scanbot.domain.threads import AlertThread, card_key
 from scanbot.sandbox.slack import FakeSlack
 from scanbot.slack import actions
-from scanbot.slack.blocks import Message
+from scanbot.slack.kit import Message
 from scanbot.store import Store
 from scanbot.triage.service import (
     INTERNAL_ERROR,

@@ -1,3 +1,5 @@
+"""`/scans` and `/scan` cards: lists, details and usage; limits, hostile strings, any input."""
+
 import json
 from typing import Any
 
@@ -8,13 +10,13 @@ from hypothesis import strategies as st
 from scanbot.hostedscan.models import Scan, ScanState, ScanType
 from scanbot.scans.listing import ScanListing
 from scanbot.scans.query import ScanQuery
-from scanbot.slack import actions, blocks
-from scanbot.slack.blocks import Message
+from scanbot.slack import actions
+from scanbot.slack.cards import scans as cards
+from scanbot.slack.kit import Message
 
-from .blockkit import (
+from ..blockkit import (
     MAX_TEXT,
     assert_valid_message,
-    blocks_validator,
     parsed_payload,
     readable,
     rich_markup,
@@ -32,7 +34,10 @@ HOSTILE = [
     "&lt;!channel&gt;",
     "a & b > c < d",
 ]
-DASH, TIMES = blocks.EN_DASH, blocks.TIMES  # spelt out: ruff flags the characters as confusable
+DASH, TIMES = (
+    cards.EN_DASH,
+    cards.TIMES,
+)  # spelt out: ruff flags the characters as confusable
 RAW = [
     "<!channel>",
     "<!here>",
@@ -121,155 +126,12 @@ def assert_inert(message: Message) -> None:
         assert sequence not in raw
 
 
-# --- the checker itself ----------------------------------------------------------------
-
-
-def section(text: str) -> dict[str, Any]:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
-
-
-def test_checker_accepts_a_plain_message() -> None:
-    assert_valid_message({"text": "hello", "blocks": [section("hello")]})
-
-
-@pytest.mark.parametrize(
-    "message",
-    [
-        {"text": "x", "blocks": [{"type": "section"}]},
-        {"text": "x", "blocks": [{"type": "no_such_block", "text": "x"}]},
-        {"text": "x", "blocks": [section("")]},
-        {"text": "x", "blocks": [section("   ")]},
-        {"text": "x", "blocks": [section("x" * 3001)]},
-        {
-            "text": "x",
-            "blocks": [{"type": "header", "text": {"type": "plain_text", "text": "x" * 151}}],
-        },
-        {"text": "x", "blocks": [{"type": "header", "text": {"type": "mrkdwn", "text": "x"}}]},
-        {
-            "text": "x",
-            "blocks": [{"type": "context", "elements": [{"type": "mrkdwn", "text": "x"}] * 11}],
-        },
-        {
-            "text": "x",
-            "blocks": [
-                {
-                    "type": "actions",
-                    "elements": [
-                        {"type": "button", "text": {"type": "plain_text", "text": "x" * 76}}
-                    ],
-                }
-            ],
-        },
-        {
-            "text": "x",
-            "blocks": [
-                {
-                    "type": "actions",
-                    "elements": [
-                        {
-                            "type": "button",
-                            "text": {"type": "plain_text", "text": "a"},
-                            "action_id": "same",
-                        },
-                        {
-                            "type": "button",
-                            "text": {"type": "plain_text", "text": "b"},
-                            "action_id": "same",
-                        },
-                    ],
-                }
-            ],
-        },
-        {"text": "x", "blocks": [section("x")] * 51},
-        {"text": "x", "blocks": []},
-        {"text": "", "blocks": [section("x")]},
-        {"blocks": [section("x")]},
-        {"text": "x", "blocks": [section("x" * 2000)] * 6},
-        {"text": "x", "blocks": [section("hi <!channel>")]},
-        {"text": "hi <@U123>", "blocks": [section("x")]},
-        {"text": "x", "blocks": [section("<https://evil.example|bank.com>")]},
-    ],
-)
-def test_checker_refuses_what_slack_would(message: dict[str, Any]) -> None:
-    with pytest.raises(AssertionError):
-        assert_valid_message(message)
-
-
-def rich_block(*elements: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "type": "rich_text",
-        "elements": [{"type": "rich_text_section", "elements": [*elements]}],
-    }
-
-
-def rich_text(text: str) -> dict[str, Any]:
-    return {"type": "text", "text": text}
-
-
-@pytest.mark.parametrize(
-    "message",
-    [
-        {"text": "x", "blocks": [rich_block(rich_text("a\u202eb"))]},  # hidden in rich_text
-        {"text": "x", "blocks": [section("a\u200bb")]},  # in mrkdwn
-        {"text": "a\u2066b", "blocks": [section("x")]},  # in the fallback
-        {"text": "x", "blocks": [rich_block(rich_text("\x1b[31m"))]},
-        {"text": "x", "blocks": [rich_block(rich_text("x" * 3001))]},  # a section's limit
-        {"text": "x", "blocks": [rich_block(rich_text(""))]},
-        {"text": "x", "blocks": [rich_block(rich_text("x" * 2000))] * 6},  # the total
-        {"text": "x", "blocks": [rich_block({"type": "user", "user_id": "<!channel>"})]},
-        {"text": "x", "blocks": [rich_block({"type": "broadcast", "range": "channel"})]},
-        {"text": "x", "blocks": [rich_block({"type": "text", "text": "x", "style": {}})]},
-    ],
-)
-def test_checker_refuses_rich_text_slack_or_a_reader_would_not_take(
-    message: dict[str, Any],
-) -> None:
-    with pytest.raises(AssertionError):
-        assert_valid_message(message)
-
-
-def test_checker_takes_rich_text_literally() -> None:
-    """A text element shows `<!channel>` as typed: nothing to ping there; a line feed is a
-    line break, not a hidden character."""
-    literal_text = rich_text("<!channel> *URGENT* <https://evil.example|bank.com>\nnext")
-    assert_valid_message({"text": "x", "blocks": [rich_block(literal_text)]})
-    mention = {"text": "x", "blocks": [rich_block({"type": "user", "user_id": "U0ALICE"})]}
-    assert_valid_message(mention, allowed_mentions={"<@U0ALICE>"})
-    with pytest.raises(AssertionError):
-        assert_valid_message(mention)  # a mention, in rich_text too, only by permission
-    spoof = {"type": "link", "url": "https://evil.example", "text": "bank.com"}
-    with pytest.raises(AssertionError):
-        assert_valid_message({"text": "x", "blocks": [rich_block(spoof)]})
-    itself = {"type": "link", "url": "https://example.org/a", "text": "https://example.org/a"}
-    assert_valid_message({"text": "x", "blocks": [rich_block(itself)]})
-    assert parsed_payload({"blocks": [rich_block(literal_text)]}).count("<!channel>") == 0
-
-
-def test_the_schema_itself_refuses_invalid_blocks() -> None:
-    # The schema's root is a message's blocks array: proof it is the right definition.
-    validator = blocks_validator()
-    assert validator.is_valid([section("hello")])
-    assert not validator.is_valid([{"type": "section"}])
-    assert not validator.is_valid([{"type": "section", "text": {"type": "mrkdwn", "text": ""}}])
-    assert not validator.is_valid(
-        [{"type": "header", "text": {"type": "plain_text", "text": "x" * 151}}]
-    )
-    assert not validator.is_valid([])
-
-
-def test_checker_accepts_the_mentions_it_is_told_about() -> None:
-    message = {"text": "x", "blocks": [section("Shared by <@U123>")]}
-    assert_valid_message(message, allowed_mentions={"<@U123>"})
-    with pytest.raises(AssertionError):
-        assert_valid_message(message, allowed_mentions={"<@U999>"})
-
-
 # --- scan_list -------------------------------------------------------------------------
 
 
 def test_list_header_counts_every_scan_and_says_the_filter() -> None:
     query = ScanQuery(states=("RUNNING",), types=("OPENVAS",))
-    message = blocks.scan_list(listing([scan()] * 10, total=12, query=query))
+    message = cards.scan_list(listing([scan()] * 10, total=12, query=query))
     assert_valid_message(message)
     assert message["blocks"][0] == {
         "type": "header",
@@ -290,7 +152,7 @@ def test_list_header_counts_every_scan_and_says_the_filter() -> None:
     ],
 )
 def test_list_title(query: ScanQuery, total: int, title: str) -> None:
-    message = blocks.scan_list(listing([scan()], total=total, query=query))
+    message = cards.scan_list(listing([scan()], total=total, query=query))
     assert_valid_message(message)
     assert message["blocks"][0]["text"]["text"] == title
 
@@ -298,7 +160,7 @@ def test_list_title(query: ScanQuery, total: int, title: str) -> None:
 def test_list_summary_comes_from_the_totals_not_the_page() -> None:
     by_state = {"RUNNING": 3, "SUCCEEDED": 40, "QUEUED": 14}
     by_type = {"OPENVAS": 50, "NMAP": 7}
-    message = blocks.scan_list(listing([scan()] * 10, total=57, by_state=by_state, by_type=by_type))
+    message = cards.scan_list(listing([scan()] * 10, total=57, by_state=by_state, by_type=by_type))
     assert_valid_message(message)
     summary = message["blocks"][1]
     assert summary["type"] == "context"
@@ -309,7 +171,7 @@ def test_list_summary_comes_from_the_totals_not_the_page() -> None:
 
 def test_list_summary_names_a_few_kinds_then_how_many_more() -> None:
     by_state = {f"STATE_{i}": i + 1 for i in range(20)}
-    message = blocks.scan_list(listing([scan()], total=210, by_state=by_state, by_type={}))
+    message = cards.scan_list(listing([scan()], total=210, by_state=by_state, by_type={}))
     assert_valid_message(message)
     line = message["blocks"][1]["elements"][0]["text"]
     assert line.startswith("❔ 20 state_19 · ❔ 19 state_18")
@@ -317,7 +179,7 @@ def test_list_summary_names_a_few_kinds_then_how_many_more() -> None:
 
 
 def test_list_entry_is_compact() -> None:
-    message = blocks.scan_list(listing([scan()]))
+    message = cards.scan_list(listing([scan()]))
     assert_valid_message(message)
     entry = message["blocks"][2]
     assert entry["text"] == {
@@ -353,7 +215,7 @@ def test_list_entry_is_compact() -> None:
     ],
 )
 def test_list_entry_variants(fields: dict[str, Any], lines: list[str]) -> None:
-    message = blocks.scan_list(listing([scan(**fields)]))
+    message = cards.scan_list(listing([scan(**fields)]))
     assert_valid_message(message)
     shown = message["blocks"][2]["text"]["text"].split("\n")
     for line in lines:
@@ -363,7 +225,7 @@ def test_list_entry_variants(fields: dict[str, Any], lines: list[str]) -> None:
 def test_list_first_page_with_more_to_come() -> None:
     query = ScanQuery(states=("RUNNING",), scheduled_by=("alice",))
     entries = [scan(id=f"scan{i}") for i in range(10)]
-    message = blocks.scan_list(listing(entries, total=57, query=query))
+    message = cards.scan_list(listing(entries, total=57, query=query))
     assert_valid_message(message)
     details = [
         b for b in buttons(message) if actions.pattern(actions.DETAILS).search(b["action_id"])
@@ -379,7 +241,7 @@ def test_list_first_page_with_more_to_come() -> None:
 
 
 def test_list_middle_page() -> None:
-    message = blocks.scan_list(listing([scan()] * 10, total=57, offset=10))
+    message = cards.scan_list(listing([scan()] * 10, total=57, offset=10))
     assert_valid_message(message)
     next_button = message["blocks"][-2]["elements"][0]
     assert actions.parse_next_value(next_button["value"]) == ("", 20)
@@ -388,14 +250,14 @@ def test_list_middle_page() -> None:
 
 
 def test_list_last_page_has_no_next_button() -> None:
-    message = blocks.scan_list(listing([scan()] * 7, total=57, offset=50))
+    message = cards.scan_list(listing([scan()] * 7, total=57, offset=50))
     assert_valid_message(message)
     assert not any(actions.pattern(actions.NEXT).search(b["action_id"]) for b in buttons(message))
     assert message["blocks"][-1]["elements"][0]["text"] == f"Showing 51{DASH}57 of 57"
 
 
 def test_list_of_everything_on_one_screen_has_no_footer() -> None:
-    message = blocks.scan_list(listing([scan()] * 3))
+    message = cards.scan_list(listing([scan()] * 3))
     assert_valid_message(message)
     assert [b["type"] for b in message["blocks"]] == ["header", "context"] + ["section"] * 3
     assert message["text"] == "3 scans"
@@ -403,7 +265,7 @@ def test_list_of_everything_on_one_screen_has_no_footer() -> None:
 
 def test_list_shows_at_most_15_and_the_next_button_goes_on_from_there() -> None:
     entries = [scan(id=f"scan{i}") for i in range(40)]
-    message = blocks.scan_list(listing(entries, total=100, offset=20))
+    message = cards.scan_list(listing(entries, total=100, offset=20))
     assert_valid_message(message)
     assert sum(b["type"] == "section" for b in message["blocks"]) == 15
     next_button = message["blocks"][-2]["elements"][0]
@@ -413,7 +275,7 @@ def test_list_shows_at_most_15_and_the_next_button_goes_on_from_there() -> None:
 
 def test_list_without_room_for_the_query_in_a_button_still_says_where_it_is() -> None:
     query = ScanQuery(scheduled_by=tuple(f"{'x' * 60}{i}" for i in range(40)))
-    message = blocks.scan_list(listing([scan()] * 10, total=57, query=query))
+    message = cards.scan_list(listing([scan()] * 10, total=57, query=query))
     assert_valid_message(message)
     assert not any(b["type"] == "actions" for b in message["blocks"])
     assert message["blocks"][-1]["elements"][0]["text"] == f"Showing 1{DASH}10 of 57"
@@ -421,7 +283,7 @@ def test_list_without_room_for_the_query_in_a_button_still_says_where_it_is() ->
 
 def test_list_button_less_scan_ids() -> None:
     entries = [scan(id="<!channel>"), scan(id=""), scan(id="ok")]
-    message = blocks.scan_list(listing(entries))
+    message = cards.scan_list(listing(entries))
     assert_valid_message(message)
     assert [b["value"] for b in buttons(message)] == ["ok"]
     assert "&lt;!channel&gt; · OpenVAS" in payload(message)
@@ -446,7 +308,7 @@ def test_list_button_less_scan_ids() -> None:
     ],
 )
 def test_empty_listing_is_one_sentence(query: ScanQuery, sentence: str) -> None:
-    message = blocks.scan_list(listing([], query=query, by_state={}, by_type={}))
+    message = cards.scan_list(listing([], query=query, by_state={}, by_type={}))
     assert_valid_message(message)
     plain = {"type": "plain_text", "text": sentence, "emoji": False}
     assert message == {
@@ -456,7 +318,7 @@ def test_empty_listing_is_one_sentence(query: ScanQuery, sentence: str) -> None:
 
 
 def test_listing_past_its_end_says_so() -> None:
-    message = blocks.scan_list(listing([], total=5, offset=20))
+    message = cards.scan_list(listing([], total=5, offset=20))
     assert_valid_message(message)
     assert message["text"] == "There are no more scans: the list ends at 5."
 
@@ -472,12 +334,12 @@ def test_list_of_the_longest_strings_stays_within_every_limit() -> None:
         risks={"new_open": [{"risk_id": huge}] * 500},
     )
     counts = {f"{huge}{i}": i for i in range(30)}
-    message = blocks.scan_list(
+    message = cards.scan_list(
         listing([heavy] * 40, total=10**6, query=query, by_state=counts, by_type=counts)
     )
     assert_valid_message(message)
     assert_inert(message)
-    assert sum(b["type"] == "section" for b in message["blocks"]) == blocks.MAX_ENTRIES
+    assert sum(b["type"] == "section" for b in message["blocks"]) == cards.MAX_ENTRIES
 
 
 def test_hostile_listing_is_inert() -> None:
@@ -493,7 +355,7 @@ def test_hostile_listing_is_inert() -> None:
         for text in HOSTILE
     ]
     by_state = {text: 1 for text in HOSTILE}
-    message = blocks.scan_list(
+    message = cards.scan_list(
         listing(entries, total=99, query=query, by_state=by_state, by_type=by_state)
     )
     assert_valid_message(message)
@@ -509,7 +371,7 @@ def test_hostile_listing_is_inert() -> None:
 
 
 def test_detail_of_a_normal_scan() -> None:
-    message = blocks.scan_detail(scan())
+    message = cards.scan_detail(scan())
     assert_valid_message(message)
     header, facts, risks, requested, resolved, skipped, buttons_block = message["blocks"]
     assert header["text"]["text"] == "OpenVAS scan · 🔄 running"
@@ -539,7 +401,7 @@ def test_detail_of_a_normal_scan() -> None:
 
 
 def test_shared_copy_names_who_shared_it_and_cannot_be_shared_again() -> None:
-    message = blocks.scan_detail(scan(), shared_by="U0123ABCD")
+    message = cards.scan_detail(scan(), shared_by="U0123ABCD")
     assert_valid_message(message, allowed_mentions={"<@U0123ABCD>"})
     with pytest.raises(AssertionError):
         assert_valid_message(message)  # the mention is there, and only by permission
@@ -558,13 +420,13 @@ def test_shared_copy_names_who_shared_it_and_cannot_be_shared_again() -> None:
     [("<!channel>", "&lt;!channel&gt;"), ("", "someone"), ("not-an-id", "not-an-id")],
 )
 def test_shared_by_something_not_a_user_id_is_only_text(shared_by: str, shown: str) -> None:
-    message = blocks.scan_detail(scan(), shared_by=shared_by)
+    message = cards.scan_detail(scan(), shared_by=shared_by)
     assert_valid_message(message)
     assert f"Shared by {shown}" in texts(message)
 
 
 def test_detail_of_a_scan_with_only_an_id() -> None:
-    message = blocks.scan_detail(Scan.model_validate({"id": "bare"}))
+    message = cards.scan_detail(Scan.model_validate({"id": "bare"}))
     assert_valid_message(message)
     shown = texts(message)
     assert "unknown type scan · ❔ unknown state" in shown
@@ -580,13 +442,13 @@ def test_detail_with_nulls_everywhere() -> None:
         ["type", "state", "progress", "risks", "results", "requested_targets", "resolved_targets"],
         None,
     )
-    message = blocks.scan_detail(scan(**nulls, skipped_targets=[{"skipped_reason": None}]))
+    message = cards.scan_detail(scan(**nulls, skipped_targets=[{"skipped_reason": None}]))
     assert_valid_message(message)
     assert "*Skipped targets (1):*\n• (blank): _no reason given_" in texts(message)
 
 
 def test_detail_of_unknown_type_and_state() -> None:
-    message = blocks.scan_detail(scan(type="QUANTUM_SCAN", state="PAUSED"))
+    message = cards.scan_detail(scan(type="QUANTUM_SCAN", state="PAUSED"))
     assert_valid_message(message)
     assert message["blocks"][0]["text"]["text"] == "QUANTUM_SCAN scan · ❔ paused"
 
@@ -598,7 +460,7 @@ def test_detail_result_kinds_are_counted() -> None:
             ["text/html", "application/pdf", "text/html", "application/xml", "image/<png>", ""]
         )
     ]
-    message = blocks.scan_detail(scan(results=results))
+    message = cards.scan_detail(scan(results=results))
     assert_valid_message(message)
     facts = texts(message)[1].splitlines()
     assert f"*Result files:* 6 files: HTML {TIMES}2, PDF, XML, image/<png>, unknown" in facts
@@ -620,7 +482,7 @@ def test_detail_fits_any_number_of_targets_and_risks(count: int) -> None:
         },
         results=[{"result_id": f"f{i}", "content_type": "application/pdf"} for i in range(count)],
     )
-    message = blocks.scan_detail(many)
+    message = cards.scan_detail(many)
     assert_valid_message(message)
     shown = "\n".join(texts(message))
     assert f"*Risks:* {count} new · {count} still open · {count} closed" in shown
@@ -640,7 +502,7 @@ def test_detail_fits_any_number_of_targets_and_risks(count: int) -> None:
 
 def test_detail_of_the_longest_strings_stays_within_every_limit() -> None:
     huge = "<!channel>&" * 2000
-    message = blocks.scan_detail(
+    message = cards.scan_detail(
         scan(
             id=huge,
             type=huge,
@@ -672,10 +534,10 @@ def test_hostile_scan_is_inert_everywhere() -> None:
             results=[{"result_id": "r", "content_type": text}],
         )
         for shared_by in (None, text):
-            message = blocks.scan_detail(hostile, shared_by=shared_by)
+            message = cards.scan_detail(hostile, shared_by=shared_by)
             assert_valid_message(message)
             assert_inert(message)
-    message = blocks.scan_detail(
+    message = cards.scan_detail(
         scan(requested_targets=[{"target": "<https://evil.example|bank.com>"}])
     )
     # Literal text where Slack links nothing, nowhere else.
@@ -685,17 +547,17 @@ def test_hostile_scan_is_inert_everywhere() -> None:
 
 
 def test_newlines_from_outside_cannot_break_the_layout() -> None:
-    message = blocks.scan_detail(scan(type="A\nB", requested_targets=[{"target": "a\n\n*b*\r\n"}]))
+    message = cards.scan_detail(scan(type="A\nB", requested_targets=[{"target": "a\n\n*b*\r\n"}]))
     assert_valid_message(message)
     assert message["blocks"][0]["text"]["text"] == "A B scan · 🔄 running"
     assert "• `a *b*`" in "\n".join(texts(message))
 
 
-# --- usage and sentence ----------------------------------------------------------------
+# --- usage ---------------------------------------------------------------------------
 
 
 def test_usage_names_every_state_and_type_as_typed() -> None:
-    message = blocks.usage()
+    message = cards.usage()
     assert_valid_message(message)
     assert len(message["blocks"]) == 1
     shown = texts(message)[0]
@@ -706,7 +568,7 @@ def test_usage_names_every_state_and_type_as_typed() -> None:
 
 
 def test_usage_after_an_unknown_word() -> None:
-    message = blocks.usage("runing", "running")
+    message = cards.usage("runing", "running")
     assert_valid_message(message)
     assert texts(message)[0] == "scanbot does not know `runing`. Did you mean `running`?"
     assert message["text"].startswith("scanbot does not know “runing”. Did you mean “running”?")
@@ -714,30 +576,9 @@ def test_usage_after_an_unknown_word() -> None:
 
 @pytest.mark.parametrize("unknown", [*HOSTILE, "", "  ", "x" * 5000, "a`b"])
 def test_usage_echoes_any_word_safely(unknown: str) -> None:
-    message = blocks.usage(unknown, unknown)
+    message = cards.usage(unknown, unknown)
     assert_valid_message(message)
     assert_inert(message)
-
-
-def test_sentence() -> None:
-    message = blocks.sentence("HostedScan is busy. Try again in a minute.")
-    assert_valid_message(message)
-    assert message == {
-        "text": "HostedScan is busy. Try again in a minute.",
-        "blocks": [section("HostedScan is busy. Try again in a minute.")],
-    }
-
-
-def test_long_sentence_is_cut_to_fit() -> None:
-    message = blocks.sentence("word " * 2000)
-    assert_valid_message(message)
-    assert texts(message)[0].endswith("…")
-
-
-@pytest.mark.parametrize("text", ["", " \n "])
-def test_sentence_refuses_nothing(text: str) -> None:
-    with pytest.raises(ValueError, match="text"):
-        blocks.sentence(text)
 
 
 # --- any scan, any listing -------------------------------------------------------------
@@ -802,7 +643,7 @@ def allowed(shared_by: str | None) -> set[str]:
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(scans, st.one_of(st.none(), st.sampled_from(["U0123ABCD", "W42"]), odd_text))
 def test_any_scan_detail_is_valid(any_scan: Scan, shared_by: str | None) -> None:
-    message = blocks.scan_detail(any_scan, shared_by=shared_by)
+    message = cards.scan_detail(any_scan, shared_by=shared_by)
     assert_valid_message(message, allowed_mentions=allowed(shared_by))
     assert len(payload(message)) < 4 * MAX_TEXT
 
@@ -833,10 +674,10 @@ def test_any_scan_list_is_valid(
     by_state: dict[str, int],
     by_type: dict[str, int],
 ) -> None:
-    message = blocks.scan_list(ScanListing(query, total, tuple(entries), offset, by_state, by_type))
+    message = cards.scan_list(ScanListing(query, total, tuple(entries), offset, by_state, by_type))
     assert_valid_message(message)
     for button in buttons(message):
         if actions.pattern(actions.NEXT).search(button["action_id"]):
             words, next_offset = actions.parse_next_value(button["value"])
             assert words == query.words()
-            assert offset < next_offset <= offset + min(len(entries), blocks.MAX_ENTRIES)
+            assert offset < next_offset <= offset + min(len(entries), cards.MAX_ENTRIES)

@@ -1,10 +1,9 @@
-"""Pure renderers of on-call triage: thread replies, risk and assign modals, `/scans triage`
-and the App Home tab.
+"""On-call triage in an alert thread: the replies to each action, what a quiet thread held,
+the risk list and risk modal, the assign modal, and the report's messages.
 
-The rules of blocks.py hold here too: every string from HostedScan or a user is shown
-literally (rich_text or plain_text) and cut, fallback text escaped so it neither pings nor
-formats, and no message or view exceeds a Slack limit. Mentions and dates are the bot's
-own; links are built only from Slack's permalinks and from references that are plain
+The kit's rules hold (`slack.kit`): every string from HostedScan or a user is shown
+literally and cut, fallback text escaped, and no message or view exceeds a Slack limit.
+Mentions and dates are the bot's own; links are built only from references that are plain
 http(s) URLs, shown as themselves.
 """
 
@@ -15,61 +14,38 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 
 from scanbot.domain.events import Alert, EventKind, RiskDetail
 from scanbot.domain.scans import ScanSummary
 from scanbot.domain.severity import most_severe_first
-from scanbot.domain.threads import SnoozeChoice, TriageView
+from scanbot.domain.threads import SnoozeChoice
 from scanbot.hostedscan.models import Risk
-from scanbot.slack import actions, alert_blocks, rich
-from scanbot.slack.alert_blocks import (
+from scanbot.slack import actions, kit, rich
+from scanbot.slack.cards.threads import parent_card as parent_card
+from scanbot.slack.kit import (
     ACK_SYMBOL,
     ASSIGNEE_SYMBOL,
+    DATE_FORMAT,
+    ID_CHARS,
+    MAX_VIEW_BLOCKS,
     MUTE_SYMBOL,
+    NAME_CHARS,
+    PRIVATE_METADATA,
+    RESULT_KINDS,
+    SECTION_TEXT,
     SNOOZE_SYMBOL,
+    TARGET_CHARS,
     THREAT_NAMES,
     THREAT_SYMBOLS,
     UNKNOWN_THREAT_SYMBOL,
-    _packed,
-    _ref,
-    _risk_line,
-    _risk_total,
-    _room,
-    scan_reference,
-    slack_date,
-)
-from scanbot.slack.blocks import (
-    FALLBACK_TEXT,
-    ID_CHARS,
-    NAME_CHARS,
-    RESULT_KINDS,
-    SECTION_TEXT,
-    TARGET_CHARS,
-    TEXT_BUDGET,
+    VIEW_TITLE,
     Block,
     Message,
-    _and_more,
-    _button,
-    _code,
-    _context,
-    _header,
-    _message,
-    _plain,
-    _section,
-    _state,
-    _state_name,
-    _type,
-    _user,
-    plain_section,
-    text_size,
+    View,
 )
 from scanbot.slack.rich import Line, bold
-from scanbot.slack.text import as_utc, escape, is_channel_id, plural, shown, truncate, visible
+from scanbot.slack.text import escape, plural, shown, truncate, visible
 
-MAX_VIEW_BLOCKS = 100  # a modal or the Home tab
-VIEW_TITLE = 24  # a modal's title, submit and close
-PRIVATE_METADATA = 3000
 ASSIGN_METADATA_VERSION = 2  # 2: sealed (actions.seal); 1 was plain JSON, now refused
 NOTE_CHARS = 500  # what the assign modal accepts
 NOTE_SHOWN = 1500  # what a reply shows of a note from elsewhere
@@ -77,8 +53,6 @@ NOTE_LINES = 12
 
 MAX_RISK_SECTIONS = 15  # risks with a View button in one message
 MAX_HELD_PHRASES = 5  # distinct events named in a held summary
-MAX_TRIAGE = 40  # threads in `/scans triage`
-MAX_HOME = 40  # threads in each part of the Home tab
 MAX_REFERENCES = 20
 REFERENCE_CHARS = 300
 LONG_TEXT = SECTION_TEXT - 40  # room for the section's own heading
@@ -91,31 +65,12 @@ REFRESH_SYMBOL = "🔄"
 REPORT_SYMBOL = "📄"
 HELD_SYMBOL = "📥"
 
-# A Slack permalink as chat.getPermalink answers it: https, no spaces or mrkdwn controls.
-_PERMALINK = re.compile(r"https://[^\s<>|]{1,1000}")
 # A reference worth a link: an http(s) URL of the characters RFC 3986 allows, which reads
 # as where it goes.
 _REFERENCE_URL = re.compile(r"https?://[A-Za-z0-9._~:/?#\[\]@!$&'()*+,;=%-]{1,300}")
 
-# --- Words ------------------------------------------------------------------------------
-
-
-def channel_link(channel_id: str) -> str:
-    """`<#C123>` for a real-looking channel id; anything else only as escaped text."""
-    if is_channel_id(channel_id):
-        return f"<#{channel_id}>"
-    return escape(shown(channel_id, NAME_CHARS, blank="an unknown channel"))
-
-
-def _thread_link(permalink: str | None) -> rich.Element:
-    if permalink is None or not _PERMALINK.fullmatch(permalink):
-        return rich.text("no link to the thread")
-    return rich.link(permalink, "thread")
-
-
-def _sentence_message(text: str) -> Message:
-    """A reply of one section whose fallback says the same (`text` is safe mrkdwn)."""
-    return _message(text, [_section(text)])
+# The thread's parent card is `threads.parent_card`, imported above: the triage service
+# redraws parents with the very function the sender draws them with (TriageRenderer).
 
 
 def _note(note: str) -> str:
@@ -131,59 +86,58 @@ def _note(note: str) -> str:
 
 
 def acknowledged(user_id: str, at: datetime) -> Message:
-    return _sentence_message(
-        f"{ACK_SYMBOL} {_user(user_id)} acknowledged this at {slack_date(at)}."
-    )
+    mention, when = kit.mention(user_id), kit.slack_date(at)
+    return kit.sentence(f"{ACK_SYMBOL} {mention} acknowledged this at {when}.")
 
 
 def unacknowledged(user_id: str) -> Message:
-    return _sentence_message(f"{UNDO_SYMBOL} {_user(user_id)} took back their acknowledgement.")
+    return kit.sentence(f"{UNDO_SYMBOL} {kit.mention(user_id)} took back their acknowledgement.")
 
 
 def assigned(assignee: str | None, by: str, note: str = "") -> Message:
     """Who owns the scan now; the assignee is mentioned on purpose, so they hear of it."""
     if assignee is None:
-        text = f"{ASSIGNEE_SYMBOL} {_user(by)} unassigned this scan."
+        text = f"{ASSIGNEE_SYMBOL} {kit.mention(by)} unassigned this scan."
     elif assignee == by:
-        text = f"{ASSIGNEE_SYMBOL} {_user(by)} took this scan."
+        text = f"{ASSIGNEE_SYMBOL} {kit.mention(by)} took this scan."
     else:
-        text = f"{ASSIGNEE_SYMBOL} {_user(by)} assigned this scan to {_user(assignee)}."
+        text = f"{ASSIGNEE_SYMBOL} {kit.mention(by)} assigned this scan to {kit.mention(assignee)}."
     quoted = _note(note)
-    blocks = [_section(text)]
+    blocks = [kit.section(text)]
     if quoted:
         blocks.append(rich.block(rich.quote([[rich.text(quoted)]])))
-    return _message(text, blocks)
+    return kit.message(text, blocks)
 
 
 def snoozed(by: str, choice: SnoozeChoice, until: datetime | None) -> Message:
     if choice.duration is None:
         how_long = f"until {choice.label}"
     elif until is not None:
-        how_long = f"for {choice.label}, until {slack_date(until)}"
+        how_long = f"for {choice.label}, until {kit.slack_date(until)}"
     else:
         how_long = f"for {choice.label}"
-    return _sentence_message(
-        f"{SNOOZE_SYMBOL} {_user(by)} snoozed this thread {how_long}. "
+    return kit.sentence(
+        f"{SNOOZE_SYMBOL} {kit.mention(by)} snoozed this thread {how_long}. "
         "Its alerts wait, and arrive here as one summary when it wakes up."
     )
 
 
 def unsnoozed(by: str) -> Message:
-    return _sentence_message(
-        f"{UNSNOOZE_SYMBOL} {_user(by)} unsnoozed this thread: its alerts come here again."
+    return kit.sentence(
+        f"{UNSNOOZE_SYMBOL} {kit.mention(by)} unsnoozed this thread: its alerts come here again."
     )
 
 
 def muted(by: str) -> Message:
-    return _sentence_message(
-        f"{MUTE_SYMBOL} {_user(by)} muted this scan in this channel: its alerts wait "
+    return kit.sentence(
+        f"{MUTE_SYMBOL} {kit.mention(by)} muted this scan in this channel: its alerts wait "
         "until someone unmutes it."
     )
 
 
 def unmuted(by: str) -> Message:
-    return _sentence_message(
-        f"{UNMUTE_SYMBOL} {_user(by)} unmuted this scan: its alerts come here again."
+    return kit.sentence(
+        f"{UNMUTE_SYMBOL} {kit.mention(by)} unmuted this scan: its alerts come here again."
     )
 
 
@@ -191,8 +145,9 @@ def refreshed(by: str) -> Message:
     """What the clicker of Refresh sees. Refresh edits the parent card in place; this is
     meant to be sent ephemerally (it then notifies no one), not as a thread reply.
     """
-    return _sentence_message(
-        f"{REFRESH_SYMBOL} {_user(by)}, the card above now shows the scan as HostedScan reports it."
+    return kit.sentence(
+        f"{REFRESH_SYMBOL} {kit.mention(by)}, the card above now shows the scan as "
+        "HostedScan reports it."
     )
 
 
@@ -201,7 +156,7 @@ def refreshed(by: str) -> Message:
 
 def _held_risks(alerts: Sequence[Alert]) -> tuple[int, list[RiskDetail]]:
     risky = [a for a in alerts if a.event.kind is EventKind.RISKS]
-    total = sum(_risk_total(a) for a in risky)
+    total = sum(kit.risk_total(a) for a in risky)
     details = sorted((r for a in risky for r in a.risks), key=most_severe_first)
     return total, details
 
@@ -212,7 +167,7 @@ def _held_phrase(alert: Alert) -> str:
     if kind is EventKind.STARTED:
         return "started"
     if kind is EventKind.FINISHED:
-        return f"finished: {_state_name(summary.state)}"
+        return f"finished: {kit.shown_state_name(summary.state)}"
     if kind is EventKind.UNKNOWN_STATE:
         return f"an unknown state “{shown(summary.state, NAME_CHARS // 2)}”"
     if kind is EventKind.GONE:
@@ -233,7 +188,7 @@ def _held_sentence(alerts: Sequence[Alert], why: str) -> str:
             risk_phrase if a.event.kind is EventKind.RISKS else _held_phrase(a) for a in alerts
         )
     )
-    named = _and_more(phrases[:MAX_HELD_PHRASES], len(phrases), "; ")
+    named = kit.and_more(phrases[:MAX_HELD_PHRASES], len(phrases), "; ")
     return f"While this thread was {reason}: {plural(len(alerts), 'alert')}: {named}"
 
 
@@ -245,9 +200,9 @@ def held_summary(alerts: Sequence[Alert], why: str) -> Message:
     sentence = _held_sentence(alerts, why)
     head = [rich.paragraph([rich.text(f"{HELD_SYMBOL} {sentence}")])]
     total, details = _held_risks(alerts)
-    lines = [_risk_line(risk) for risk in details[:MAX_RISK_SECTIONS]]
-    listed = _packed(lines, max(total, len(details)), _room(head)) if lines else []
-    return _message(escape(sentence), head + listed)
+    lines = [kit.risk_line(risk) for risk in details[:MAX_RISK_SECTIONS]]
+    listed = kit.packed(lines, max(total, len(details)), kit.room(head)) if lines else []
+    return kit.message(escape(sentence), head + listed)
 
 
 # --- Risks ------------------------------------------------------------------------------
@@ -258,52 +213,51 @@ def risks_list(summary: ScanSummary, risks: Sequence[RiskDetail], total: int) ->
     button that opens its details; `total` counts all of them, shown or not.
     """
     total = max(total, len(risks))
-    ref = scan_reference(summary)
-    fallback = f"{_ref(summary, plain=True)}: {plural(total, 'new open risk')}"
+    ref = kit.scan_reference(summary)
     if not total:
         text = [*ref, rich.text(" has no new open risks.")]
-        plain = f"{_ref(summary, plain=True)} has no new open risks."
-        return _message(plain, [rich.paragraph(text)])
+        return kit.message(f"{kit.fallback(ref)} has no new open risks.", [rich.paragraph(text)])
     head = [rich.paragraph(rich.strong([*ref, rich.text(f": {plural(total, 'new open risk')}")]))]
-    room = _room(head) - 100  # 100: the closing "and N more"
+    room = kit.room(head) - 100  # 100: the closing "and N more"
     entries: list[Block] = []
     for n, risk in enumerate(risks[:MAX_RISK_SECTIONS]):
         value = actions.risk_value(risk.risk_id)
-        button = _button("View", actions.RISK, n, value) if value else None
+        button = kit.button("View", actions.RISK, n, value) if value else None
         # plain_text, not rich_text: only a section can carry the View button beside it.
-        entry = plain_section(rich.plain(_risk_line(risk)), button)
-        room -= text_size([entry])
+        entry = kit.plain_section(rich.plain(kit.risk_line(risk)), button)
+        room -= kit.text_size([entry])
         if room < 0:
             break
         entries.append(entry)
-    more = [_context(f"and {total - len(entries):,} more")] if total > len(entries) else []
-    return _message(fallback, head + entries + more)
+    more = [kit.context(f"and {total - len(entries):,} more")] if total > len(entries) else []
+    fallback = f"{kit.fallback(ref)}: {plural(total, 'new open risk')}"
+    return kit.message(fallback, head + entries + more)
 
 
-def _modal(title: str, blocks: list[Block], **fields: Any) -> dict[str, Any]:
-    view: dict[str, Any] = {
+def _modal(title: str, blocks: list[Block], **fields: object) -> View:
+    view: View = {
         "type": "modal",
-        "title": _plain(truncate(title, VIEW_TITLE)),
-        "close": _plain("Close"),
+        "title": kit.plain(truncate(title, VIEW_TITLE)),
+        "close": kit.plain("Close"),
         "blocks": blocks[:MAX_VIEW_BLOCKS],
     }
     view.update(fields)
     return view
 
 
-def risk_modal_loading(risk_id: str) -> dict[str, Any]:
+def risk_modal_loading(risk_id: str) -> View:
     """Opened at once (a trigger_id lasts 3 seconds), then replaced by `risk_modal`."""
     text = [rich.text(f"{LOADING_SYMBOL} Loading risk "), _risk_id(risk_id), rich.text("…")]
     return _modal("Risk details", [rich.paragraph(text)])
 
 
-def risk_modal_unavailable(risk_id: str, reason: str) -> dict[str, Any]:
+def risk_modal_unavailable(risk_id: str, reason: str) -> View:
     """Why a risk's details could not be shown. `reason` is scanbot's own sentence in
     mrkdwn, any value in it escaped (as the triage service writes them).
     """
     text = [rich.text("Could not load risk "), _risk_id(risk_id), rich.text(".")]
     why = truncate(reason.strip(), SECTION_TEXT // 2) or "HostedScan gave no reason."
-    return _modal("Risk details", [rich.paragraph(text), _section(why)])
+    return _modal("Risk details", [rich.paragraph(text), kit.section(why)])
 
 
 def _risk_id(risk_id: str) -> rich.Element:
@@ -326,7 +280,7 @@ def _detected(value: str | None) -> rich.Element:
         at = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
     except ValueError:
         return rich.value(value, NAME_CHARS)
-    return rich.date(at, alert_blocks.DATE_FORMAT)
+    return rich.date(at, DATE_FORMAT)
 
 
 def _level(threat_level: str) -> str:
@@ -370,7 +324,7 @@ def _long_part(heading: str, value: str) -> Block:
     return rich.paragraph([bold(heading)], [body])
 
 
-def risk_modal(risk: Risk) -> dict[str, Any]:
+def risk_modal(risk: Risk) -> View:
     """A risk's details: level, CVSS, target, when detected, description, solution, references."""
     definition = risk.risk_definition
     cvss = definition.cvss or ""
@@ -386,12 +340,12 @@ def risk_modal(risk: Risk) -> dict[str, Any]:
         rich.fact("Last detected", _detected(risk.detected_at)),
     )
     blocks = [
-        _header(shown(definition.title, NAME_CHARS * 3, blank="Untitled risk")),
+        kit.header(shown(definition.title, NAME_CHARS * 3, blank="Untitled risk")),
         facts,
         _long_part("Description", definition.description),
         _long_part("Solution", definition.solution),
         _references(definition.references),
-        _context(f"Risk {_code(risk.id, ID_CHARS)}"),
+        kit.context(f"Risk {kit.code(risk.id, ID_CHARS)}"),
     ]
     return _modal("Risk details", blocks)
 
@@ -399,9 +353,43 @@ def risk_modal(risk: Risk) -> dict[str, Any]:
 # --- Assigning --------------------------------------------------------------------------
 
 
+def _assign_inputs(current: str | None) -> list[Block]:
+    select: Block = {
+        "type": "users_select",
+        "action_id": "user",
+        "placeholder": kit.plain("Pick someone"),
+    }
+    if current is not None and re.fullmatch(r"[UW][A-Z0-9]+", current):
+        select["initial_user"] = current
+    note: Block = {
+        "type": "plain_text_input",
+        "action_id": "text",
+        "multiline": True,
+        "max_length": NOTE_CHARS,
+        "placeholder": kit.plain("What should they know? Posted in the thread."),
+    }
+    return [
+        {
+            "type": "input",
+            "block_id": "assignee",
+            "label": kit.plain("Assignee"),
+            "element": select,
+            "optional": True,
+            "hint": kit.plain("Leave it empty to unassign."),
+        },
+        {
+            "type": "input",
+            "block_id": "note",
+            "label": kit.plain("Note"),
+            "element": note,
+            "optional": True,
+        },
+    ]
+
+
 def assign_modal(
     scan_id: str, channel_id: str, message_ts: str, current: str | None, *, key: bytes
-) -> dict[str, Any]:
+) -> View:
     """Who should own the scan, with an optional note. Submitting with nobody picked
     unassigns. private_metadata names the thread, sealed with `key` (`actions.seal`): the
     submission carries no channel of its own to check it against. ValueError if it cannot
@@ -415,44 +403,13 @@ def assign_modal(
     )
     if len(metadata) > PRIVATE_METADATA:
         raise ValueError("the scan id is too long to carry in a modal")
-    select: Block = {
-        "type": "users_select",
-        "action_id": "user",
-        "placeholder": _plain("Pick someone"),
-    }
-    if current is not None and re.fullmatch(r"[UW][A-Z0-9]+", current):
-        select["initial_user"] = current
-    note: Block = {
-        "type": "plain_text_input",
-        "action_id": "text",
-        "multiline": True,
-        "max_length": NOTE_CHARS,
-        "placeholder": _plain("What should they know? Posted in the thread."),
-    }
-    blocks = [
-        _section(f"Who should look into {_ref(ScanSummary(scan_id=scan_id), start=False)}?"),
-        {
-            "type": "input",
-            "block_id": "assignee",
-            "label": _plain("Assignee"),
-            "element": select,
-            "optional": True,
-            "hint": _plain("Leave it empty to unassign."),
-        },
-        {
-            "type": "input",
-            "block_id": "note",
-            "label": _plain("Note"),
-            "element": note,
-            "optional": True,
-        },
-    ]
+    scan = kit.scan_reference_mrkdwn(ScanSummary(scan_id=scan_id), start=False)
     return _modal(
         "Assign scan",
-        blocks,
+        [kit.section(f"Who should look into {scan}?"), *_assign_inputs(current)],
         callback_id=actions.ASSIGN_VIEW,
-        submit=_plain("Assign"),
-        close=_plain("Cancel"),
+        submit=kit.plain("Assign"),
+        close=kit.plain("Cancel"),
         private_metadata=metadata,
     )
 
@@ -479,99 +436,17 @@ def parse_assign_metadata(text: str, *, key: bytes) -> tuple[str, str, str]:
     return scan_id, channel_id, message_ts
 
 
-# --- Lists of threads: `/scans triage` and the Home tab ---------------------------------
-
-
-def _thread_line(summary: ScanSummary, *extra: Line) -> Line:
-    scan_id = rich.value(summary.scan_id, ID_CHARS, code=True)
-    facts = [[scan_id], [rich.text(_type(summary.type))], [rich.text(_state(summary.state))]]
-    return rich.joined([*facts, *extra], " · ")
-
-
-def _oldest_first(
-    threads: Sequence[tuple[ScanSummary, str | None, datetime | None]],
-) -> list[tuple[ScanSummary, str | None, datetime | None]]:
-    def key(thread: tuple[ScanSummary, str | None, datetime | None]) -> tuple[bool, float]:
-        at = thread[2]  # unknown start times go last; naive ones are UTC, as everywhere
-        return (True, 0.0) if at is None else (False, as_utc(at).timestamp())
-
-    return sorted(threads, key=key)
-
-
-def triage_list(
-    channel_id: str, threads: Sequence[tuple[ScanSummary, str | None, datetime | None]]
-) -> Message:
-    """`/scans triage`: this channel's alert threads nobody acknowledged, oldest first.
-
-    Each thread is (scan, permalink of its parent or None, when the thread started or None).
-    """
-    where = channel_link(channel_id)
-    if not threads:
-        text = f"Nothing waiting for acknowledgement in {where}."
-        return _message("Nothing waiting for acknowledgement in this channel.", [_section(text)])
-    title = f"{plural(len(threads), 'alert thread')} waiting for acknowledgement"
-    head = [_header(title), _context(f"In {where}, oldest first")]
-    lines = []
-    for summary, permalink, started in _oldest_first(threads)[:MAX_TRIAGE]:
-        age = (
-            [rich.text("since "), rich.date(started, "{ago}")]
-            if started is not None
-            else [rich.text("age unknown")]
-        )
-        lines.append(_thread_line(summary, age, [_thread_link(permalink)]))
-    return _message(title, head + _packed(lines, len(threads), _room(head), bulleted=True))
-
-
-def _home_part(
-    title: str, threads: Sequence[tuple[ScanSummary, str, str | None]], empty: str, room: int
-) -> list[Block]:
-    head = [_section(f"*{title}* ({len(threads):,})" if threads else f"*{title}*")]
-    if not threads:
-        return [*head, _context(empty)]
-    lines = [
-        _thread_line(summary, [rich.channel(channel_id)], [_thread_link(permalink)])
-        for summary, channel_id, permalink in threads[:MAX_HOME]
-    ]
-    return head + _packed(lines, len(threads), room, bulleted=True)
-
-
-def home_view(
-    user_id: str,
-    assigned: Sequence[tuple[ScanSummary, str, str | None]],
-    unacknowledged: Sequence[tuple[ScanSummary, str, str | None]],
-) -> dict[str, Any]:
-    """The App Home tab: scans assigned to `user_id`, then threads waiting for
-    acknowledgement in their channels. Each thread is (scan, channel id, permalink or None).
-    """
-    head = [
-        _header("Scan triage"),
-        _context(f"For {_user(user_id)}. `/scans triage` lists a channel's waiting threads."),
-    ]
-    # The Home tab has no documented total; each part keeps to a message's budget.
-    room = TEXT_BUDGET - FALLBACK_TEXT
-    blocks = head + _home_part("Assigned to you", assigned, "Nothing is assigned to you.", room)
-    blocks.append({"type": "divider"})
-    blocks += _home_part(
-        "Waiting for acknowledgement in your channels",
-        unacknowledged,
-        "Nothing is waiting for acknowledgement.",
-        room,
-    )
-    return {"type": "home", "blocks": blocks[:MAX_VIEW_BLOCKS]}
-
-
 # --- Reports ----------------------------------------------------------------------------
 
 
 def report_missing(scan_id: str) -> Message:
-    ref = scan_reference(ScanSummary(scan_id=scan_id))
-    plain = _ref(ScanSummary(scan_id=scan_id), plain=True)
+    ref = kit.scan_reference(ScanSummary(scan_id=scan_id))
     text = [
         rich.text(f"{REPORT_SYMBOL} "),
         *ref,
         rich.text(" has no result files yet: HostedScan adds them as it finishes."),
     ]
-    return _message(f"{plain} has no result files yet.", [rich.paragraph(text)])
+    return kit.message(f"{kit.fallback(ref)} has no result files yet.", [rich.paragraph(text)])
 
 
 def report_comment(scan_id: str, content_type: str, by: str) -> str:
@@ -579,13 +454,7 @@ def report_comment(scan_id: str, content_type: str, by: str) -> str:
     kind = RESULT_KINDS.get(content_type.lower()) or escape(
         shown(content_type, NAME_CHARS, "Result")
     )
-    ref = _ref(ScanSummary(scan_id=scan_id), start=False)
+    ref = kit.scan_reference_mrkdwn(ScanSummary(scan_id=scan_id), start=False)
     return truncate(
-        f"{REPORT_SYMBOL} {kind} report of {ref}, asked for by {_user(by)}", COMMENT_CHARS
+        f"{REPORT_SYMBOL} {kind} report of {ref}, asked for by {kit.mention(by)}", COMMENT_CHARS
     )
-
-
-def parent_card(summary: ScanSummary, *, triage: TriageView, now: datetime) -> Message:
-    """The thread's parent with its triage facts and buttons (what the service edits in),
-    drawn at `now`: a snooze that ended by then is not shown."""
-    return alert_blocks.parent_card(summary, triage=triage, now=now)

@@ -1,152 +1,68 @@
-"""Alert and subscription renderers: each kind and state, limits, hostile strings, any input."""
+"""The alert thread's cards: the parent card (with and without triage, always at a time),
+event replies, the first message and digests; limits, hostile strings, any input."""
 
 from __future__ import annotations
 
+import inspect
 import json
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
-from scanbot.domain.events import (
-    DEFAULT_EVENTS,
-    SUBSCRIBABLE_EVENTS,
-    Alert,
-    EventKind,
-    RiskDetail,
-    ScanEvent,
-)
+from scanbot.domain.events import Alert, EventKind, RiskDetail, ScanEvent
 from scanbot.domain.scans import ScanSummary
-from scanbot.domain.subscriptions import Subscription
-from scanbot.hostedscan.models import ScanState, ScanType
-from scanbot.scans.parse import SubscribeUsage, parse_scans_command
-from scanbot.slack import actions, alert_blocks, blocks
-from scanbot.slack.alert_blocks import (
-    admin_note,
-    describe_subscription,
-    digest,
-    event_reply,
-    first_message,
-    parent_card,
-    subscribe_usage,
-    subscribed,
-    subscriptions_list,
-    unsubscribed,
-)
-from scanbot.slack.blocks import Message
+from scanbot.domain.threads import SnoozeChoice, TriageView
+from scanbot.slack import actions, kit
+from scanbot.slack.cards import threads
+from scanbot.slack.cards.threads import digest, event_reply, first_message, parent_card
+from scanbot.slack.kit import Message, slack_date
 from scanbot.slack.text import escape
 from scanbot.slack.text import shown as text_shown
 
-from .blockkit import (
-    MAX_BLOCKS,
-    MAX_TEXT,
-    assert_valid_message,
-    hidden_characters,
-    parsed_payload,
-    readable,
-    rich_markup,
-    rich_text_elements,
+from ..blockkit import MAX_BLOCKS, MAX_TEXT, rich_markup, rich_text_elements
+from .alert_samples import (
+    HOSTILE,
+    SETTINGS,
+    alert,
+    alerts,
+    buttons,
+    event,
+    events,
+    first_text,
+    literal,
+    payload,
+    risk,
+    summaries,
+    summary,
+    texts,
+    valid,
 )
-
-HOSTILE = [
-    "<!channel>",
-    "<!here>",
-    "<@U0123ABCD>",
-    "<#C0123ABCD>",
-    "<https://evil.example|bank.com>",
-    "<mailto:ceo@bank.com|support>",
-    "a & b > c < d",
-]
-RAW = ["<!channel>", "<!here>", "<@U0123ABCD>", "<#C0123", "<https://evil", "<mailto:"]
-
-
-def summary(**fields: Any) -> ScanSummary:
-    data: dict[str, Any] = {
-        "scan_id": "scan-123",
-        "type": "OPENVAS",
-        "state": "RUNNING",
-        "progress": 30.0,
-        "targets": ("shop.example.com", "10.0.0.1", "api.example.com"),
-        "target_count": 3,
-        "new_open": 2,
-        "still_open": 5,
-        "closed": 1,
-    }
-    data.update(fields)
-    return ScanSummary.model_validate(data)
-
-
-def event(kind: EventKind = EventKind.FINISHED, **fields: Any) -> ScanEvent:
-    risk_ids = fields.pop("risk_ids", ())
-    return ScanEvent(kind=kind, summary=summary(**fields), risk_ids=risk_ids)
-
-
-def alert(
-    kind: EventKind = EventKind.FINISHED,
-    *,
-    risks: tuple[RiskDetail, ...] = (),
-    risk_count: int = 0,
-    **fields: Any,
-) -> Alert:
-    return Alert(channel_id="C1", event=event(kind, **fields), risks=risks, risk_count=risk_count)
-
-
-def risk(n: int = 1, **fields: Any) -> RiskDetail:
-    data: dict[str, Any] = {
-        "risk_id": f"risk-{n}",
-        "title": f"Outdated TLS {n}",
-        "threat_level": "HIGH",
-        "target": "shop.example.com",
-        "cvss": "7.5",
-    }
-    data.update(fields)
-    return RiskDetail.model_validate(data)
-
-
-def subscription(**fields: Any) -> Subscription:
-    data: dict[str, Any] = {"id": 3, "channel_id": "C1"}
-    data.update(fields)
-    return Subscription.model_validate(data)
-
-
-def payload(message: Message) -> str:
-    return json.dumps(message, ensure_ascii=False)
-
-
-def texts(message: Message) -> str:
-    """What a reader sees, rich_text blocks as mrkdwn would write them."""
-    return "\n".join(readable(message["blocks"]))
-
-
-def literal(message: Message) -> list[str]:
-    """The rich_text text elements: what Slack shows character for character."""
-    return [e["text"] for e in rich_text_elements(message["blocks"]) if e["type"] == "text"]
-
-
-def buttons(message: Message) -> list[dict[str, Any]]:
-    found = []
-    for block in message["blocks"]:
-        if block["type"] == "actions":
-            found += block["elements"]
-        elif block.get("accessory", {}).get("type") == "button":
-            found.append(block["accessory"])
-    return found
-
-
-def valid(message: Message) -> Message:
-    assert_valid_message(message)
-    raw = parsed_payload(message)
-    for sequence in RAW:
-        assert sequence not in raw
-    return message
-
+from .triage_samples import (
+    ALICE,
+    BOB,
+    NOW,
+    SCAN_ID,
+    acks,
+    detail,
+    elements,
+    kinds,
+    times,
+    triage_views,
+    users_of,
+)
+from .triage_samples import SETTINGS as TRIAGE_SETTINGS
+from .triage_samples import alert as triage_alert
+from .triage_samples import summary as failed_summary
+from .triage_samples import valid as valid_triage
 
 # --- the parent card ---------------------------------------------------------------------
 
 
 def test_parent_card_of_a_running_scan() -> None:
-    message = valid(parent_card(summary(target_count=7)))
+    message = valid(parent_card(summary(target_count=7), now=NOW))
     assert message["blocks"][0] == {
         "type": "header",
         "text": {"type": "plain_text", "text": "OpenVAS scan · 🔄 running", "emoji": False},
@@ -186,19 +102,19 @@ def test_parent_card_of_a_running_scan() -> None:
     ],
 )
 def test_parent_card_in_each_state(state: str, shown: str, progress_line: bool) -> None:
-    message = valid(parent_card(summary(state=state)))
+    message = valid(parent_card(summary(state=state), now=NOW))
     assert f"*State:* {shown}" in texts(message)
     assert ("30%" in texts(message)) is progress_line
 
 
 def test_parent_card_without_progress_while_running() -> None:
-    message = valid(parent_card(summary(progress=None)))
+    message = valid(parent_card(summary(progress=None), now=NOW))
     assert "progress not reported" in texts(message)
 
 
 @pytest.mark.parametrize("progress", [float("nan"), float("inf"), -5.0, 250.0])
 def test_parent_card_with_odd_progress(progress: float) -> None:
-    valid(parent_card(summary(progress=progress)))
+    valid(parent_card(summary(progress=progress), now=NOW))
 
 
 @pytest.mark.parametrize(
@@ -213,7 +129,7 @@ def test_parent_card_with_odd_progress(progress: float) -> None:
     ],
 )
 def test_parent_card_targets(targets: tuple[str, ...], count: int, line: str) -> None:
-    message = valid(parent_card(summary(targets=targets, target_count=count)))
+    message = valid(parent_card(summary(targets=targets, target_count=count), now=NOW))
     assert line in texts(message).splitlines()
 
 
@@ -240,7 +156,7 @@ def test_parent_card_targets(targets: tuple[str, ...], count: int, line: str) ->
 def test_parent_card_names_the_latest_event(
     kind: EventKind, fields: dict[str, Any], latest: str
 ) -> None:
-    message = valid(parent_card(summary(), latest=event(kind, **fields)))
+    message = valid(parent_card(summary(), latest=event(kind, **fields), now=NOW))
     assert message["blocks"][-2] == {
         "type": "context",
         "elements": [{"type": "plain_text", "text": latest, "emoji": False}],
@@ -249,7 +165,7 @@ def test_parent_card_names_the_latest_event(
 
 @pytest.mark.parametrize("scan_id", ["a<b", "a&b", "", "   ", "x" * 2001])
 def test_parent_card_of_an_id_no_button_can_carry(scan_id: str) -> None:
-    message = valid(parent_card(summary(scan_id=scan_id)))
+    message = valid(parent_card(summary(scan_id=scan_id), now=NOW))
     assert buttons(message) == []
 
 
@@ -261,17 +177,15 @@ def test_parent_card_of_a_hostile_scan() -> None:
         targets=tuple(HOSTILE[:5]),
         target_count=len(HOSTILE),
     )
-    message = valid(parent_card(hostile, latest=ScanEvent(kind=EventKind.GONE, summary=hostile)))
+    message = valid(
+        parent_card(hostile, latest=ScanEvent(kind=EventKind.GONE, summary=hostile), now=NOW)
+    )
     assert "&lt;!channel&gt;" in message["text"]
     assert "<https://evil.example|bank.com>" in literal(message)
     assert any(" · <https://evil.example|bank.com>" in text for text in literal(message))
 
 
 # --- thread replies ----------------------------------------------------------------------
-
-
-def first_text(message: Message) -> str:
-    return readable(message["blocks"][0])[0]
 
 
 @pytest.mark.parametrize(
@@ -408,7 +322,7 @@ def test_risks_reply_with_900_risks_shows_15_then_how_many_more() -> None:
     risks = tuple(risk(n) for n in range(900))
     message = valid(event_reply(alert(EventKind.RISKS, risks=risks, risk_count=900)))
     lines = [line for line in texts(message).splitlines() if line.startswith("🔴")]
-    assert len(lines) == alert_blocks.MAX_RISKS
+    assert len(lines) == threads.MAX_RISKS
     assert message["blocks"][-1]["elements"][0]["text"] == "and 885 more"
 
 
@@ -424,8 +338,8 @@ def test_longest_risks_stay_within_every_limit() -> None:
         risk(n, risk_id=long, title=long, target=long, cvss=long, threat_level=long)
         for n in range(900)
     )
-    for make in (event_reply, first_message):
-        message = valid(make(alert(EventKind.RISKS, risks=risks, risk_count=10**9, scan_id=long)))
+    many = alert(EventKind.RISKS, risks=risks, risk_count=10**9, scan_id=long)
+    for message in (valid(event_reply(many)), valid(first_message(many, now=NOW))):
         assert "and " in texts(message)
 
 
@@ -446,8 +360,8 @@ def test_hostile_risks_are_inert() -> None:
 
 def test_first_message_is_the_parent_card_with_the_event() -> None:
     finished = alert(EventKind.FINISHED, state="FAILED")
-    message = valid(first_message(finished))
-    card = parent_card(finished.event.summary, latest=finished.event)
+    message = valid(first_message(finished, now=NOW))
+    card = parent_card(finished.event.summary, latest=finished.event, now=NOW)
     assert message["blocks"] == card["blocks"]
     assert message["text"] == "Scan scan-123 (OpenVAS) finished: failed"
     assert [b["action_id"] for b in buttons(message)] == ["scanbot:v1:details:0"]
@@ -455,7 +369,7 @@ def test_first_message_is_the_parent_card_with_the_event() -> None:
 
 def test_first_message_of_risks_adds_the_list() -> None:
     risks = tuple(risk(n) for n in range(20))
-    message = valid(first_message(alert(EventKind.RISKS, risks=risks, risk_count=20)))
+    message = valid(first_message(alert(EventKind.RISKS, risks=risks, risk_count=20), now=NOW))
     assert message["blocks"][-1]["elements"][0]["text"] == "and 5 more"
     assert "Outdated TLS 0" in texts(message)
     assert message["text"] == "Scan scan-123 (OpenVAS): 20 new open risks"
@@ -463,8 +377,7 @@ def test_first_message_of_risks_adds_the_list() -> None:
 
 @pytest.mark.parametrize("kind", list(EventKind))
 def test_every_kind_of_first_message_and_reply(kind: EventKind) -> None:
-    for make in (first_message, event_reply):
-        message = valid(make(alert(kind)))
+    for message in (valid(first_message(alert(kind), now=NOW)), valid(event_reply(alert(kind)))):
         assert "scan-123" in message["text"]
 
 
@@ -472,7 +385,7 @@ def test_a_kind_newer_than_the_renderer_still_reads() -> None:
     newer = ScanEvent.model_construct(kind="paused", summary=summary())  # type: ignore[arg-type]
     odd = Alert.model_construct(channel_id="C1", event=newer, risks=(), risk_count=0)
     assert first_text(valid(event_reply(odd))) == "🔄 Scan `scan-123` (OpenVAS): paused"
-    assert "Latest: paused" in texts(valid(first_message(odd)))
+    assert "Latest: paused" in texts(valid(first_message(odd, now=NOW)))
     assert "1 paused" in texts(valid(digest([odd, alert()])))
 
 
@@ -508,7 +421,7 @@ def test_digest_of_100_alerts_stays_within_limits() -> None:
     alerts = [alert(kinds[n % len(kinds)], scan_id=f"scan-{n:03}") for n in range(100)]
     message = valid(digest(alerts))
     listed = [line for line in texts(message).splitlines() if "`scan-" in line]
-    assert len(listed) == alert_blocks.MAX_DIGEST
+    assert len(listed) == threads.MAX_DIGEST
     assert message["blocks"][-1]["elements"][0]["text"] == "and 60 more"
     assert message["blocks"][1]["elements"][0]["text"] == (
         "20 started · 20 finished · 20 with new risks · 20 in an unknown state · 20 gone"
@@ -536,273 +449,196 @@ def test_hostile_digest_is_inert() -> None:
     assert "&lt;!channel&gt;" in message["text"]
 
 
-# --- subscriptions -----------------------------------------------------------------------
+# --- the parent card with triage ---------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    ("fields", "words"),
-    [
-        (
-            {"types": ("OPENVAS",), "target_contains": "shop", "min_severity": "MEDIUM"},
-            "#3: finished and risks of OpenVAS scans with a target containing “shop”, "
-            "risks of medium severity or higher",
-        ),
-        ({}, "#3: finished and risks of all scans"),
-        ({"events": SUBSCRIBABLE_EVENTS}, "#3: started, finished, failed and risks of all scans"),
-        ({"events": ("failed",)}, "#3: failed of all scans"),
-        ({"events": ()}, "#3: no events of all scans"),
-        (
-            {"types": ("NMAP", "OWASP_ZAP", "NEW_SCANNER")},
-            "#3: finished and risks of NMAP, OWASP ZAP or NEW_SCANNER scans",
-        ),
-        (
-            {"target_contains": "<!channel>", "events": ("<@U1>",)},
-            "#3: <@U1> of all scans with a target containing “<!channel>”",  # as shown
-        ),
-        (
-            {"target_contains": "*URGENT*\u202e", "events": ("~x~",)},
-            "#3: ~x~ of all scans with a target containing “*URGENT*\N{REPLACEMENT CHARACTER}”",
-        ),
-        (
-            {"min_severity": "HIGH"},
-            "#3: finished and risks of all scans, risks of high severity or higher",
-        ),
-    ],
-)
-def test_describe_subscription(fields: dict[str, Any], words: str) -> None:
-    assert describe_subscription(subscription(**fields)) == words
+def test_parent_card_without_triage_is_unchanged() -> None:
+    message = valid_triage(parent_card(failed_summary(), now=NOW))
+    assert kinds(message) == [actions.DETAILS]
 
 
-def test_describe_matches_what_was_parsed() -> None:
-    command = parse_scans_command("subscribe openvas target:shop severity:medium")
-    assert not isinstance(command, SubscribeUsage)
-    fields = vars(command)
-    assert describe_subscription(subscription(**fields)) == (
-        "#3: finished and risks of OpenVAS scans with a target containing “shop”, "
-        "risks of medium severity or higher"
-    )
-
-
-def test_no_subscriptions_says_how_to_subscribe() -> None:
-    message = valid(subscriptions_list([]))
-    assert message["text"] == "This channel has no alert subscriptions."
-    assert "`/scans subscribe`" in texts(message)
-
-
-def test_subscriptions_list() -> None:
-    subs = [
-        subscription(id=1, from_env=True),
-        subscription(id=4, types=("SSLYZE",), disabled_reason="not_in_channel <!here>"),
+def test_parent_card_of_a_fresh_thread() -> None:
+    message = valid_triage(parent_card(failed_summary(), triage=TriageView(), now=NOW))
+    assert kinds(message) == [
+        actions.ACK,
+        actions.ASSIGN,
+        actions.SNOOZE,
+        actions.MUTE,
+        actions.DETAILS,
+        actions.THREAD_REFRESH,
+        actions.RISKS,
+        actions.REPORT,
     ]
-    message = valid(subscriptions_list(subs))
-    assert message["blocks"][0]["text"]["text"] == "2 alert subscriptions in this channel"
-    assert rich_markup(message["blocks"][1]) == (
-        "• #1: finished and risks of all scans (set by `SCANBOT_ALERT_CHANNEL`)\n"
-        "• #4: finished and risks of SSLyze scans\n"
-        "⏸️ Disabled: not_in_channel <!here>"
-    )
-    assert message["text"] == "2 alert subscriptions in this channel: #1 and #4"
+    assert all(e.get("value") in (None, SCAN_ID) for e in elements(message))
+    assert not [b for b in message["blocks"] if b["type"] == "context"]  # no facts yet
+    assert message["text"] == "Scan scan-123 (OpenVAS): failed"
 
 
-def test_many_subscriptions_stay_within_limits() -> None:
-    long = "<!channel>" * 100
-    subs = [
-        subscription(
-            id=n,
-            types=tuple(ScanType),
-            target_contains=long,
-            min_severity="LOW",
-            events=SUBSCRIBABLE_EVENTS,
-            disabled_reason=long,
-        )
-        for n in range(300)
+def test_parent_card_snooze_select() -> None:
+    message = valid_triage(parent_card(failed_summary(), triage=TriageView(), now=NOW))
+    row = next(b for b in message["blocks"] if b["type"] == "actions")
+    assert actions.parse_triage_block_id(row["block_id"]) == SCAN_ID
+    select = next(e for e in row["elements"] if e["type"] == "static_select")
+    assert select["action_id"] == actions.action_id(actions.SNOOZE, 0)
+    assert [o["value"] for o in select["options"]] == [c.value for c in SnoozeChoice]
+    labels = [o["text"]["text"] for o in select["options"]]
+    assert labels == [
+        "For 1 hour",
+        "For 4 hours",
+        "For 24 hours",
+        "Until the next state change",
     ]
-    message = valid(subscriptions_list(subs))
-    assert "more" in texts(message)
-    assert "and 290 more" in message["text"]
+    for choice, label in zip(SnoozeChoice, labels, strict=True):
+        assert label.endswith(choice.label)
 
 
-def test_subscribed() -> None:
-    message = valid(subscribed(subscription(events=("risks",), min_severity="HIGH")))
-    assert first_text(message) == (
-        "✅ Subscribed #3: risks of all scans, risks of high severity or higher.\n"
-        "Alerts go to this channel; `/scans unsubscribe 3` stops them."
+def test_parent_card_with_every_fact() -> None:
+    view = TriageView(
+        acknowledgements=acks(ALICE, BOB),
+        assignee=BOB,
+        snoozed_until=NOW + timedelta(hours=4),
+        muted=True,
     )
-    assert message["text"] == "Subscribed #3: risks of all scans, risks of high severity or higher."
+    message = valid_triage(parent_card(failed_summary(), triage=view, now=NOW), users=[ALICE, BOB])
+    facts = [b["elements"][0]["text"] for b in message["blocks"] if b["type"] == "context"]
+    assert facts == [
+        f"✅ Acknowledged by <@{ALICE}> at {slack_date(NOW)}, "
+        f"<@{BOB}> at {slack_date(NOW + timedelta(minutes=1))}",
+        f"👤 Assigned to <@{BOB}>",
+        f"💤 Snoozed until {slack_date(NOW + timedelta(hours=4))}",
+        "🔇 Muted in this channel",
+    ]
+    assert kinds(message) == [
+        actions.ACK,
+        actions.UNACK,
+        actions.ASSIGN,
+        actions.UNSNOOZE,
+        actions.UNMUTE,
+        actions.DETAILS,
+        actions.THREAD_REFRESH,
+        actions.RISKS,
+        actions.REPORT,
+    ]
 
 
-def test_subscribed_with_a_hostile_target() -> None:
-    message = valid(subscribed(subscription(target_contains="<https://evil.example|bank.com>")))
-    assert "“&lt;https://evil.example|bank.com&gt;”" in message["text"]
-
-
-def test_subscription_announcement_names_who_and_what() -> None:
-    sub = subscription(target_contains="*shop*\u202e", events=("risks",))
-    message = alert_blocks.subscription_announcement(sub, "U0ALICE")
-    assert_valid_message(message, allowed_mentions={"<@U0ALICE>"})
-    assert first_text(message) == (
-        "<@U0ALICE> subscribed this channel to scan alerts: #3: risks of all scans with a "
-        "target containing “*shop*\N{REPLACEMENT CHARACTER}”."
-    )
-    assert message["text"] == (
-        "<@U0ALICE> subscribed this channel to scan alerts: #3: risks of all scans with a "
-        "target containing “\N{FULLWIDTH ASTERISK}shop\N{FULLWIDTH ASTERISK}"
-        "\N{REPLACEMENT CHARACTER}”."
-    )
-    by_someone_odd = alert_blocks.subscription_announcement(sub, "<!channel>")
-    assert_valid_message(by_someone_odd)
-    assert first_text(by_someone_odd).startswith("<!channel> subscribed")  # literal text
+def test_parent_card_of_100_acknowledgements() -> None:
+    users = [f"U{n:04d}X" for n in range(100)]
+    view = TriageView(acknowledgements=acks(*users))
+    message = valid_triage(parent_card(failed_summary(), triage=view, now=NOW), users=users)
+    line = texts(message)
+    assert "<@U0009X>" in line
+    assert "<@U0010X>" not in line
+    assert line.count("<@") == 10
+    assert f"<@U0009X> at {slack_date(NOW + timedelta(minutes=9))} and 90 more" in line
 
 
 @pytest.mark.parametrize(
-    ("count", "subscription_id", "text"),
+    ("view", "now", "line", "kind"),
     [
-        (1, 3, "Unsubscribed #3: no more of its alerts in this channel."),
-        (0, 3, "This channel has no subscription #3. `/scans subscriptions` lists them."),
-        (5, None, "Unsubscribed all 5 subscriptions: this channel gets no more scan alerts."),
-        (1, None, "Unsubscribed this channel's only subscription: no more scan alerts here."),
-        (0, None, "This channel had no subscriptions: there was nothing to stop."),
+        (
+            TriageView(snoozed_in_state="FAILED"),
+            NOW,
+            "Snoozed until the next state change",
+            actions.UNSNOOZE,
+        ),
+        (TriageView(snoozed_in_state="RUNNING"), NOW, None, actions.SNOOZE),  # the scan moved on
+        (TriageView(snoozed_until=NOW - timedelta(seconds=1)), NOW, None, actions.SNOOZE),
+        (TriageView(snoozed_until=NOW), NOW, None, actions.SNOOZE),  # it ends as `now` comes
+        (
+            TriageView(snoozed_until=NOW),
+            NOW - timedelta(seconds=1),
+            "Snoozed until <!date",
+            actions.UNSNOOZE,
+        ),
+        (
+            TriageView(snoozed_until=(NOW + timedelta(hours=1)).replace(tzinfo=None)),
+            NOW,
+            f"Snoozed until {slack_date(NOW + timedelta(hours=1))}",
+            actions.UNSNOOZE,
+        ),
     ],
 )
-def test_unsubscribed(count: int, subscription_id: int | None, text: str) -> None:
-    message = valid(unsubscribed(count, subscription_id))
-    assert message["text"] == text
-    assert first_text(message) == text
+def test_parent_card_snooze_states(
+    view: TriageView, now: datetime, line: str | None, kind: str
+) -> None:
+    message = valid_triage(parent_card(failed_summary(), triage=view, now=now))
+    assert ("Snoozed" in texts(message)) is (line is not None)
+    if line is not None:
+        assert line in texts(message)
+    assert kind in kinds(message)
+    assert ({actions.SNOOZE, actions.UNSNOOZE} - {kind}).isdisjoint(kinds(message))
 
 
-@pytest.mark.parametrize(
-    "text",
-    [
-        "subscribe running",
-        "subscribe by:alice",
-        "subscribe <!channel>",
-        "subscribe target:",
-        "subscribe help",
-        "unsubscribe",
-        "unsubscribe <https://evil.example|bank.com>",
-        "subscriptions &",
-    ],
-)
-def test_subscribe_usage_for_what_the_parser_refuses(text: str) -> None:
-    usage = parse_scans_command(text)
-    assert isinstance(usage, SubscribeUsage)
-    message = valid(subscribe_usage(usage.unknown, usage.suggestion, usage.reason))
-    assert "/scans subscribe" in message["text"]
-    if usage.reason:
-        assert usage.reason.split()[-1] in texts(message)
+def test_the_parent_card_is_always_drawn_at_a_time() -> None:
+    """The sender and triage draw parents with one function, which cannot leave out `now`
+    (without it, a snooze that ended would read as running)."""
+    for draw in (parent_card, first_message):
+        now = inspect.signature(draw).parameters["now"]
+        assert now.kind is inspect.Parameter.KEYWORD_ONLY
+        assert now.default is inspect.Parameter.empty
+    with pytest.raises(TypeError):
+        parent_card(failed_summary(), triage=TriageView())  # type: ignore[call-arg]
 
 
-def test_subscribe_usage_names_the_word_and_the_suggestion() -> None:
-    message = valid(subscribe_usage("running", "started", "Subscriptions take events."))
-    assert first_text(message) == (
-        "scanbot cannot use `running` here. Did you mean `started`? Subscriptions take events."
+def test_parent_card_of_hostile_users() -> None:
+    view = TriageView(acknowledgements=acks(*HOSTILE), assignee="<!channel>")
+    message = valid_triage(parent_card(failed_summary(), triage=view, now=NOW))
+    assert "Assigned to &lt;!channel&gt;" in texts(message)
+    assert "&lt;https://evil.example|bank.com&gt; at" in texts(message)
+
+
+@pytest.mark.parametrize("scan_id", ["a<b", "", "x" * 2001])
+def test_parent_card_without_a_carriable_id_has_no_triage_buttons(scan_id: str) -> None:
+    view = TriageView(acknowledgements=acks(ALICE))
+    message = valid_triage(
+        parent_card(failed_summary(scan_id=scan_id), triage=view, now=NOW), users=[ALICE]
     )
-    assert message["text"].startswith(
-        "scanbot cannot use “running” here. Did you mean “started”? Subscriptions take events."
+    assert elements(message) == []
+    assert "Acknowledged by" in texts(message)
+
+
+def test_parent_card_of_an_id_too_long_for_a_block_id_keeps_its_buttons() -> None:
+    scan_id = "s" * 1000
+    message = valid_triage(
+        parent_card(failed_summary(scan_id=scan_id), triage=TriageView(), now=NOW)
     )
+    assert actions.SNOOZE not in kinds(message)  # the select could not name its scan
+    assert actions.ACK in kinds(message)
+    assert all(e["value"] == scan_id for e in elements(message))
 
 
-def test_subscribe_usage_names_every_event_and_the_default() -> None:
-    text = texts(valid(subscribe_usage()))
-    for word in SUBSCRIBABLE_EVENTS:
-        assert f"`{word}`" in text
-    assert " ".join(f"`{e}`" for e in DEFAULT_EVENTS) in text
+def test_first_message_passes_triage_through() -> None:
+    finished = triage_alert(EventKind.FINISHED)
+    view = TriageView(assignee=ALICE)
+    message = valid_triage(first_message(finished, triage=view, now=NOW), users=[ALICE])
+    assert message == {
+        **parent_card(finished.event.summary, latest=finished.event, triage=view, now=NOW),
+        "text": message["text"],
+    }
+    assert actions.ACK in kinds(message)
 
 
-# --- admin notes -------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("text", "shown"),
-    [
-        ("HostedScan polling fails: 503", "🛠️ HostedScan polling fails: 503"),
-        ("error <!channel> & <https://evil.example|x>", "🛠️ error <!channel> & <https://evil"),
-        ("*URGENT* ~x~\u202e", "🛠️ *URGENT* ~x~\N{REPLACEMENT CHARACTER}"),
-        ("", "🛠️ (no details)"),
-        ("  \n ", "🛠️ (no details)"),
-        ("x" * 20_000, "🛠️ xxx"),
-    ],
-)
-def test_admin_note(text: str, shown: str) -> None:
-    message = valid(admin_note(text))
-    assert first_text(message).startswith(shown)
-    assert message["text"].startswith("scanbot: ")
+def test_first_message_of_900_risks_with_triage() -> None:
+    risks = tuple(detail(n, title="<!channel>" * 20) for n in range(900))
+    big = triage_alert(EventKind.RISKS, risks=risks, risk_count=900)
+    view = TriageView(acknowledgements=acks(*[f"U{n:04d}X" for n in range(100)]), muted=True)
+    users = [a.user_id for a in view.acknowledgements]
+    message = valid_triage(first_message(big, triage=view, now=NOW), users=users)
+    assert "and " in texts(message)
 
 
 # --- anything ----------------------------------------------------------------------------
 
-odd_text = st.one_of(
-    st.sampled_from(HOSTILE),
-    st.text(max_size=40),
-    st.text(alphabet="<>&!@#|`*_~ \n\taé漢🔥", max_size=80),
-    st.builds(lambda part, n: part * n, st.sampled_from([*HOSTILE, "é", "`"]), st.integers(1, 400)),
-)
-state_text = st.one_of(st.sampled_from(list(ScanState)).map(str), odd_text)
-type_text = st.one_of(st.sampled_from(list(ScanType)).map(str), odd_text)
-counts = st.integers(0, 10**9)
-
-summaries = st.builds(
-    ScanSummary,
-    scan_id=odd_text,
-    type=type_text,
-    state=state_text,
-    progress=st.one_of(st.none(), st.floats()),
-    targets=st.lists(odd_text, max_size=5).map(tuple),
-    target_count=counts,
-    new_open=counts,
-    still_open=counts,
-    closed=counts,
-)
-events = st.builds(
-    ScanEvent,
-    kind=st.sampled_from(list(EventKind)),
-    summary=summaries,
-    previous_state=st.one_of(st.none(), state_text),
-    risk_ids=st.lists(odd_text, max_size=20).map(tuple),
-)
-risk_details = st.builds(
-    RiskDetail,
-    risk_id=odd_text,
-    title=odd_text,
-    threat_level=st.one_of(st.sampled_from(["HIGH", "MEDIUM", "LOW"]), odd_text),
-    target=odd_text,
-    cvss=st.one_of(st.none(), odd_text),
-)
-alerts = st.builds(
-    Alert,
-    channel_id=st.just("C1"),
-    event=events,
-    risks=st.one_of(
-        st.lists(risk_details, max_size=20).map(tuple),
-        st.builds(lambda one, n: (one,) * n, risk_details, st.integers(0, 900)),
-    ),
-    risk_count=st.integers(0, 10**6),
-)
-subscriptions = st.builds(
-    Subscription,
-    id=st.integers(0, 10**18),
-    channel_id=st.just("C1"),
-    types=st.lists(type_text, max_size=8).map(tuple),
-    target_contains=st.one_of(st.none(), odd_text),
-    min_severity=st.one_of(st.none(), st.sampled_from(["LOW", "MEDIUM", "HIGH"]), odd_text),
-    events=st.lists(st.one_of(st.sampled_from(SUBSCRIBABLE_EVENTS), odd_text), max_size=5).map(
-        tuple
-    ),
-    from_env=st.booleans(),
-    disabled_reason=st.one_of(st.none(), odd_text),
-)
-SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-
 
 def names_the_scan(message: Message, scan: ScanSummary) -> None:
-    shown = escape(text_shown(scan.scan_id, blocks.ID_CHARS))
+    shown = escape(text_shown(scan.scan_id, kit.ID_CHARS))
     assert shown in message["text"]
 
 
 @SETTINGS
 @given(summaries, st.one_of(st.none(), events))
 def test_any_parent_card_is_valid(scan: ScanSummary, latest: ScanEvent | None) -> None:
-    message = valid(parent_card(scan, latest=latest))
+    message = valid(parent_card(scan, latest=latest, now=NOW))
     names_the_scan(message, scan)
     assert len(payload(message)) < 4 * MAX_TEXT
 
@@ -810,8 +646,8 @@ def test_any_parent_card_is_valid(scan: ScanSummary, latest: ScanEvent | None) -
 @SETTINGS
 @given(alerts)
 def test_any_alert_is_valid(any_alert: Alert) -> None:
-    for make in (event_reply, first_message):
-        message = valid(make(any_alert))
+    for message in (event_reply(any_alert), first_message(any_alert, now=NOW)):
+        valid(message)
         names_the_scan(message, any_alert.event.summary)
         ids = [b["action_id"] for b in buttons(message)]
         assert ids in ([], [actions.action_id(actions.DETAILS, 0)])
@@ -825,24 +661,23 @@ def test_any_digest_is_valid(some: list[Alert]) -> None:
         assert f"{len(some):,} scan alert" in message["text"]
 
 
-@SETTINGS
-@given(st.lists(subscriptions, max_size=60), subscriptions, st.integers(-1, 10**6))
-def test_any_subscription_message_is_valid(
-    some: list[Subscription], one: Subscription, count: int
+@TRIAGE_SETTINGS
+@given(summaries, triage_views, times)
+def test_any_parent_card_with_triage_is_valid(
+    scan: ScanSummary, view: TriageView, now: datetime
 ) -> None:
-    valid(subscriptions_list(some))
-    valid(subscribed(one))
-    valid(unsubscribed(count, one.id))
-    valid(unsubscribed(count, None))
-    words = describe_subscription(one)
-    assert words.startswith(f"#{one.id}: ")
-    assert not hidden_characters({"words": words})
+    message = parent_card(scan, triage=view, now=now)
+    valid_triage(message, users=users_of(view))
+    assert len(json.dumps(message)) < 4 * MAX_TEXT
+    ids = [e["action_id"] for e in elements(message)]
+    assert len(ids) == len(set(ids))
+    for element in elements(message):
+        assert element.get("value", scan.scan_id) == scan.scan_id
 
 
-@SETTINGS
-@given(st.one_of(st.none(), odd_text), st.one_of(st.none(), odd_text), odd_text)
-def test_any_usage_and_note_are_valid(
-    unknown: str | None, suggestion: str | None, text: str
+@TRIAGE_SETTINGS
+@given(alerts, triage_views, times)
+def test_any_first_message_with_triage_is_valid(
+    any_alert: Alert, view: TriageView, now: datetime
 ) -> None:
-    valid(subscribe_usage(unknown, suggestion, text))
-    valid(admin_note(text))
+    valid_triage(first_message(any_alert, triage=view, now=now), users=users_of(view))
