@@ -85,23 +85,27 @@ def _note(note: str) -> str:
 # --- Replies in an alert thread ---------------------------------------------------------
 
 
+def _did(symbol: str, user_id: str, what: str) -> str:
+    """ "🔇 @alice muted this scan…": who did what, in safe mrkdwn."""
+    return f"{symbol} {kit.mention(user_id)} {what}"
+
+
 def acknowledged(user_id: str, at: datetime) -> Message:
-    mention, when = kit.mention(user_id), kit.slack_date(at)
-    return kit.sentence(f"{ACK_SYMBOL} {mention} acknowledged this at {when}.")
+    return kit.sentence(_did(ACK_SYMBOL, user_id, f"acknowledged this at {kit.slack_date(at)}."))
 
 
 def unacknowledged(user_id: str) -> Message:
-    return kit.sentence(f"{UNDO_SYMBOL} {kit.mention(user_id)} took back their acknowledgement.")
+    return kit.sentence(_did(UNDO_SYMBOL, user_id, "took back their acknowledgement."))
 
 
 def assigned(assignee: str | None, by: str, note: str = "") -> Message:
     """Who owns the scan now; the assignee is mentioned on purpose, so they hear of it."""
     if assignee is None:
-        text = f"{ASSIGNEE_SYMBOL} {kit.mention(by)} unassigned this scan."
+        text = _did(ASSIGNEE_SYMBOL, by, "unassigned this scan.")
     elif assignee == by:
-        text = f"{ASSIGNEE_SYMBOL} {kit.mention(by)} took this scan."
+        text = _did(ASSIGNEE_SYMBOL, by, "took this scan.")
     else:
-        text = f"{ASSIGNEE_SYMBOL} {kit.mention(by)} assigned this scan to {kit.mention(assignee)}."
+        text = _did(ASSIGNEE_SYMBOL, by, f"assigned this scan to {kit.mention(assignee)}.")
     quoted = _note(note)
     blocks = [kit.section(text)]
     if quoted:
@@ -116,29 +120,24 @@ def snoozed(by: str, choice: SnoozeChoice, until: datetime | None) -> Message:
         how_long = f"for {choice.label}, until {kit.slack_date(until)}"
     else:
         how_long = f"for {choice.label}"
-    return kit.sentence(
-        f"{SNOOZE_SYMBOL} {kit.mention(by)} snoozed this thread {how_long}. "
-        "Its alerts wait, and arrive here as one summary when it wakes up."
-    )
+    what = f"snoozed this thread {how_long}. "
+    what += "Its alerts wait, and arrive here as one summary when it wakes up."
+    return kit.sentence(_did(SNOOZE_SYMBOL, by, what))
 
 
 def unsnoozed(by: str) -> Message:
     return kit.sentence(
-        f"{UNSNOOZE_SYMBOL} {kit.mention(by)} unsnoozed this thread: its alerts come here again."
+        _did(UNSNOOZE_SYMBOL, by, "unsnoozed this thread: its alerts come here again.")
     )
 
 
 def muted(by: str) -> Message:
-    return kit.sentence(
-        f"{MUTE_SYMBOL} {kit.mention(by)} muted this scan in this channel: its alerts wait "
-        "until someone unmutes it."
-    )
+    what = "muted this scan in this channel: its alerts wait until someone unmutes it."
+    return kit.sentence(_did(MUTE_SYMBOL, by, what))
 
 
 def unmuted(by: str) -> Message:
-    return kit.sentence(
-        f"{UNMUTE_SYMBOL} {kit.mention(by)} unmuted this scan: its alerts come here again."
-    )
+    return kit.sentence(_did(UNMUTE_SYMBOL, by, "unmuted this scan: its alerts come here again."))
 
 
 def refreshed(by: str) -> Message:

@@ -1,6 +1,5 @@
 """`/scans` and `/scan` cards: lists, details and usage; limits, hostile strings, any input."""
 
-import json
 from typing import Any
 
 import pytest
@@ -22,6 +21,7 @@ from ..blockkit import (
     rich_markup,
     rich_text_elements,
 )
+from .alert_samples import buttons, payload
 
 HOSTILE = [
     "<!channel>",
@@ -95,29 +95,10 @@ def listing(
     )
 
 
-def payload(message: Message) -> str:
-    return json.dumps(message, ensure_ascii=False)
-
-
 def texts(message: Message) -> list[str]:
     """What a reader sees, text object by text object, rich_text blocks as mrkdwn would
     write them."""
     return readable(message["blocks"])
-
-
-def literal(message: Message) -> list[str]:
-    """The rich_text text elements: what Slack shows character for character."""
-    return [e["text"] for e in rich_text_elements(message["blocks"]) if e["type"] == "text"]
-
-
-def buttons(message: Message) -> list[dict[str, Any]]:
-    found = []
-    for block in message["blocks"]:
-        if block["type"] == "actions":
-            found += block["elements"]
-        elif block.get("accessory", {}).get("type") == "button":
-            found.append(block["accessory"])
-    return found
 
 
 def assert_inert(message: Message) -> None:

@@ -40,13 +40,13 @@ from .alert_samples import (
     texts,
     valid,
 )
+from .alert_samples import risk as detail
 from .triage_samples import (
     ALICE,
     BOB,
     NOW,
     SCAN_ID,
     acks,
-    detail,
     elements,
     kinds,
     times,

@@ -43,6 +43,7 @@ from ..blockkit import (
     rich_text_elements,
 )
 from .alert_samples import HOSTILE, alerts, odd_text, risk_details, summaries
+from .alert_samples import risk as detail
 from .triage_samples import (
     ALICE,
     BOB,
@@ -54,7 +55,6 @@ from .triage_samples import (
     SETTINGS,
     alert,
     channels,
-    detail,
     elements,
     risk,
     risks,

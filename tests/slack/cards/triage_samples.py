@@ -152,18 +152,6 @@ def risk(**fields: Any) -> Risk:
     return Risk.model_validate(data)
 
 
-def detail(n: int = 1, **fields: Any) -> RiskDetail:
-    data: dict[str, Any] = {
-        "risk_id": f"risk-{n}",
-        "title": f"Outdated TLS {n}",
-        "threat_level": "HIGH",
-        "target": "shop.example.com",
-        "cvss": "7.5",
-    }
-    data.update(fields)
-    return RiskDetail.model_validate(data)
-
-
 def alert(kind: EventKind, *, risks: tuple[RiskDetail, ...] = (), **fields: Any) -> Alert:
     count = fields.pop("risk_count", 0)
     event = ScanEvent(kind=kind, summary=summary(**fields))
