@@ -41,13 +41,13 @@ from starlette.types import Receive, Scope, Send
 
 from scanbot.alerts.cycle import ACTIVE_FILTER, Poller
 from scanbot.alerts.diff import diff
+from scanbot.domain.clock import utcnow
 from scanbot.domain.events import Alert, Snapshot
 from scanbot.hostedscan import HostedScanClient
 from scanbot.sandbox.server import SANDBOX_API_KEY, SandboxControls, create_sandbox_app
 from scanbot.sandbox.world import SandboxWorld, SimClock
 from scanbot.serving import serve_in_background
 from scanbot.store import Store
-from scanbot.store.store import utcnow
 from scanbot.store.urls import database_url
 
 PAGE_SIZE = 500  # the sandbox's, like HostedScan's
@@ -268,7 +268,7 @@ async def _time_active_query(store: Store, repeats: int = 5) -> float:
     best = math.inf
     for _ in range(repeats):
         began = time.perf_counter()
-        await store.active_scan_ids()
+        await store.snapshots.active_ids()
         best = min(best, time.perf_counter() - began)
     return best
 
@@ -390,7 +390,7 @@ class Run:
     cycles: list[CycleFigures]
     peak_rss_mb: float
     end_rss_mb: float
-    active_query: float  # seconds for store.active_scan_ids() after the last cycle (scanbot)
+    active_query: float  # seconds for store.snapshots.active_ids() after the last cycle (scanbot)
 
     @property
     def baseline(self) -> CycleFigures:
@@ -510,7 +510,7 @@ def summary(runs: dict[int, tuple[Run, Run]]) -> list[str]:
         lines.append(
             f"    {size:>9,} scans: {cpu * 1e3:8.1f} ms for {touched:6.0f} scans touched, "
             f"{sb.mean(lambda c: c.written):6.0f} written = {per_scan[size] * 1e6:7.1f} us/scan; "
-            f"store.active_scan_ids() {sb.active_query * 1e3:.1f} ms"
+            f"store.snapshots.active_ids() {sb.active_query * 1e3:.1f} ms"
         )
     if len(sizes) > 1:
         small = sizes[0]

@@ -20,12 +20,13 @@ from datetime import datetime
 from scanbot.alerts.diff import diff, missing
 from scanbot.alerts.risks import RiskDetails
 from scanbot.alerts.routing import route
+from scanbot.domain.clock import utcnow
 from scanbot.domain.events import Alert, EventKind, RiskDetail, ScanEvent, Snapshot
 from scanbot.domain.subscriptions import Subscription
 from scanbot.hostedscan import HostedScanClient, NotFound, Scan
 from scanbot.hostedscan.models import ACTIVE_STATES
 from scanbot.store import Store
-from scanbot.store.store import utcnow
+from scanbot.store.state import CycleMark
 
 log = logging.getLogger(__name__)
 
@@ -84,8 +85,9 @@ class Poller:
     async def run_cycle(self, *, steady_only: bool = False) -> CycleReport:
         """One cycle. `steady_only` (a risk webhook): the active scans only, off the count."""
         started = time.perf_counter()
-        cycle = int(await self._store.get_state("cycles", 0)) + 1
-        baseline = not await self._store.get_state("baseline_done", False)
+        state = await self._store.state.read()
+        cycle = state.cycles + 1
+        baseline = not state.baseline_done
         if steady_only and baseline:  # nothing to compare with yet: the first poll takes it in
             return CycleReport()
         full = not steady_only and (baseline or (cycle - 1) % self._full_sweep_every == 0)
@@ -103,21 +105,19 @@ class Poller:
                 listed.add(scan.id)
                 batch.scans[scan.id] = scan
                 if len(batch.scans) >= BATCH:
-                    await self._observe(batch, report, touch_all=full, state=None)
+                    await self._observe(batch, report, touch_all=full, mark=None)
                     batch = _Observation()
         report.listed = len(listed)
-        departed = [i for i in await self._store.active_scan_ids() if i not in listed]
+        departed = [i for i in await self._store.snapshots.active_ids() if i not in listed]
         report.departures = len(departed)
         for start in range(0, len(departed), BATCH):
             if batch.scans or batch.not_found:
-                await self._observe(batch, report, touch_all=full, state=None)
+                await self._observe(batch, report, touch_all=full, mark=None)
                 batch = _Observation()
             await self._fetch_by_id(departed[start : start + BATCH], batch)
 
-        state: dict[str, object] = {"baseline_done": True}
-        if not steady_only:
-            state |= {"cycles": cycle, "last_cycle_at": self._clock().isoformat()}
-        await self._observe(batch, report, touch_all=full, state=state)  # writes the state last
+        mark = CycleMark() if steady_only else CycleMark(cycle, self._clock().isoformat())
+        await self._observe(batch, report, touch_all=full, mark=mark)  # writes the mark last
         report.seconds = time.perf_counter() - started
         log.info("%s", report.line())
         return report
@@ -128,10 +128,11 @@ class Poller:
         seen = _Observation()
         await self._fetch_by_id([scan_id], seen)
         report = CycleReport(listed=len(seen.scans))
-        baseline = not await self._store.get_state("baseline_done", False)
-        if baseline:  # nothing to compare with yet: the first poll will take it in
+        if not (
+            await self._store.state.read()
+        ).baseline_done:  # nothing to compare with yet: the first poll will take it in
             return report
-        await self._observe(seen, report, touch_all=True, state=None)
+        await self._observe(seen, report, touch_all=True, mark=None)
         report.seconds = time.perf_counter() - started
         log.info(
             "webhook refresh of %s: %d event(s), %d queued",
@@ -161,13 +162,13 @@ class Poller:
         report: CycleReport,
         *,
         touch_all: bool,
-        state: dict[str, object] | None,
+        mark: CycleMark | None,
     ) -> None:
         now = self._clock()
         baseline = report.baseline
-        subscriptions = await self._store.subscriptions(enabled_only=True)
+        subscriptions = await self._store.subscriptions.all(enabled_only=True)
         ids = list(seen.scans) + sorted(seen.not_found)
-        previous = await self._store.snapshots(ids)
+        previous = await self._store.snapshots.read(ids)
 
         # A first look outside the transaction, to fetch risk details before it. The CPU
         # work runs in a thread so that the event loop keeps acking Slack meanwhile.
@@ -215,7 +216,7 @@ class Poller:
         ) -> tuple[list[Snapshot], list[Alert], list[str]]:
             return await asyncio.to_thread(compute_now, snapshots)
 
-        report.queued += await self._store.apply(changed, compute, state=state)
+        report.queued += await self._store.snapshots.observe(changed, compute, mark=mark)
 
     async def _risk_details(
         self,
