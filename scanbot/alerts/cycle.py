@@ -164,48 +164,36 @@ class Poller:
         touch_all: bool,
         mark: CycleMark | None,
     ) -> None:
+        """Diff each scan against its snapshot ONCE, outside the transaction (risk details
+        are fetched between); inside it, only a scan whose snapshot changed meanwhile (a
+        webhook's observation on another replica) is diffed again, against what the lock
+        let through."""
         now = self._clock()
         baseline = report.baseline
         subscriptions = await self._store.subscriptions.all(enabled_only=True)
         ids = list(seen.scans) + sorted(seen.not_found)
         previous = await self._store.snapshots.read(ids)
-
-        # A first look outside the transaction, to fetch risk details before it. The CPU
-        # work runs in a thread so that the event loop keeps acking Slack meanwhile.
-        changed = await asyncio.to_thread(
-            lambda: [
-                scan_id
-                for scan_id in ids
-                if _changes(previous.get(scan_id), seen, scan_id, now, baseline, touch_all)
-            ]
+        # The CPU work runs in a thread so that the event loop keeps acking Slack meanwhile.
+        first = await asyncio.to_thread(
+            _first_looks, ids, previous, seen, now, baseline=baseline, touch_all=touch_all
         )
-        details = await self._risk_details(seen, previous, changed, subscriptions, now, baseline)
+        details = await self._risk_details(seen, first, subscriptions, baseline)
 
         def compute_now(
             snapshots: Mapping[str, Snapshot],
         ) -> tuple[list[Snapshot], list[Alert], list[str]]:
-            kept: list[Snapshot] = []
-            events: list[ScanEvent] = []
-            dropped: list[str] = []
-            for scan_id in changed:
-                before = snapshots.get(scan_id)
-                if scan_id in seen.scans:
-                    new_events, after = diff(before, seen.scans[scan_id], now, baseline=baseline)
-                    kept.append(after)
-                elif before is not None:
-                    new_events, gone_after = missing(before, now)
-                    if gone_after is None:
-                        dropped.append(scan_id)
-                    else:
-                        kept.append(gone_after)
-                else:
-                    continue
-                events += new_events
+            looks = {
+                scan_id: _settled(look, snapshots.get(scan_id), seen, scan_id, now, baseline)
+                for scan_id, look in first.items()
+            }
+            kept = [look.after for look in looks.values() if look and look.after]
+            dropped = [scan_id for scan_id, look in looks.items() if look and not look.after]
+            events = [event for look in looks.values() if look for event in look.events]
             report.events += events
             report.dropped += len(dropped)
             targets = {
                 i: [t.target for t in seen.scans[i].requested_targets]
-                for i in changed
+                for i in first
                 if i in seen.scans
             }
             alerts = route(events, subscriptions, details, all_targets=targets)
@@ -216,47 +204,91 @@ class Poller:
         ) -> tuple[list[Snapshot], list[Alert], list[str]]:
             return await asyncio.to_thread(compute_now, snapshots)
 
-        report.queued += await self._store.snapshots.observe(changed, compute, mark=mark)
+        report.queued += await self._store.snapshots.observe(list(first), compute, mark=mark)
 
     async def _risk_details(
         self,
         seen: _Observation,
-        previous: Mapping[str, Snapshot],
-        changed: list[str],
+        looks: Mapping[str, Look],
         subscriptions: list[Subscription],
-        now: datetime,
         baseline: bool,
     ) -> dict[str, RiskDetail]:
+        """Details of the risks the first looks found newly open, if anyone wants risks."""
         if baseline or not any("risks" in s.events for s in subscriptions):
             return {}
         wanted: dict[str, set[str]] = defaultdict(set)
-        for scan_id in changed:
+        for scan_id, look in looks.items():
             scan = seen.scans.get(scan_id)
             if scan is None:
                 continue
-            events, _ = diff(previous.get(scan_id), scan, now)
-            for event in events:
+            for event in look.events:
                 if event.kind is EventKind.RISKS:
                     wanted[scan.type] |= set(event.risk_ids)
         return await self._risks.fetch(wanted) if wanted else {}
 
 
-def _changes(
-    before: Snapshot | None,
+@dataclass(frozen=True)
+class Look:
+    """One scan diffed against one snapshot: the events, and what to write (None: drop it)."""
+
+    before: Snapshot | None
+    events: list[ScanEvent]
+    after: Snapshot | None
+
+
+def look_at(
+    before: Snapshot | None, seen: _Observation, scan_id: str, now: datetime, baseline: bool
+) -> Look | None:
+    """Diff the scan as seen against `before` (a 404 counts once, then drops it); None for
+    a 404 of a scan scanbot never stored: nothing to look at."""
+    scan = seen.scans.get(scan_id)
+    if scan is not None:
+        events, after = diff(before, scan, now, baseline=baseline)
+        return Look(before, events, after)
+    if before is None:
+        return None
+    events, gone_after = missing(before, now)
+    return Look(before, events, gone_after)
+
+
+def _first_looks(
+    ids: list[str],
+    previous: Mapping[str, Snapshot],
+    seen: _Observation,
+    now: datetime,
+    *,
+    baseline: bool,
+    touch_all: bool,
+) -> dict[str, Look]:
+    """The looks of the scans whose snapshot must be written, in `ids`' order."""
+    looks = {i: look_at(previous.get(i), seen, i, now, baseline) for i in ids}
+    return {
+        i: look
+        for i, look in looks.items()
+        if look and (i not in seen.scans or _worth_writing(look, now, touch_all))
+    }
+
+
+def _settled(
+    look: Look,
+    locked: Snapshot | None,
     seen: _Observation,
     scan_id: str,
     now: datetime,
     baseline: bool,
-    touch_all: bool,
-) -> bool:
-    """Whether this scan's snapshot must be written (a cheap pre-check, no I/O)."""
-    scan = seen.scans.get(scan_id)
-    if scan is None:
-        return before is not None  # a 404: count it (once), or drop it (twice)
-    if before is None:
+) -> Look | None:
+    """The first look if the snapshot read under the lock is the one it diffed against;
+    else the scan diffed again against the locked one."""
+    return look if locked == look.before else look_at(locked, seen, scan_id, now, baseline)
+
+
+def _worth_writing(look: Look, now: datetime, touch_all: bool) -> bool:
+    """Whether a scan HostedScan answered for must have its snapshot written (a 404 always
+    is: counted the first time, dropped the second)."""
+    before, after = look.before, look.after
+    if before is None or after is None:
         return True
-    events, after = diff(before, scan, now, baseline=baseline)
-    if events or after.summary != before.summary or after.announced != before.announced:
+    if look.events or after.summary != before.summary or after.announced != before.announced:
         return True
     if after.alerted_risks != before.alerted_risks or before.missing_since is not None:
         return True
