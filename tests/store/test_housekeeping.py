@@ -61,3 +61,18 @@ async def test_prune_of_an_empty_database(store: Store) -> None:
         "webhook_events": 0,
         "scan_snapshots": 0,
     }
+
+
+async def test_prune_deletes_old_summarised_rows_and_keeps_held_ones(store: Store) -> None:
+    """Held alerts told in a summary are done like sent ones; still held ones wait."""
+    now = utcnow()
+    summarised, held, recent = await queue(store, *(alert(f"scan-{n}") for n in range(3)))
+    for row in (summarised, held, recent):
+        await store.outbox.hold(row.id)
+    await store.outbox.mark_summarized([summarised.id], "ts", now - LONG_AGO)
+    await store.outbox.mark_summarized([recent.id], "ts", now)
+    await backdate(store, outbox, outbox.c.id == held.id, created_at=now - LONG_AGO)
+
+    assert (await store.housekeeping.prune(now))["outbox"] == 1
+    assert await store.outbox.counts() == {"held": 1, "summarized": 1}
+    assert [r.id for r in await store.outbox.held("scan-1", "C1")] == [held.id]
