@@ -62,44 +62,25 @@ KNOWN_EDGES: dict[tuple[str, str], str] = {
     ("scanbot.demo", "scanbot.cli"): "lead",
 }
 # Underscore names imported across modules: i9-render makes the renderers' kit public.
+_BLOCKS_KIT = (
+    "_and_more",
+    "_button",
+    "_code",
+    "_context",
+    "_header",
+    "_message",
+    "_section",
+    "_state",
+    "_state_name",
+    "_type",
+    "_user",
+)
 KNOWN_UNDERSCORE: set[tuple[str, str, str]] = (
-    {
-        ("scanbot.slack.alert_blocks", "scanbot.slack.blocks", name)
-        for name in (
-            "_and_more",
-            "_button",
-            "_code",
-            "_context",
-            "_either",
-            "_header",
-            "_message",
-            "_section",
-            "_state",
-            "_state_name",
-            "_type",
-            "_user",
-        )
-    }
+    {("scanbot.slack.alert_blocks", "scanbot.slack.blocks", n) for n in (*_BLOCKS_KIT, "_either")}
+    | {("scanbot.slack.triage_blocks", "scanbot.slack.blocks", n) for n in (*_BLOCKS_KIT, "_plain")}
     | {
-        ("scanbot.slack.triage_blocks", "scanbot.slack.blocks", name)
-        for name in (
-            "_and_more",
-            "_button",
-            "_code",
-            "_context",
-            "_header",
-            "_message",
-            "_plain",
-            "_section",
-            "_state",
-            "_state_name",
-            "_type",
-            "_user",
-        )
-    }
-    | {
-        ("scanbot.slack.triage_blocks", "scanbot.slack.alert_blocks", name)
-        for name in ("_packed", "_ref", "_risk_line", "_risk_total", "_room")
+        ("scanbot.slack.triage_blocks", "scanbot.slack.alert_blocks", n)
+        for n in ("_packed", "_ref", "_risk_line", "_risk_total", "_room")
     }
 )
 
