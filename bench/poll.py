@@ -26,7 +26,7 @@ import signal
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -42,12 +42,14 @@ from starlette.types import Receive, Scope, Send
 from scanbot.alerts.cycle import ACTIVE_FILTER, Poller
 from scanbot.alerts.diff import diff
 from scanbot.domain.clock import utcnow
-from scanbot.domain.events import Alert, Snapshot
+from scanbot.domain.events import Snapshot
 from scanbot.hostedscan import HostedScanClient
 from scanbot.sandbox.server import SANDBOX_API_KEY, SandboxControls, create_sandbox_app
 from scanbot.sandbox.world import SandboxWorld, SimClock
 from scanbot.serving import serve_in_background
 from scanbot.store import Store
+from scanbot.store.snapshots import Compute, Snapshots
+from scanbot.store.state import CycleMark
 from scanbot.store.urls import database_url
 
 PAGE_SIZE = 500  # the sandbox's, like HostedScan's
@@ -149,36 +151,29 @@ class CycleRunner(Protocol):
         ...
 
 
-class CountingStore(Store):
-    """The real store, remembering how many snapshots each `apply` was asked to write."""
+class CountingSnapshots(Snapshots):
+    """The real snapshots, remembering how many each observation was asked to write."""
 
     written = 0
 
-    async def apply(
-        self,
-        scan_ids: Collection[str],
-        compute: Callable[
-            [Mapping[str, Snapshot]],
-            tuple[Sequence[Snapshot], Sequence[Alert], Sequence[str]],
-        ],
-        *,
-        state: Mapping[str, Any] | None = None,
+    async def observe(
+        self, scan_ids: Collection[str], compute: Compute, *, mark: CycleMark | None = None
     ) -> int:
         self.written = len(scan_ids)
-        return await super().apply(scan_ids, compute, state=state)
+        return await super().observe(scan_ids, compute, mark=mark)
 
 
 class ScanbotRunner:
     """scanbot's Poller on a SQLite store, with no subscriptions and no Slack."""
 
-    def __init__(self, poller: Poller, store: CountingStore) -> None:
+    def __init__(self, poller: Poller, snapshots: CountingSnapshots) -> None:
         self.poller = poller
-        self.store = store
+        self.snapshots = snapshots
 
     async def cycle(self) -> tuple[bool, int, int, int]:
         report = await self.poller.run_cycle()
         touched = report.listed + report.departures
-        return report.full_sweep, len(report.events), self.store.written, touched
+        return report.full_sweep, len(report.events), self.snapshots.written, touched
 
 
 class NaivePoller:
@@ -284,10 +279,11 @@ async def run_poller(kind: str, url: str, steady_cycles: int) -> None:
         if kind == "scanbot":
             # A new file per run: a store left by another size would skip the baseline.
             path = Path(tempfile.mkdtemp(prefix="store-", dir=Path.cwd())) / "scanbot.sqlite3"
-            counting = await CountingStore.open(database_url({}, f"sqlite:///{path}"))
-            assert isinstance(counting, CountingStore)  # `open` builds `cls`, typed as Store
-            poller = Poller(hostedscan, counting, full_sweep_every=FULL_SWEEP_EVERY)
-            runner, store = ScanbotRunner(poller, counting), counting
+            store = await Store.open(database_url({}, f"sqlite:///{path}"))
+            counting = CountingSnapshots(store.db, store.outbox, store.threads, store.state)
+            store.snapshots = counting
+            poller = Poller(hostedscan, store, full_sweep_every=FULL_SWEEP_EVERY)
+            runner = ScanbotRunner(poller, counting)
         else:
             runner = NaivePoller(hostedscan)
         try:
