@@ -26,7 +26,7 @@ import signal
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -41,13 +41,15 @@ from starlette.types import Receive, Scope, Send
 
 from scanbot.alerts.cycle import ACTIVE_FILTER, Poller
 from scanbot.alerts.diff import diff
-from scanbot.domain.events import Alert, Snapshot
+from scanbot.domain.clock import utcnow
+from scanbot.domain.events import Snapshot
 from scanbot.hostedscan import HostedScanClient
 from scanbot.sandbox.server import SANDBOX_API_KEY, SandboxControls, create_sandbox_app
 from scanbot.sandbox.world import SandboxWorld, SimClock
 from scanbot.serving import serve_in_background
 from scanbot.store import Store
-from scanbot.store.store import utcnow
+from scanbot.store.snapshots import Compute, Snapshots
+from scanbot.store.state import CycleMark
 from scanbot.store.urls import database_url
 
 PAGE_SIZE = 500  # the sandbox's, like HostedScan's
@@ -149,36 +151,29 @@ class CycleRunner(Protocol):
         ...
 
 
-class CountingStore(Store):
-    """The real store, remembering how many snapshots each `apply` was asked to write."""
+class CountingSnapshots(Snapshots):
+    """The real snapshots, remembering how many each observation was asked to write."""
 
     written = 0
 
-    async def apply(
-        self,
-        scan_ids: Collection[str],
-        compute: Callable[
-            [Mapping[str, Snapshot]],
-            tuple[Sequence[Snapshot], Sequence[Alert], Sequence[str]],
-        ],
-        *,
-        state: Mapping[str, Any] | None = None,
+    async def observe(
+        self, scan_ids: Collection[str], compute: Compute, *, mark: CycleMark | None = None
     ) -> int:
         self.written = len(scan_ids)
-        return await super().apply(scan_ids, compute, state=state)
+        return await super().observe(scan_ids, compute, mark=mark)
 
 
 class ScanbotRunner:
     """scanbot's Poller on a SQLite store, with no subscriptions and no Slack."""
 
-    def __init__(self, poller: Poller, store: CountingStore) -> None:
+    def __init__(self, poller: Poller, snapshots: CountingSnapshots) -> None:
         self.poller = poller
-        self.store = store
+        self.snapshots = snapshots
 
     async def cycle(self) -> tuple[bool, int, int, int]:
         report = await self.poller.run_cycle()
         touched = report.listed + report.departures
-        return report.full_sweep, len(report.events), self.store.written, touched
+        return report.full_sweep, len(report.events), self.snapshots.written, touched
 
 
 class NaivePoller:
@@ -268,7 +263,7 @@ async def _time_active_query(store: Store, repeats: int = 5) -> float:
     best = math.inf
     for _ in range(repeats):
         began = time.perf_counter()
-        await store.active_scan_ids()
+        await store.snapshots.active_ids()
         best = min(best, time.perf_counter() - began)
     return best
 
@@ -284,10 +279,11 @@ async def run_poller(kind: str, url: str, steady_cycles: int) -> None:
         if kind == "scanbot":
             # A new file per run: a store left by another size would skip the baseline.
             path = Path(tempfile.mkdtemp(prefix="store-", dir=Path.cwd())) / "scanbot.sqlite3"
-            counting = await CountingStore.open(database_url({}, f"sqlite:///{path}"))
-            assert isinstance(counting, CountingStore)  # `open` builds `cls`, typed as Store
-            poller = Poller(hostedscan, counting, full_sweep_every=FULL_SWEEP_EVERY)
-            runner, store = ScanbotRunner(poller, counting), counting
+            store = await Store.open(database_url({}, f"sqlite:///{path}"))
+            counting = CountingSnapshots(store.db, store.outbox, store.threads, store.state)
+            store.snapshots = counting
+            poller = Poller(hostedscan, store, full_sweep_every=FULL_SWEEP_EVERY)
+            runner = ScanbotRunner(poller, counting)
         else:
             runner = NaivePoller(hostedscan)
         try:
@@ -390,7 +386,7 @@ class Run:
     cycles: list[CycleFigures]
     peak_rss_mb: float
     end_rss_mb: float
-    active_query: float  # seconds for store.active_scan_ids() after the last cycle (scanbot)
+    active_query: float  # seconds for store.snapshots.active_ids() after the last cycle (scanbot)
 
     @property
     def baseline(self) -> CycleFigures:
@@ -510,7 +506,7 @@ def summary(runs: dict[int, tuple[Run, Run]]) -> list[str]:
         lines.append(
             f"    {size:>9,} scans: {cpu * 1e3:8.1f} ms for {touched:6.0f} scans touched, "
             f"{sb.mean(lambda c: c.written):6.0f} written = {per_scan[size] * 1e6:7.1f} us/scan; "
-            f"store.active_scan_ids() {sb.active_query * 1e3:.1f} ms"
+            f"store.snapshots.active_ids() {sb.active_query * 1e3:.1f} ms"
         )
     if len(sizes) > 1:
         small = sizes[0]

@@ -19,6 +19,7 @@ from scanbot.alerts.leader import Leadership, PostgresLeader, SoleInstance
 from scanbot.alerts.risks import RiskDetails
 from scanbot.alerts.sender import Sender
 from scanbot.alerts.service import AlertService
+from scanbot.domain.clock import utcnow
 from scanbot.domain.events import DEFAULT_EVENTS
 from scanbot.hostedscan import HostedScanClient
 from scanbot.hostedscan.limiter import FairLimiter
@@ -32,7 +33,6 @@ from scanbot.slack.inflight import InFlight
 from scanbot.slack.people import People
 from scanbot.slack.responder import Responder, ResponseUrls
 from scanbot.store import Store, database_url
-from scanbot.store.store import utcnow
 from scanbot.triage.service import Triage
 
 log = logging.getLogger(__name__)
@@ -60,7 +60,7 @@ class Runtime:
     async def start(self) -> None:
         """Apply SCANBOT_ALERT_CHANNEL and start the alert jobs (inside the running loop)."""
         for channel_id in self.settings.alert_channel_ids:
-            if await self.store.ensure_env_subscription(channel_id, DEFAULT_EVENTS):
+            if await self.store.subscriptions.ensure_env(channel_id, DEFAULT_EVENTS):
                 log.info("subscribed %s to alerts (SCANBOT_ALERT_CHANNEL)", channel_id)
         if self.schedule_alerts:
             self.alerts.start()
@@ -106,8 +106,8 @@ async def open_store(settings: Settings) -> Store:
 
 
 def build_leadership(store: Store) -> Leadership:
-    if store.is_postgres:
-        return PostgresLeader(store.engine.url)
+    if store.db.is_postgres:
+        return PostgresLeader(store.db.engine.url)
     return SoleInstance()
 
 

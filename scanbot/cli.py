@@ -11,6 +11,7 @@ import sys
 from collections.abc import Sequence
 
 from scanbot.domain.events import DEFAULT_EVENTS
+from scanbot.domain.status import Status
 from scanbot.settings import ConfigError, Settings, load_settings
 
 
@@ -166,7 +167,7 @@ async def _poll_once(settings: Settings) -> int:
     try:
         service = build_alerts(settings, hostedscan, build_slack_client(settings), store)
         for channel_id in settings.alert_channel_ids:
-            await store.ensure_env_subscription(channel_id, DEFAULT_EVENTS)
+            await store.subscriptions.ensure_env(channel_id, DEFAULT_EVENTS)
         report = await service.tick()
         await service.stop()
     finally:
@@ -190,42 +191,40 @@ async def _poll_once(settings: Settings) -> int:
 
 
 async def _status(settings: Settings) -> int:
-    from scanbot.alerts.sender import PAUSED_KEY
-    from scanbot.alerts.service import DOWN_KEY, FAILURES_KEY, pipeline_status
     from scanbot.app import open_store
 
     store = await open_store(settings)
     try:
-        counts = await store.outbox_counts()
-        down = await store.get_state(DOWN_KEY)
-        paused = await store.get_state(PAUSED_KEY)
-        print(f"status: {pipeline_status(sending_paused=paused, polling_down_since=down)}")
-        print(f"database: {store.dialect}")
-        print(f"last poll cycle: {await store.get_state('last_cycle_at') or 'never'}")
-        print(f"poll failures in a row: {await store.get_state(FAILURES_KEY, 0)}")
-        print(f"polling down since: {down}" if down else "polling: ok")
-        print(f"sending PAUSED: {paused}" if paused else "sending: ok")
-        print("outbox: " + (", ".join(f"{n} {s}" for s, n in sorted(counts.items())) or "empty"))
-        subscriptions = await store.subscriptions()
-        print(f"subscriptions: {len(subscriptions)}")
-        for subscription in subscriptions:
-            if subscription.disabled_reason:
-                print(
-                    f"  #{subscription.id} in {subscription.channel_id} disabled: "
-                    f"{subscription.disabled_reason}"
-                )
-        parked = await store.parked(limit=20)
-        if parked:
-            print("parked alerts (newest first):")
-        for row in parked:
-            alert = row.alert
-            print(
-                f"  {alert.channel_id} {alert.event.summary.scan_id} "
-                f"{alert.event.kind.value}: {row.last_error}"
-            )
+        status = await store.status(parked=20)
     finally:
         await store.close()
+    print("\n".join(status_lines(status)))
     return 0
+
+
+def status_lines(status: Status) -> list[str]:
+    """`scanbot status` in words: the pipeline's health, outbox, subscriptions, parked."""
+    down, paused = status.polling_down_since, status.sending_paused
+    counts = ", ".join(f"{n} {s}" for s, n in sorted(status.outbox.items()))
+    lines = [
+        f"status: {status.health}",
+        f"database: {status.database}",
+        f"last poll cycle: {status.last_cycle_at or 'never'}",
+        f"poll failures in a row: {status.poll_failures}",
+        f"polling down since: {down}" if down else "polling: ok",
+        f"sending PAUSED: {paused}" if paused else "sending: ok",
+        "outbox: " + (counts or "empty"),
+        f"subscriptions: {len(status.subscriptions)}",
+    ]
+    lines += [f"  #{s.id} in {s.channel_id} disabled: {s.disabled_reason}" for s in status.disabled]
+    lines += ["parked alerts (newest first):"] if status.parked else []
+    for row in status.parked:
+        alert = row.alert
+        lines.append(
+            f"  {alert.channel_id} {alert.event.summary.scan_id} "
+            f"{alert.event.kind.value}: {row.last_error}"
+        )
+    return lines
 
 
 async def _migrate(settings: Settings) -> None:

@@ -24,14 +24,17 @@ from starlette.routing import Route
 from starlette.types import ASGIApp
 
 from scanbot import __version__
-from scanbot.alerts.service import pipeline_status
 from scanbot.app import Runtime
 from scanbot.body_cap import BodyCap
+from scanbot.domain.clock import utcnow
+from scanbot.domain.status import Status
 from scanbot.hostedscan.webhooks import WebhookEvent, WebhookRejected, verify
 from scanbot.slack.inbound import SlackRequestRefused, SlackRequests
-from scanbot.store.store import utcnow
 
 log = logging.getLogger(__name__)
+
+# Parked alerts /healthz names (with its token): the newest few.
+HEALTH_PARKED = 5
 
 
 def create_web_app(runtime: Runtime, *, clock: Callable[[], datetime] = utcnow) -> ASGIApp:
@@ -60,7 +63,7 @@ def create_web_app(runtime: Runtime, *, clock: Callable[[], datetime] = utcnow) 
         except WebhookRejected as exc:
             log.warning("refused a webhook: %s", exc.reason)
             return JSONResponse({"error": exc.reason}, status_code=exc.status)
-        if not await runtime.store.first_delivery(event.id):
+        if not await runtime.store.webhooks.first_delivery(event.id):
             return JSONResponse({"ok": True, "duplicate": True})
         # Answer at once; HostedScan retries anything slow. The work goes on here.
         task = asyncio.create_task(_process(event))
@@ -76,21 +79,10 @@ def create_web_app(runtime: Runtime, *, clock: Callable[[], datetime] = utcnow) 
         access = _health_access(request, settings.health_token)
         if access is None:
             return JSONResponse({"error": "wrong health token"}, status_code=401)
-        alerts = await runtime.alerts.health()
-        status = pipeline_status(
-            sending_paused=alerts["sending_paused"],
-            polling_down_since=alerts["polling_down_since"],
-        )
+        status = await runtime.store.status(leading=runtime.alerts.leading, parked=HEALTH_PARKED)
         if not access:
-            return JSONResponse(_counts(status, alerts, len(runtime.inflight)))
-        return JSONResponse(
-            {
-                "status": status,
-                "version": __version__,
-                "replies_in_flight": len(runtime.inflight),
-                "alerts": alerts,
-            }
-        )
+            return JSONResponse(_counts(status, len(runtime.inflight)))
+        return JSONResponse(_details(status, len(runtime.inflight)))
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -124,11 +116,36 @@ def _health_access(request: Request, token: SecretStr | None) -> bool | None:
     return hmac.compare_digest(presented.strip().encode("latin-1"), expected) or None
 
 
-def _counts(status: str, alerts: dict[str, Any], replies_in_flight: int) -> dict[str, Any]:
+def _counts(status: Status, replies_in_flight: int) -> dict[str, Any]:
     """What anyone may see: the status and numbers, nothing naming a channel, scan or reason."""
     return {
-        "status": status,
+        "status": status.health,
         "replies_in_flight": replies_in_flight,
-        "poll_failures": alerts["poll_failures"],
-        "outbox": alerts["outbox"],
+        "poll_failures": status.poll_failures,
+        "outbox": dict(status.outbox),
+    }
+
+
+def _details(status: Status, replies_in_flight: int) -> dict[str, Any]:
+    """What the health token shows besides: the pipeline's state and the parked alerts."""
+    return {
+        "status": status.health,
+        "version": __version__,
+        "replies_in_flight": replies_in_flight,
+        "alerts": {
+            "leading": status.leading,
+            "last_cycle_at": status.last_cycle_at,
+            "poll_failures": status.poll_failures,
+            "polling_down_since": status.polling_down_since,
+            "sending_paused": status.sending_paused,
+            "outbox": dict(status.outbox),
+            "parked": [
+                {
+                    "channel": row.alert.channel_id,
+                    "scan": row.alert.event.summary.scan_id,
+                    "reason": row.last_error,
+                }
+                for row in status.parked
+            ],
+        },
     }

@@ -10,6 +10,12 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from scanbot.cli import status_lines
+from scanbot.domain.events import Alert, EventKind, ScanEvent
+from scanbot.domain.outbox import OutboxRow, OutboxStatus
+from scanbot.domain.scans import ScanSummary
+from scanbot.domain.status import Status
+from scanbot.domain.subscriptions import Subscription
 from scanbot.sandbox.server import SANDBOX_API_KEY, create_sandbox_app
 from scanbot.sandbox.world import SandboxWorld, SimClock
 from scanbot.serving import serve_in_background
@@ -116,3 +122,50 @@ async def test_poll_once_and_status(sandbox_url: str, tmp_path: object) -> None:
     assert "database: sqlite" in out
     assert "last poll cycle: 20" in out  # a timestamp
     assert "sending: ok" in out
+
+
+def test_status_lines_render_every_part_of_the_status() -> None:
+    event = ScanEvent(kind=EventKind.FINISHED, summary=ScanSummary(scan_id="scan-1"))
+    parked = OutboxRow(
+        id=7,
+        alert=Alert(channel_id="C9", event=event),
+        status=OutboxStatus.PARKED,
+        attempts=1,
+        last_error="channel_not_found",
+    )
+    status = Status(
+        database="postgresql",
+        last_cycle_at="2026-11-01T12:00:00+00:00",
+        poll_failures=3,
+        polling_down_since="2026-11-01T11:00:00+00:00",
+        sending_paused="token_revoked",
+        outbox={"sent": 2, "parked": 1},
+        parked=(parked,),
+        subscriptions=(
+            Subscription(id=1, channel_id="C1"),
+            Subscription(id=2, channel_id="C9", disabled_reason="channel_not_found"),
+        ),
+    )
+    assert status_lines(status) == [
+        "status: degraded",
+        "database: postgresql",
+        "last poll cycle: 2026-11-01T12:00:00+00:00",
+        "poll failures in a row: 3",
+        "polling down since: 2026-11-01T11:00:00+00:00",
+        "sending PAUSED: token_revoked",
+        "outbox: 1 parked, 2 sent",
+        "subscriptions: 2",
+        "  #2 in C9 disabled: channel_not_found",
+        "parked alerts (newest first):",
+        "  C9 scan-1 finished: channel_not_found",
+    ]
+    assert status_lines(Status(database="sqlite")) == [
+        "status: ok",
+        "database: sqlite",
+        "last poll cycle: never",
+        "poll failures in a row: 0",
+        "polling: ok",
+        "sending: ok",
+        "outbox: empty",
+        "subscriptions: 0",
+    ]

@@ -20,12 +20,13 @@ from datetime import datetime
 from scanbot.alerts.diff import diff, missing
 from scanbot.alerts.risks import RiskDetails
 from scanbot.alerts.routing import route
+from scanbot.domain.clock import utcnow
 from scanbot.domain.events import Alert, EventKind, RiskDetail, ScanEvent, Snapshot
 from scanbot.domain.subscriptions import Subscription
 from scanbot.hostedscan import HostedScanClient, NotFound, Scan
 from scanbot.hostedscan.models import ACTIVE_STATES
 from scanbot.store import Store
-from scanbot.store.store import utcnow
+from scanbot.store.state import CycleMark
 
 log = logging.getLogger(__name__)
 
@@ -84,8 +85,9 @@ class Poller:
     async def run_cycle(self, *, steady_only: bool = False) -> CycleReport:
         """One cycle. `steady_only` (a risk webhook): the active scans only, off the count."""
         started = time.perf_counter()
-        cycle = int(await self._store.get_state("cycles", 0)) + 1
-        baseline = not await self._store.get_state("baseline_done", False)
+        state = await self._store.state.read()
+        cycle = state.cycles + 1
+        baseline = not state.baseline_done
         if steady_only and baseline:  # nothing to compare with yet: the first poll takes it in
             return CycleReport()
         full = not steady_only and (baseline or (cycle - 1) % self._full_sweep_every == 0)
@@ -103,21 +105,19 @@ class Poller:
                 listed.add(scan.id)
                 batch.scans[scan.id] = scan
                 if len(batch.scans) >= BATCH:
-                    await self._observe(batch, report, touch_all=full, state=None)
+                    await self._observe(batch, report, touch_all=full, mark=None)
                     batch = _Observation()
         report.listed = len(listed)
-        departed = [i for i in await self._store.active_scan_ids() if i not in listed]
+        departed = [i for i in await self._store.snapshots.active_ids() if i not in listed]
         report.departures = len(departed)
         for start in range(0, len(departed), BATCH):
             if batch.scans or batch.not_found:
-                await self._observe(batch, report, touch_all=full, state=None)
+                await self._observe(batch, report, touch_all=full, mark=None)
                 batch = _Observation()
             await self._fetch_by_id(departed[start : start + BATCH], batch)
 
-        state: dict[str, object] = {"baseline_done": True}
-        if not steady_only:
-            state |= {"cycles": cycle, "last_cycle_at": self._clock().isoformat()}
-        await self._observe(batch, report, touch_all=full, state=state)  # writes the state last
+        mark = CycleMark() if steady_only else CycleMark(cycle, self._clock().isoformat())
+        await self._observe(batch, report, touch_all=full, mark=mark)  # writes the mark last
         report.seconds = time.perf_counter() - started
         log.info("%s", report.line())
         return report
@@ -128,10 +128,11 @@ class Poller:
         seen = _Observation()
         await self._fetch_by_id([scan_id], seen)
         report = CycleReport(listed=len(seen.scans))
-        baseline = not await self._store.get_state("baseline_done", False)
-        if baseline:  # nothing to compare with yet: the first poll will take it in
+        if not (
+            await self._store.state.read()
+        ).baseline_done:  # nothing to compare with yet: the first poll will take it in
             return report
-        await self._observe(seen, report, touch_all=True, state=None)
+        await self._observe(seen, report, touch_all=True, mark=None)
         report.seconds = time.perf_counter() - started
         log.info(
             "webhook refresh of %s: %d event(s), %d queued",
@@ -161,50 +162,38 @@ class Poller:
         report: CycleReport,
         *,
         touch_all: bool,
-        state: dict[str, object] | None,
+        mark: CycleMark | None,
     ) -> None:
+        """Diff each scan against its snapshot ONCE, outside the transaction (risk details
+        are fetched between); inside it, only a scan whose snapshot changed meanwhile (a
+        webhook's observation on another replica) is diffed again, against what the lock
+        let through."""
         now = self._clock()
         baseline = report.baseline
-        subscriptions = await self._store.subscriptions(enabled_only=True)
+        subscriptions = await self._store.subscriptions.all(enabled_only=True)
         ids = list(seen.scans) + sorted(seen.not_found)
-        previous = await self._store.snapshots(ids)
-
-        # A first look outside the transaction, to fetch risk details before it. The CPU
-        # work runs in a thread so that the event loop keeps acking Slack meanwhile.
-        changed = await asyncio.to_thread(
-            lambda: [
-                scan_id
-                for scan_id in ids
-                if _changes(previous.get(scan_id), seen, scan_id, now, baseline, touch_all)
-            ]
+        previous = await self._store.snapshots.read(ids)
+        # The CPU work runs in a thread so that the event loop keeps acking Slack meanwhile.
+        first = await asyncio.to_thread(
+            _first_looks, ids, previous, seen, now, baseline=baseline, touch_all=touch_all
         )
-        details = await self._risk_details(seen, previous, changed, subscriptions, now, baseline)
+        details = await self._risk_details(seen, first, subscriptions, baseline)
 
         def compute_now(
             snapshots: Mapping[str, Snapshot],
         ) -> tuple[list[Snapshot], list[Alert], list[str]]:
-            kept: list[Snapshot] = []
-            events: list[ScanEvent] = []
-            dropped: list[str] = []
-            for scan_id in changed:
-                before = snapshots.get(scan_id)
-                if scan_id in seen.scans:
-                    new_events, after = diff(before, seen.scans[scan_id], now, baseline=baseline)
-                    kept.append(after)
-                elif before is not None:
-                    new_events, gone_after = missing(before, now)
-                    if gone_after is None:
-                        dropped.append(scan_id)
-                    else:
-                        kept.append(gone_after)
-                else:
-                    continue
-                events += new_events
+            looks = {
+                scan_id: _settled(look, snapshots.get(scan_id), seen, scan_id, now, baseline)
+                for scan_id, look in first.items()
+            }
+            kept = [look.after for look in looks.values() if look and look.after]
+            dropped = [scan_id for scan_id, look in looks.items() if look and not look.after]
+            events = [event for look in looks.values() if look for event in look.events]
             report.events += events
             report.dropped += len(dropped)
             targets = {
                 i: [t.target for t in seen.scans[i].requested_targets]
-                for i in changed
+                for i in first
                 if i in seen.scans
             }
             alerts = route(events, subscriptions, details, all_targets=targets)
@@ -215,47 +204,91 @@ class Poller:
         ) -> tuple[list[Snapshot], list[Alert], list[str]]:
             return await asyncio.to_thread(compute_now, snapshots)
 
-        report.queued += await self._store.apply(changed, compute, state=state)
+        report.queued += await self._store.snapshots.observe(list(first), compute, mark=mark)
 
     async def _risk_details(
         self,
         seen: _Observation,
-        previous: Mapping[str, Snapshot],
-        changed: list[str],
+        looks: Mapping[str, Look],
         subscriptions: list[Subscription],
-        now: datetime,
         baseline: bool,
     ) -> dict[str, RiskDetail]:
+        """Details of the risks the first looks found newly open, if anyone wants risks."""
         if baseline or not any("risks" in s.events for s in subscriptions):
             return {}
         wanted: dict[str, set[str]] = defaultdict(set)
-        for scan_id in changed:
+        for scan_id, look in looks.items():
             scan = seen.scans.get(scan_id)
             if scan is None:
                 continue
-            events, _ = diff(previous.get(scan_id), scan, now)
-            for event in events:
+            for event in look.events:
                 if event.kind is EventKind.RISKS:
                     wanted[scan.type] |= set(event.risk_ids)
         return await self._risks.fetch(wanted) if wanted else {}
 
 
-def _changes(
-    before: Snapshot | None,
+@dataclass(frozen=True)
+class Look:
+    """One scan diffed against one snapshot: the events, and what to write (None: drop it)."""
+
+    before: Snapshot | None
+    events: list[ScanEvent]
+    after: Snapshot | None
+
+
+def look_at(
+    before: Snapshot | None, seen: _Observation, scan_id: str, now: datetime, baseline: bool
+) -> Look | None:
+    """Diff the scan as seen against `before` (a 404 counts once, then drops it); None for
+    a 404 of a scan scanbot never stored: nothing to look at."""
+    scan = seen.scans.get(scan_id)
+    if scan is not None:
+        events, after = diff(before, scan, now, baseline=baseline)
+        return Look(before, events, after)
+    if before is None:
+        return None
+    events, gone_after = missing(before, now)
+    return Look(before, events, gone_after)
+
+
+def _first_looks(
+    ids: list[str],
+    previous: Mapping[str, Snapshot],
+    seen: _Observation,
+    now: datetime,
+    *,
+    baseline: bool,
+    touch_all: bool,
+) -> dict[str, Look]:
+    """The looks of the scans whose snapshot must be written, in `ids`' order."""
+    looks = {i: look_at(previous.get(i), seen, i, now, baseline) for i in ids}
+    return {
+        i: look
+        for i, look in looks.items()
+        if look and (i not in seen.scans or _worth_writing(look, now, touch_all))
+    }
+
+
+def _settled(
+    look: Look,
+    locked: Snapshot | None,
     seen: _Observation,
     scan_id: str,
     now: datetime,
     baseline: bool,
-    touch_all: bool,
-) -> bool:
-    """Whether this scan's snapshot must be written (a cheap pre-check, no I/O)."""
-    scan = seen.scans.get(scan_id)
-    if scan is None:
-        return before is not None  # a 404: count it (once), or drop it (twice)
-    if before is None:
+) -> Look | None:
+    """The first look if the snapshot read under the lock is the one it diffed against;
+    else the scan diffed again against the locked one."""
+    return look if locked == look.before else look_at(locked, seen, scan_id, now, baseline)
+
+
+def _worth_writing(look: Look, now: datetime, touch_all: bool) -> bool:
+    """Whether a scan HostedScan answered for must have its snapshot written (a 404 always
+    is: counted the first time, dropped the second)."""
+    before, after = look.before, look.after
+    if before is None or after is None:
         return True
-    events, after = diff(before, scan, now, baseline=baseline)
-    if events or after.summary != before.summary or after.announced != before.announced:
+    if look.events or after.summary != before.summary or after.announced != before.announced:
         return True
     if after.alerted_risks != before.alerted_risks or before.missing_since is not None:
         return True

@@ -21,15 +21,14 @@ from aiohttp import ClientError
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from scanbot.alerts.failpoints import failpoint
+from scanbot.domain.clock import utcnow
 from scanbot.domain.events import EventKind
-from scanbot.domain.outbox import OutboxRow
+from scanbot.domain.outbox import OutboxRow, SendOutcome
 from scanbot.domain.threads import TriageView, card_key
+from scanbot.failpoints import failpoint
 from scanbot.slack.cards import threads as thread_cards
 from scanbot.slack.kit import Message
 from scanbot.store import Store
-from scanbot.store.store import utcnow
-from scanbot.store.triage import TriageStore
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +69,6 @@ CHANNEL_GONE_ERRORS = frozenset({"channel_not_found", "is_archived"})
 TRANSIENT_ERRORS = frozenset(
     {"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"}
 )
-PAUSED_KEY = "sending_paused"
 
 
 class SendingPaused(Exception):
@@ -113,7 +111,6 @@ class Sender:
     ) -> None:
         self._slack = slack
         self._store = store
-        self._triage = TriageStore(store)
         self._digest_threshold = digest_threshold
         self._channel_interval = channel_interval
         self._edit_interval = edit_interval
@@ -131,7 +128,7 @@ class Sender:
         async with self._lock:
             if not await self._may_send(report):
                 return report
-            rows = await self._store.due_alerts(self._clock())
+            rows = await self._store.outbox.due(self._clock())
             by_channel: dict[str, list[OutboxRow]] = defaultdict(list)
             for row in rows:
                 by_channel[row.alert.channel_id].append(row)
@@ -142,7 +139,7 @@ class Sender:
                 await self._edit_parents(report)
             except SendingPaused as exc:
                 report.paused = str(exc)
-                await self._store.set_state(PAUSED_KEY, str(exc))
+                await self._store.state.set_sending_paused(str(exc))
                 log.error(
                     "sending paused: Slack refused the app (%s); fix the token or "
                     "scopes, then scanbot resumes by itself",
@@ -153,7 +150,7 @@ class Sender:
         return report
 
     async def _may_send(self, report: SendReport) -> bool:
-        paused = await self._store.get_state(PAUSED_KEY)
+        paused = (await self._store.state.read()).sending_paused
         if not paused:
             return True
         try:
@@ -164,7 +161,7 @@ class Sender:
         except (ClientError, TimeoutError, OSError):
             report.paused = str(paused)
             return False
-        await self._store.set_state(PAUSED_KEY, None)
+        await self._store.state.set_sending_paused(None)
         log.info("Slack accepts the app again: sending resumes")
         return True
 
@@ -176,34 +173,34 @@ class Sender:
             await self._send_digest(channel_id, rows, report)
             return
         for row in rows:
-            if await self._send_one(row, report) == "channel_gone":
+            if await self._send_one(row, report) is SendOutcome.CHANNEL_GONE:
                 return
 
     async def _held(self, row: OutboxRow, report: SendReport) -> bool:
         """A snoozed or muted thread holds its alerts (summarised when it wakes up)."""
         alert = row.alert
-        thread = await self._store.thread(alert.event.summary.scan_id, alert.channel_id)
+        thread = await self._store.threads.get(alert.event.summary.scan_id, alert.channel_id)
         if thread is None:
             return False
-        view = await self._triage.view(thread)
+        view = await self._store.threads.view(thread)
         if not view.is_quiet(self._clock(), alert.event.summary.state):
             return False
-        await self._triage.hold(row.id)
+        await self._store.outbox.hold(row.id)
         report.held += 1
         return True
 
-    async def _send_one(self, row: OutboxRow, report: SendReport) -> str:
+    async def _send_one(self, row: OutboxRow, report: SendReport) -> SendOutcome:
         alert = row.alert
-        thread = await self._store.thread(alert.event.summary.scan_id, alert.channel_id)
+        thread = await self._store.threads.get(alert.event.summary.scan_id, alert.channel_id)
         if thread is None and alert.event.kind is EventKind.GONE:
-            await self._store.mark_sent(row.id, None)  # no thread to say it in: nothing to say
-            return "sent"
-        await self._store.mark_sending(row.id)
+            await self._store.outbox.mark_sent(row.id, None)  # no thread: nothing to say
+            return SendOutcome.SENT
+        await self._store.outbox.mark_sending(row.id)
         if thread is None:
             message = thread_cards.first_message(alert, triage=TriageView(), now=self._clock())
             outcome, ts = await self._post(row, alert.channel_id, message)
             if ts is not None:
-                await self._store.start_thread(row.id, alert, ts, card_key(alert.event.summary))
+                await self._store.threads.start(row.id, alert, ts, card_key(alert.event.summary))
                 failpoint("send:after_mark")
         else:
             message = thread_cards.event_reply(alert)
@@ -215,27 +212,27 @@ class Sender:
                 reply_broadcast=alert.broadcast,
             )
             if ts is not None:
-                await self._store.mark_sent(row.id, ts)
+                await self._store.outbox.mark_sent(row.id, ts)
                 failpoint("send:after_mark")
         if ts is not None:
             report.sent += 1
         else:
-            report.parked += outcome in ("parked", "channel_gone")
-            report.retried += outcome == "retry"
+            report.parked += outcome.is_parked
+            report.retried += outcome is SendOutcome.RETRY
         return outcome
 
     async def _send_digest(
         self, channel_id: str, rows: list[OutboxRow], report: SendReport
     ) -> None:
         for row in rows:
-            await self._store.mark_sending(row.id)
+            await self._store.outbox.mark_sending(row.id)
         message = thread_cards.digest([row.alert for row in rows])
         outcome, ts = await self._post(rows[0], channel_id, message, group=rows)
         if ts is None:
-            report.parked += len(rows) if outcome in ("parked", "channel_gone") else 0
-            report.retried += len(rows) if outcome == "retry" else 0
+            report.parked += len(rows) if outcome.is_parked else 0
+            report.retried += len(rows) if outcome is SendOutcome.RETRY else 0
             return
-        await self._store.mark_digested([row.id for row in rows], ts)
+        await self._store.outbox.mark_digested([row.id for row in rows], ts)
         report.digests += 1
         report.sent += len(rows)
         log.info("%d alerts for %s went out as one digest", len(rows), channel_id)
@@ -248,7 +245,7 @@ class Sender:
         *,
         group: Sequence[OutboxRow] = (),
         **options: Any,
-    ) -> tuple[str, str | None]:
+    ) -> tuple[SendOutcome, str | None]:
         """Post, paced per channel. Returns (outcome, ts); on failure the rows are updated."""
         rows = list(group) or [row]
         await self._wait_for_slot(channel_id)
@@ -266,47 +263,49 @@ class Sender:
             return await self._failed(rows, channel_id, exc), None
         except (ClientError, TimeoutError, OSError) as exc:
             await self._retry(rows, f"connection: {exc.__class__.__name__}")
-            return "retry", None
+            return SendOutcome.RETRY, None
         failpoint("send:after_post")
-        return "sent", str(response["ts"])
+        return SendOutcome.SENT, str(response["ts"])
 
-    async def _failed(self, rows: list[OutboxRow], channel_id: str, exc: SlackApiError) -> str:
+    async def _failed(
+        self, rows: list[OutboxRow], channel_id: str, exc: SlackApiError
+    ) -> SendOutcome:
         error = str(exc.response.get("error", "unknown"))
         status = exc.response.status_code
         if error in APP_WIDE_ERRORS:
             for row in rows:  # not the rows' fault: back to pending, no attempt counted
-                await self._store.mark_retry(row.id, error, self._clock())
+                await self._store.outbox.mark_retry(row.id, error, self._clock())
             raise SendingPaused(error)
         if error in PERMANENT_ERRORS:
             for row in rows:
-                await self._store.park(row.id, error)
+                await self._store.outbox.park(row.id, error)
             log.warning("parked %d alert(s) for %s: %s", len(rows), channel_id, _hint(error))
             if error in CHANNEL_GONE_ERRORS:
-                disabled = await self._store.disable_channel(channel_id, error)
+                disabled = await self._store.subscriptions.disable_channel(channel_id, error)
                 log.warning("disabled %d subscription(s) of %s: %s", disabled, channel_id, error)
-                return "channel_gone"
-            return "parked"
+                return SendOutcome.CHANNEL_GONE
+            return SendOutcome.PARKED
         if status == 429 or error == "ratelimited":
             retry_after = float(exc.response.headers.get("Retry-After", 1) or 1)
             self._next_slot[channel_id] = self._monotonic() + retry_after
             await self._retry(rows, error, at_least=retry_after)
-            return "retry"
+            return SendOutcome.RETRY
         if status >= 500 or error in TRANSIENT_ERRORS:
             await self._retry(rows, f"{error} (HTTP {status})")
-            return "retry"
+            return SendOutcome.RETRY
         for row in rows:  # an error this code does not know: retry a few times, then park
             if row.attempts + 1 >= self._max_attempts:
-                await self._store.park(row.id, error)
+                await self._store.outbox.park(row.id, error)
             else:
                 await self._retry([row], error)
         log.warning("Slack refused an alert for %s with %s", channel_id, error)
-        return "retry"
+        return SendOutcome.RETRY
 
     async def _retry(self, rows: list[OutboxRow], error: str, *, at_least: float = 0.0) -> None:
         for row in rows:
             backoff = min(300.0, 2.0 ** min(row.attempts, 8)) * (0.5 + random.random() / 2)
             at = self._clock() + timedelta(seconds=max(at_least, backoff))
-            await self._store.mark_retry(row.id, error, at)
+            await self._store.outbox.mark_retry(row.id, error, at)
 
     async def _wait_for_slot(self, channel_id: str) -> None:
         now = self._monotonic()
@@ -317,10 +316,10 @@ class Sender:
 
     async def _edit_parents(self, report: SendReport) -> None:
         """Edit parents whose card changed (coalesced: only the newest state is shown)."""
-        threads = await self._store.threads()
+        threads = await self._store.threads.all()
         stale = [
             (thread, view)
-            for thread, view in zip(threads, await self._triage.views(threads), strict=True)
+            for thread, view in zip(threads, await self._store.threads.views(threads), strict=True)
             if card_key(thread.summary, view) != thread.shown
         ]
         for thread, view in stale[: self._edits_per_round]:
@@ -342,7 +341,7 @@ class Sender:
                     raise SendingPaused(error) from exc
                 if error in PERMANENT_ERRORS | {"message_not_found", "cant_update_message"}:
                     # The parent is gone or frozen: stop trying; replies still go to its thread.
-                    await self._store.mark_shown(
+                    await self._store.threads.mark_shown(
                         thread.scan_id, thread.channel_id, card_key(thread.summary, view)
                     )
                 log.warning(
@@ -355,7 +354,7 @@ class Sender:
             except (ClientError, TimeoutError, OSError) as exc:
                 log.warning("could not edit a parent: %s", exc.__class__.__name__)
                 continue
-            await self._store.mark_shown(
+            await self._store.threads.mark_shown(
                 thread.scan_id, thread.channel_id, card_key(thread.summary, view)
             )
             report.edited += 1

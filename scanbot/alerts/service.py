@@ -11,7 +11,6 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from slack_sdk.errors import SlackApiError
@@ -19,24 +18,16 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from scanbot.alerts.cycle import CycleReport, Poller
 from scanbot.alerts.leader import Leadership
-from scanbot.alerts.sender import PAUSED_KEY, Sender, SendReport
+from scanbot.alerts.sender import Sender, SendReport
+from scanbot.domain.clock import utcnow
 from scanbot.hostedscan.webhooks import WebhookEvent
 from scanbot.slack.cards import admin as admin_cards
 from scanbot.store import Store
-from scanbot.store.store import utcnow
 from scanbot.triage.service import Triage
 
 log = logging.getLogger(__name__)
 
-FAILURES_KEY = "poll_failures"
-DOWN_KEY = "poll_down_since"
 PRUNE_EVERY = 60  # cycles
-
-
-def pipeline_status(*, sending_paused: Any, polling_down_since: Any) -> str:
-    """ "degraded" while sending is paused or polling is down, else "ok": one rule for
-    /healthz and `scanbot status`."""
-    return "degraded" if sending_paused or polling_down_since else "ok"
 
 
 @dataclass
@@ -97,7 +88,7 @@ class AlertService:
             else:
                 await self._count_success(report)
                 if report.cycle.cycle % PRUNE_EVERY == 0:
-                    log.info("pruned old rows: %s", await self.store.prune())
+                    log.info("pruned old rows: %s", await self.store.housekeeping.prune())
             try:
                 report.sent = await self._deliver()
             except Exception as exc:  # a job run is a boundary; the outbox keeps the rows
@@ -142,10 +133,10 @@ class AlertService:
     # -- failures and admin notes ---------------------------------------------------------
 
     async def _count_failure(self, report: TickReport) -> None:
-        failures = int(await self.store.get_state(FAILURES_KEY, 0)) + 1
-        await self.store.set_state(FAILURES_KEY, failures)
+        failures = (await self.store.state.read()).poll_failures + 1
+        await self.store.state.set_poll_failures(failures)
         if failures == self._failures_before_notice:
-            await self.store.set_state(DOWN_KEY, self._clock().isoformat())
+            await self.store.state.set_poll_down_since(self._clock().isoformat())
             note = (
                 f"scanbot could not poll HostedScan {failures} times in a row "
                 f"({report.error}). Alerts will be late until it recovers."
@@ -154,11 +145,12 @@ class AlertService:
             await self._tell_admin(note)
 
     async def _count_success(self, report: TickReport) -> None:
-        if await self.store.get_state(FAILURES_KEY, 0):
-            await self.store.set_state(FAILURES_KEY, 0)
-        down_since = await self.store.get_state(DOWN_KEY)
+        state = await self.store.state.read()
+        if state.poll_failures:
+            await self.store.state.set_poll_failures(0)
+        down_since = state.poll_down_since
         if down_since:
-            await self.store.set_state(DOWN_KEY, None)
+            await self.store.state.set_poll_down_since(None)
             note = f"scanbot polls HostedScan again (it failed from {down_since})."
             report.notes.append(note)
             await self._tell_admin(note)
@@ -175,7 +167,7 @@ class AlertService:
         except SlackApiError as exc:
             log.error("could not tell SCANBOT_ADMIN_CHANNEL: %s", exc.response.get("error"))
 
-    # -- scheduling and health ------------------------------------------------------------
+    # -- scheduling -----------------------------------------------------------------------
 
     def start(self) -> None:
         """Start the jobs; call inside the running event loop (APScheduler 3 needs it)."""
@@ -208,22 +200,3 @@ class AlertService:
             self._scheduler.shutdown(wait=False)
             self._scheduler = None
         await self._leadership.release()
-
-    async def health(self) -> dict[str, Any]:
-        parked = await self.store.parked(limit=5)
-        return {
-            "leading": self.leading,
-            "last_cycle_at": await self.store.get_state("last_cycle_at"),
-            "poll_failures": await self.store.get_state(FAILURES_KEY, 0),
-            "polling_down_since": await self.store.get_state(DOWN_KEY),
-            "sending_paused": await self.store.get_state(PAUSED_KEY),
-            "outbox": await self.store.outbox_counts(),
-            "parked": [
-                {
-                    "channel": row.alert.channel_id,
-                    "scan": row.alert.event.summary.scan_id,
-                    "reason": row.last_error,
-                }
-                for row in parked
-            ],
-        }

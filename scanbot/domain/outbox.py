@@ -21,7 +21,9 @@ class OutboxStatus(StrEnum):
 
 
 # Rows finished with: pruned once old (see the store's housekeeping).
-DONE_STATUSES = frozenset({OutboxStatus.SENT, OutboxStatus.DIGESTED, OutboxStatus.PARKED})
+DONE_STATUSES = frozenset(
+    {OutboxStatus.SENT, OutboxStatus.DIGESTED, OutboxStatus.PARKED, OutboxStatus.SUMMARIZED}
+)
 
 
 class SendOutcome(StrEnum):

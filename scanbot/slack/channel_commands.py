@@ -62,19 +62,19 @@ class ChannelCommandHandler:
                 )
             )
         if isinstance(command, ListSubscriptions):
-            subscriptions = await self._store.subscriptions(channel_id)
+            subscriptions = await self._store.subscriptions.all(channel_id)
             return Reply(subscription_cards.subscriptions_list(subscriptions))
         if self._admins and user_id not in self._admins:
             who = ", ".join(user_mention(admin) for admin in sorted(self._admins))
             return Reply.failure(f"Only scanbot's admins can change this channel's alerts: {who}.")
         if isinstance(command, Unsubscribe):
-            removed = await self._store.remove_subscriptions(channel_id, command.subscription_id)
+            removed = await self._store.subscriptions.remove(channel_id, command.subscription_id)
             return Reply(subscription_cards.unsubscribed(removed, command.subscription_id))
         return await self._subscribe(command, channel_id, user_id)
 
     async def _subscribe(self, command: Subscribe, channel_id: str, user_id: str) -> Reply:
         try:
-            subscription = await self._store.add_subscription(
+            subscription = await self._store.subscriptions.add(
                 channel_id,
                 types=command.types,
                 target_contains=command.target_contains,
@@ -96,7 +96,7 @@ class ChannelCommandHandler:
             )
         except SlackApiError as exc:
             error = str(exc.response.get("error", "unknown"))
-            await self._store.remove_subscriptions(channel_id, subscription.id)
+            await self._store.subscriptions.remove(channel_id, subscription.id)
             log.warning("subscribing %s failed: scanbot cannot post there (%s)", channel_id, error)
             reason = CANNOT_POST.get(error, f"Slack refused scanbot's post here ({escape(error)}).")
             return Reply.failure(f"Not subscribed. {reason}")

@@ -22,6 +22,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from scanbot.alerts.risks import RiskDetails
+from scanbot.domain.clock import utcnow
 from scanbot.domain.events import Alert, RiskDetail
 from scanbot.domain.scans import ScanSummary
 from scanbot.domain.severity import most_severe_first
@@ -39,8 +40,6 @@ from scanbot.hostedscan import (
 from scanbot.slack.kit import Message
 from scanbot.slack.text import escape, user_mention
 from scanbot.store import Store
-from scanbot.store.store import utcnow
-from scanbot.store.triage import TriageStore
 
 log = logging.getLogger(__name__)
 
@@ -154,7 +153,7 @@ class Triage:
         """`seal_key` seals what the assign window carries (`actions.seal_key` of a secret
         every replica holds): a form that comes back altered changes nothing."""
         self._store = store
-        self._triage = TriageStore(store)
+        self._triage = store.triage
         self._slack = slack
         self._hostedscan = hostedscan
         self._risk_details = risk_details
@@ -173,7 +172,7 @@ class Triage:
 
     @_boundary
     async def acknowledge(self, scan_id: str, channel_id: str, user_id: str) -> Outcome:
-        thread = await self._store.thread(scan_id, channel_id)
+        thread = await self._store.threads.get(scan_id, channel_id)
         if thread is None:
             return Outcome(False, NOT_TRACKED)
         now = self._clock()
@@ -183,7 +182,7 @@ class Triage:
 
     @_boundary
     async def undo_acknowledge(self, scan_id: str, channel_id: str, user_id: str) -> Outcome:
-        thread = await self._store.thread(scan_id, channel_id)
+        thread = await self._store.threads.get(scan_id, channel_id)
         if thread is None:
             return Outcome(False, NOT_TRACKED)
         if not await self._triage.unacknowledge(scan_id, channel_id, user_id, self._clock()):
@@ -197,7 +196,7 @@ class Triage:
         self, trigger_id: str, scan_id: str, channel_id: str, message_ts: str
     ) -> Outcome:
         # The trigger id lives 3 s: only the local read of the current assignee comes first.
-        thread = await self._store.thread(scan_id, channel_id)
+        thread = await self._store.threads.get(scan_id, channel_id)
         if thread is None:
             return Outcome(False, NOT_TRACKED)
         view = self._render.assign_modal(
@@ -230,7 +229,7 @@ class Triage:
     async def assign(
         self, scan_id: str, channel_id: str, user_id: str, assignee: str | None, note: str = ""
     ) -> Outcome:
-        thread = await self._store.thread(scan_id, channel_id)
+        thread = await self._store.threads.get(scan_id, channel_id)
         if thread is None:
             return Outcome(False, NOT_TRACKED)
         assignee = assignee or None
@@ -250,7 +249,7 @@ class Triage:
             snooze = SnoozeChoice(choice)
         except ValueError:
             return Outcome(False, SNOOZE_CHOICES)
-        thread = await self._store.thread(scan_id, channel_id)
+        thread = await self._store.threads.get(scan_id, channel_id)
         if thread is None:
             return Outcome(False, NOT_TRACKED)
         if snooze.duration is None and thread.summary.is_final:
@@ -269,7 +268,7 @@ class Triage:
 
     @_boundary
     async def unsnooze(self, scan_id: str, channel_id: str, user_id: str) -> Outcome:
-        thread = await self._store.thread(scan_id, channel_id)
+        thread = await self._store.threads.get(scan_id, channel_id)
         if thread is None:
             return Outcome(False, NOT_TRACKED)
         if not await self._triage.unsnooze(scan_id, channel_id, user_id, self._clock()):
@@ -280,7 +279,7 @@ class Triage:
 
     @_boundary
     async def mute(self, scan_id: str, channel_id: str, user_id: str) -> Outcome:
-        thread = await self._store.thread(scan_id, channel_id)
+        thread = await self._store.threads.get(scan_id, channel_id)
         if thread is None:
             return Outcome(False, NOT_TRACKED)
         if not await self._triage.set_muted(scan_id, channel_id, user_id, True, self._clock()):
@@ -289,7 +288,7 @@ class Triage:
 
     @_boundary
     async def unmute(self, scan_id: str, channel_id: str, user_id: str) -> Outcome:
-        thread = await self._store.thread(scan_id, channel_id)
+        thread = await self._store.threads.get(scan_id, channel_id)
         if thread is None:
             return Outcome(False, NOT_TRACKED)
         if not await self._triage.set_muted(scan_id, channel_id, user_id, False, self._clock()):
@@ -303,16 +302,16 @@ class Triage:
     @_boundary
     async def refresh(self, scan_id: str, channel_id: str, user_id: str) -> Outcome:
         """Fetch the scan and store it as the threads' summary (unless a newer one is stored:
-        `Store.store_summary`), then redraw the parent from what is stored, so every later
+        `Threads.store_summary`), then redraw the parent from what is stored, so every later
         redraw starts from it and the card never goes backwards."""
-        thread = await self._store.thread(scan_id, channel_id)
+        thread = await self._store.threads.get(scan_id, channel_id)
         if thread is None:
             return Outcome(False, NOT_TRACKED)
         scan = await self._scan(scan_id)
         if isinstance(scan, Outcome):
             return scan
         # Dated when the answer was in hand, as the poller dates what it observes.
-        await self._store.store_summary(ScanSummary.of(scan), self._clock())
+        await self._store.threads.store_summary(ScanSummary.of(scan), self._clock())
         if not await self._edit_parent(thread):
             return Outcome(False, "Slack did not let scanbot update the alert; try again soon.")
         await self._triage.record(
@@ -322,7 +321,7 @@ class Triage:
 
     @_boundary
     async def show_risks(self, scan_id: str, channel_id: str, user_id: str) -> Outcome:
-        thread = await self._store.thread(scan_id, channel_id)
+        thread = await self._store.threads.get(scan_id, channel_id)
         if thread is None:
             return Outcome(False, NOT_TRACKED)
         scan = await self._scan(scan_id)
@@ -369,7 +368,7 @@ class Triage:
 
     @_boundary
     async def report(self, scan_id: str, channel_id: str, user_id: str) -> Outcome:
-        thread = await self._store.thread(scan_id, channel_id)
+        thread = await self._store.threads.get(scan_id, channel_id)
         if thread is None:
             return Outcome(False, NOT_TRACKED)
         scan = await self._scan(scan_id)
@@ -414,9 +413,9 @@ class Triage:
         released."""
         now = now or self._clock()
         released = 0
-        for thread in await self._triage.threads_with_held_alerts():
+        for thread in await self._store.threads.with_held_alerts():
             try:
-                view = await self._triage.view(thread)
+                view = await self._store.threads.view(thread)
                 if view.is_quiet(now, thread.summary.state):
                     continue
                 why = "snoozed" if view.is_snoozed else await self._last_quiet(thread)
@@ -437,7 +436,7 @@ class Triage:
         rounds or replicas racing clear (and audit) each once. Returns how many."""
         now = now or self._clock()
         expired = 0
-        for thread in await self._triage.snoozed_threads():
+        for thread in await self._store.threads.snoozed():
             try:
                 if await self._triage.expire_snooze(thread, now, by=SCANBOT):
                     expired += 1
@@ -452,8 +451,10 @@ class Triage:
     async def _release_now(self, thread: AlertThread, why: str) -> None:
         """After an unmute or unsnooze: the held alerts at once, unless still quiet."""
         now = self._clock()
-        fresh = await self._store.thread(thread.scan_id, thread.channel_id)
-        if fresh is None or (await self._triage.view(fresh)).is_quiet(now, fresh.summary.state):
+        fresh = await self._store.threads.get(thread.scan_id, thread.channel_id)
+        if fresh is None or (await self._store.threads.view(fresh)).is_quiet(
+            now, fresh.summary.state
+        ):
             return
         try:
             await self._release(fresh, why, now)
@@ -462,12 +463,12 @@ class Triage:
 
     async def _release(self, thread: AlertThread, why: str, now: datetime) -> bool:
         async with self._release_lock:
-            rows = await self._triage.held(thread.scan_id, thread.channel_id)
+            rows = await self._store.outbox.held(thread.scan_id, thread.channel_id)
             if not rows:
                 return False  # another run got there first
             message = self._render.held_summary([row.alert for row in rows], why)
             ts = await self._reply(thread, message)
-            await self._triage.mark_summarized([row.id for row in rows], ts, now)
+            await self._store.outbox.mark_summarized([row.id for row in rows], ts, now)
         log.info("summarised %d held alert(s) of %s (%s)", len(rows), thread.scan_id, why)
         return True
 
@@ -482,14 +483,16 @@ class Triage:
 
     async def unacknowledged(self, channel_id: str) -> list[WaitingAlert]:
         """The channel's alerts nobody acknowledged, oldest first (`/scans triage`)."""
-        return await self._waiting(await self._triage.unacknowledged(channel_id))
+        return await self._waiting(await self._store.threads.unacknowledged(channel_id))
 
     async def home(self, user_id: str) -> tuple[list[WaitingAlert], list[WaitingAlert]]:
         """The Home tab: alerts assigned to the user, and unacknowledged ones in their
         channels (none when Slack will not say which channels those are)."""
-        assigned = await self._triage.assigned_to(user_id)
+        assigned = await self._store.threads.assigned_to(user_id)
         channels = await self._channels_of(user_id)
-        waiting = [t for t in await self._triage.unacknowledged() if t.channel_id in channels]
+        waiting = [
+            t for t in await self._store.threads.unacknowledged() if t.channel_id in channels
+        ]
         return await self._waiting(assigned), await self._waiting(waiting)
 
     async def _waiting(self, threads: Sequence[AlertThread]) -> list[WaitingAlert]:
@@ -574,8 +577,8 @@ class Triage:
         if lock is None:
             lock = self._edit_locks[key] = asyncio.Lock()
         async with lock:
-            fresh = await self._store.thread(thread.scan_id, thread.channel_id) or thread
-            view = await self._triage.view(fresh)
+            fresh = await self._store.threads.get(thread.scan_id, thread.channel_id) or thread
+            view = await self._store.threads.view(fresh)
             drawn_at = now or self._clock()
             message = self._render.parent_card(fresh.summary, triage=view, now=drawn_at)
             try:
@@ -594,7 +597,7 @@ class Triage:
                 )
                 return False
             # The sender edits parents whose key differs from the stored one: not this one.
-            await self._store.mark_shown(
+            await self._store.threads.mark_shown(
                 fresh.scan_id, fresh.channel_id, card_key(fresh.summary, view)
             )
         return True

@@ -14,13 +14,13 @@ import httpx
 import pytest
 
 from scanbot.app import Runtime, open_runtime
+from scanbot.domain.clock import utcnow
 from scanbot.sandbox.server import SANDBOX_API_KEY, SandboxControls, create_sandbox_app
 from scanbot.sandbox.slack import FakeSlack, ResponseUrlPost
 from scanbot.sandbox.slack_user import block_action, post_signed, slash_command
 from scanbot.sandbox.world import SandboxWorld, SimClock
 from scanbot.serving import serve_in_background
 from scanbot.settings import load_settings
-from scanbot.store.store import utcnow
 from scanbot.web import create_web_app
 
 BOT_TOKEN = "xoxb-e2e-bot-token-0123456789"

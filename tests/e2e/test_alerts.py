@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from scanbot.alerts.sender import PAUSED_KEY, Sender
-from scanbot.store.store import utcnow
+from scanbot.alerts.sender import Sender
+from scanbot.domain.clock import utcnow
 from tests.databases import fresh_database
 from tests.e2e.conftest import Stack, frozen_world, running_stack
 from tests.slack.blockkit import assert_valid_message
@@ -63,7 +63,7 @@ async def test_first_cycle_is_a_silent_baseline(stack: Stack) -> None:
     assert report.cycle.baseline
     assert report.cycle.events == []
     assert _alerts(stack) == []
-    assert await stack.runtime.store.snapshot_count() == len(stack.world.list_scans(None))
+    assert await stack.runtime.store.snapshots.count() == len(stack.world.list_scans(None))
 
 
 async def test_a_scan_gets_one_thread_with_replies_and_an_edited_parent(stack: Stack) -> None:
@@ -151,7 +151,7 @@ async def test_a_gone_scan_gets_one_note_in_its_thread(stack: Stack) -> None:
     await stack.runtime.alerts.tick()
     notes = [p for p in _posts(stack) if scan_id in p["text"] and "thread_ts" in p]
     assert len(notes) == 1
-    assert await stack.runtime.store.snapshots([scan_id]) == {}
+    assert await stack.runtime.store.snapshots.read([scan_id]) == {}
 
 
 async def test_permanent_failures_are_parked_and_reported(stack: Stack) -> None:
@@ -214,7 +214,7 @@ async def test_a_revoked_token_pauses_sending_and_resumes(stack: Stack) -> None:
     assert (await stack.runtime.alerts.deliver_tick()).paused == "token_revoked"  # type: ignore[union-attr]
     resumed = await _sender_at(stack, utcnow() + timedelta(minutes=1)).deliver()
     assert resumed.sent == 1
-    assert await stack.runtime.store.get_state(PAUSED_KEY) is None
+    assert (await stack.runtime.store.state.read()).sending_paused is None
 
 
 async def test_an_archived_channel_disables_its_subscriptions(stack: Stack) -> None:
@@ -223,7 +223,7 @@ async def test_an_archived_channel_disables_its_subscriptions(stack: Stack) -> N
     stack.world.add_scan(type="NMAP", state="SUCCEEDED", targets=["x.example"])
     stack.slack.fail_next("chat.postMessage", error="is_archived")
     await stack.runtime.alerts.tick()
-    (subscription,) = await stack.runtime.store.subscriptions(CHANNEL)
+    (subscription,) = await stack.runtime.store.subscriptions.all(CHANNEL)
     assert subscription.disabled_reason == "is_archived"
     answer = await stack.command("/scans", "subscriptions", channel_id=CHANNEL)
     assert "is_archived" in json.dumps(answer.body)
@@ -235,7 +235,7 @@ async def test_subscribing_where_scanbot_cannot_post_says_how_to_fix_it(stack: S
     text = json.dumps(answer.body)
     assert "/invite @scanbot" in text
     assert answer.body["response_type"] == "ephemeral"
-    assert await stack.runtime.store.subscriptions("G0PRIVATE") == []
+    assert await stack.runtime.store.subscriptions.all("G0PRIVATE") == []
 
 
 async def test_subscription_commands(stack: Stack) -> None:
@@ -246,12 +246,12 @@ async def test_subscription_commands(stack: Stack) -> None:
     assert "#2" in listing
     assert "shop" in listing
     await stack.command("/scans", "unsubscribe 1", channel_id=CHANNEL)
-    (left,) = await stack.runtime.store.subscriptions(CHANNEL)
+    (left,) = await stack.runtime.store.subscriptions.all(CHANNEL)
     assert left.id == 2  # ids do not shift when others are removed
     refused = await stack.command("/scans", "subscribe running", channel_id=CHANNEL)
     assert "started" in json.dumps(refused.body)
     await stack.command("/scans", "unsubscribe all", channel_id=CHANNEL)
-    assert await stack.runtime.store.subscriptions(CHANNEL) == []
+    assert await stack.runtime.store.subscriptions.all(CHANNEL) == []
 
 
 async def test_env_channels_are_subscribed_once_per_start() -> None:
@@ -260,7 +260,7 @@ async def test_env_channels_are_subscribed_once_per_start() -> None:
     async with running_stack(world, settings=settings) as stack:
         await stack.runtime.start()
         await stack.runtime.start()
-        subscriptions = await stack.runtime.store.subscriptions()
+        subscriptions = await stack.runtime.store.subscriptions.all()
     assert Counter(s.channel_id for s in subscriptions) == {"C0ENV1": 1, "C0ENV2": 1}
 
 

@@ -14,12 +14,12 @@ from typing import Any
 import asyncpg
 import pytest
 
-from scanbot.alerts.failpoints import ENV as FAILPOINT_ENV
-from scanbot.alerts.failpoints import POINTS
 from scanbot.alerts.leader import LEADER_LOCK
 from scanbot.alerts.service import TickReport
 from scanbot.app import build_alerts, build_hostedscan, build_slack_client, open_store
 from scanbot.domain.events import DEFAULT_EVENTS
+from scanbot.failpoints import ENV as FAILPOINT_ENV
+from scanbot.failpoints import POINTS
 from scanbot.sandbox.server import SANDBOX_API_KEY
 from scanbot.sandbox.world import SandboxWorld
 from scanbot.settings import load_settings
@@ -46,7 +46,7 @@ from tests.e2e.processes import (
 async def outbox_counts(url: str, connect_args: dict[str, Any]) -> dict[str, int]:
     store = await Store.open(database_url({}, url), migrate=False, connect_args=connect_args)
     try:
-        return await store.outbox_counts()
+        return await store.outbox.counts()
     finally:
         await store.close()
 
@@ -91,7 +91,7 @@ async def poll_here(served: Served, url: str) -> TickReport:
     store = await open_store(settings)
     hostedscan = build_hostedscan(settings)
     try:
-        await store.ensure_env_subscription(CHANNEL, DEFAULT_EVENTS)
+        await store.subscriptions.ensure_env(CHANNEL, DEFAULT_EVENTS)
         service = build_alerts(settings, hostedscan, build_slack_client(settings), store)
         report = await service.tick()
         await service.stop()

@@ -150,7 +150,7 @@ class Row:
 async def _outbox(url: str, connect_args: dict[str, Any]) -> list[Row]:
     store = await Store.open(database_url({}, url), migrate=False, connect_args=connect_args)
     try:
-        async with store.engine.connect() as conn:
+        async with store.db.engine.connect() as conn:
             result = await conn.execute(sa.select(outbox).order_by(outbox.c.id))
             return [
                 Row(

@@ -74,7 +74,7 @@ async def test_a_channel_stops_at_the_subscription_limit(stack: Stack) -> None:
         "most it can have: remove one with `/scans unsubscribe &lt;n&gt;` (`/scans "
         "subscriptions` lists their numbers), then subscribe again."
     )
-    subscriptions = await stack.runtime.store.subscriptions(CHANNEL)
+    subscriptions = await stack.runtime.store.subscriptions.all(CHANNEL)
     assert len(subscriptions) == MAX_SUBSCRIPTIONS_PER_CHANNEL
     answer = await stack.command("/scans", f"unsubscribe {subscriptions[0].id}", channel_id=CHANNEL)
     assert answer.body["text"].startswith("Unsubscribed")
@@ -91,7 +91,7 @@ async def test_the_alert_channel_setting_is_not_refused_by_the_limit(tmp_path: P
             await stack.command("/scans", f"subscribe target:host{n}", channel_id=CHANNEL)
     settings = {"alert_channels": CHANNEL}
     async with running_stack(frozen_world(), database_url=database_url, settings=settings) as stack:
-        subscriptions = await stack.runtime.store.subscriptions(CHANNEL)
+        subscriptions = await stack.runtime.store.subscriptions.all(CHANNEL)
         assert len(subscriptions) == MAX_SUBSCRIPTIONS_PER_CHANNEL + 1
         assert subscriptions[-1].from_env
         listed = await stack.command("/scans", "subscriptions", channel_id=CHANNEL)

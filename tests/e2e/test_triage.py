@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from scanbot.demo import find_element
+from scanbot.domain.clock import utcnow
 from scanbot.domain.threads import SnoozeChoice
 from scanbot.sandbox.slack_user import (
     block_action,
@@ -24,7 +25,6 @@ from scanbot.sandbox.slack_user import (
     view_submission,
 )
 from scanbot.slack import actions
-from scanbot.store.store import utcnow
 from tests.e2e.conftest import SIGNING_SECRET, Stack, frozen_world, running_stack, wait_until
 from tests.slack.blockkit import assert_valid_message, parsed_payload
 
@@ -338,9 +338,9 @@ async def test_only_admins_change_subscriptions_when_admins_are_set() -> None:
     async with running_stack(frozen_world(), settings={"admins": "U0ADMIN"}) as stack:
         refused = await stack.command("/scans", "subscribe", channel_id=CHANNEL, user_id=ALICE)
         assert "<@U0ADMIN>" in json.dumps(refused.body)
-        assert await stack.runtime.store.subscriptions(CHANNEL) == []
+        assert await stack.runtime.store.subscriptions.all(CHANNEL) == []
         await stack.command("/scans", "subscribe", channel_id=CHANNEL, user_id="U0ADMIN")
-        assert len(await stack.runtime.store.subscriptions(CHANNEL)) == 1
+        assert len(await stack.runtime.store.subscriptions.all(CHANNEL)) == 1
         listing = await stack.command("/scans", "subscriptions", channel_id=CHANNEL, user_id=ALICE)
         assert "#1" in json.dumps(listing.body)  # anyone may look
 
@@ -357,9 +357,7 @@ def _a_scan_that_finds_risks(stack: Stack) -> str:
 
 
 async def _audit(stack: Stack, scan_id: str) -> list[Any]:
-    from scanbot.store.triage import TriageStore
-
-    return await TriageStore(stack.runtime.store).audit(scan_id, CHANNEL)
+    return await stack.runtime.store.triage.audit(scan_id, CHANNEL)
 
 
 # -- idempotence: replayed, doubled and concurrent clicks ----------------------------------
@@ -569,7 +567,7 @@ async def test_a_forged_assign_form_changes_nothing(
     assert len(stack.slack.calls) == calls  # no reply, no edit, no ephemeral anywhere
     assert {c: len(stack.slack.channels[c]) for c in (CHANNEL, OTHER)} == messages
     for channel in (CHANNEL, OTHER):
-        thread = await stack.runtime.store.thread(scan_id, channel)
+        thread = await stack.runtime.store.threads.get(scan_id, channel)
         assert thread is not None
         assert thread.assignee is None
     assert await _audit(stack, scan_id) == []

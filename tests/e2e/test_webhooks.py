@@ -138,7 +138,7 @@ async def test_hostedscans_vectors_are_accepted_once_by_a_clock_near_2023(
         assert again.json() == {"ok": True, "duplicate": True}
         await asyncio.sleep(0.1)  # time for a second processing, were one started
         assert processed == [VECTOR_EVENT_ID]
-        assert not await stack.runtime.store.first_delivery(VECTOR_EVENT_ID)
+        assert not await stack.runtime.store.webhooks.first_delivery(VECTOR_EVENT_ID)
 
 
 async def test_hostedscans_vectors_are_stale_by_the_production_clock(
@@ -152,7 +152,7 @@ async def test_hostedscans_vectors_are_stale_by_the_production_clock(
             assert response.status_code == 401, vector.name
             assert response.json() == {"error": "stale timestamp"}
         assert processed == []
-        assert await stack.runtime.store.first_delivery(VECTOR_EVENT_ID)  # never recorded
+        assert await stack.runtime.store.webhooks.first_delivery(VECTOR_EVENT_ID)  # never recorded
 
 
 # -- refused deliveries -------------------------------------------------------------------
@@ -203,8 +203,8 @@ async def test_a_delivery_not_genuine_and_fresh_is_refused_and_not_processed(
         await asyncio.sleep(0.1)  # time for background work, were any started
         assert processed == []
         assert stack.sandbox.count() == requests_before
-        assert await stack.runtime.store.snapshot_count() == 0
-        assert await stack.runtime.store.first_delivery("evt-e2e-1")  # never recorded
+        assert await stack.runtime.store.snapshots.count() == 0
+        assert await stack.runtime.store.webhooks.first_delivery("evt-e2e-1")  # never recorded
 
 
 async def test_the_same_event_genuinely_signed_is_processed(
@@ -244,14 +244,14 @@ async def test_a_scan_change_reaches_slack_through_its_webhook_without_a_poll() 
         await stack.runtime.alerts.tick()  # scanbot's baseline
         await _subscribe(stack, "failed")
         (scan_id,) = _queued(stack)
-        cycles = await stack.runtime.store.get_state("cycles")
+        cycles = (await stack.runtime.store.state.read()).cycles
 
         stack.world.set_state(scan_id, "FAILED")
         events = await sender.emit_changes()
 
         assert [(e["type"], e["data"]["id"]) for e in events] == [("scan.updated", scan_id)]
         await wait_until(lambda: len(_alerts_about(stack, scan_id)) == 1, seconds=10)
-        assert await stack.runtime.store.get_state("cycles") == cycles, "a poll ran"
+        assert (await stack.runtime.store.state.read()).cycles == cycles, "a poll ran"
         assert "failed" in _alerts_about(stack, scan_id)[0]["text"].lower()
 
         # HostedScan redelivers (no 2xx seen in time): the same event id is a duplicate.
@@ -323,7 +323,7 @@ async def test_a_risk_event_looks_at_the_active_scans_and_alerts_once() -> None:
         await sender.emit_changes()
         await stack.runtime.alerts.tick()
         await _subscribe(stack, "risks")
-        cycles = await stack.runtime.store.get_state("cycles")
+        cycles = (await stack.runtime.store.state.read()).cycles
 
         stack.world.set_state(scan_id, "RUNNING", progress=95)
         events = await sender.emit_changes()
@@ -333,7 +333,7 @@ async def test_a_risk_event_looks_at_the_active_scans_and_alerts_once() -> None:
         new_open = stack.world.get_scan(scan_id)["risks"]["new_open"]  # type: ignore[index]
         assert [e["data"]["id"] for e in events] == [r["risk_id"] for r in new_open]
         await wait_until(lambda: len(_alerts_about(stack, scan_id)) == 1, seconds=10)
-        assert await stack.runtime.store.get_state("cycles") == cycles, "a poll ran"
+        assert (await stack.runtime.store.state.read()).cycles == cycles, "a poll ran"
         assert stack.sandbox.count(f"/v1/scans/{scan_id}") == 0  # seen in the active listing
 
         await _settled(stack)  # every risk event made its own look

@@ -40,9 +40,9 @@ async def test_the_database_and_its_journals_are_created_private(
     with umask(0):  # a umask that takes nothing away: the 0600 is scanbot's own
         store = await _open(path)
         try:
-            async with store.engine.begin() as conn:
+            async with store.db.engine.begin() as conn:
                 await conn.execute(sa.text(f"PRAGMA journal_mode={journal_mode}"))
-            await store.set_state("written", 1)  # a write, so the journal files exist
+            await store.state.set_poll_failures(1)  # a write, so the journal files exist
             companions = [tmp_path / n for n in os.listdir(tmp_path) if n != path.name]
             assert companions, "no journal file to check"
             for companion in [path, *companions]:

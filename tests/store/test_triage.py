@@ -17,7 +17,7 @@ from scanbot.domain.scans import ScanSummary
 from scanbot.domain.threads import AlertThread, SnoozeChoice
 from scanbot.store import Store
 from scanbot.store.schema import alert_threads
-from scanbot.store.triage import TriageStore
+from scanbot.store.triage import TriageRecords
 from tests.store.conftest import Database
 
 T0 = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
@@ -29,26 +29,26 @@ HOUR, FOUR, NEXT = SnoozeChoice.HOUR, SnoozeChoice.FOUR_HOURS, SnoozeChoice.NEXT
 async def a_thread(store: Store, state: str = "RUNNING", scan_id: str = "scan-a") -> AlertThread:
     summary = ScanSummary(scan_id=scan_id, type="NMAP", state=state)
     alert = Alert(channel_id=CHANNEL, event=ScanEvent(kind=EventKind.STARTED, summary=summary))
-    assert await store.record([], [alert]) == 1
-    (row,) = [r for r in await store.due_alerts() if r.alert.key == alert.key]
-    await store.start_thread(row.id, alert, f"ts-{scan_id}", "card")
-    thread = await store.thread(scan_id, CHANNEL)
+    assert await store.snapshots.record([], [alert]) == 1
+    (row,) = [r for r in await store.outbox.due() if r.alert.key == alert.key]
+    await store.threads.start(row.id, alert, f"ts-{scan_id}", "card")
+    thread = await store.threads.get(scan_id, CHANNEL)
     assert thread is not None
     return thread
 
 
 async def stored(store: Store, thread: AlertThread) -> AlertThread:
-    fresh = await store.thread(thread.scan_id, thread.channel_id)
+    fresh = await store.threads.get(thread.scan_id, thread.channel_id)
     assert fresh is not None
     return fresh
 
 
-async def audit(triage: TriageStore, thread: AlertThread) -> list[tuple[str, str, str]]:
+async def audit(triage: TriageRecords, thread: AlertThread) -> list[tuple[str, str, str]]:
     return [(e.user_id, e.action, e.detail) for e in await triage.audit(thread.scan_id, CHANNEL)]
 
 
 async def snooze(
-    triage: TriageStore,
+    triage: TriageRecords,
     thread: AlertThread,
     choice: SnoozeChoice,
     at: datetime,
@@ -63,7 +63,7 @@ async def snooze(
 
 
 async def test_a_timed_snooze_chosen_again_while_on_changes_nothing(store: Store) -> None:
-    triage = TriageStore(store)
+    triage = store.triage
     thread = await a_thread(store)
     assert await snooze(triage, thread, HOUR, T0)
     # A replay, a double click, someone else: the end is not pushed out.
@@ -75,7 +75,7 @@ async def test_a_timed_snooze_chosen_again_while_on_changes_nothing(store: Store
 
 
 async def test_another_option_or_the_same_after_its_end_is_a_change(store: Store) -> None:
-    triage = TriageStore(store)
+    triage = store.triage
     thread = await a_thread(store)
     assert await snooze(triage, thread, HOUR, T0)
     assert await snooze(triage, thread, FOUR, T0 + timedelta(minutes=10))
@@ -91,7 +91,7 @@ async def test_another_option_or_the_same_after_its_end_is_a_change(store: Store
 
 
 async def test_next_state_is_the_same_while_snoozed_in_that_state(store: Store) -> None:
-    triage = TriageStore(store)
+    triage = store.triage
     thread = await a_thread(store, "QUEUED")
     assert await snooze(triage, thread, NEXT, T0, state="QUEUED")
     assert not await snooze(triage, thread, NEXT, T0 + timedelta(days=3), state="QUEUED")
@@ -112,9 +112,9 @@ async def test_next_state_is_the_same_while_snoozed_in_that_state(store: Store) 
 
 
 async def test_a_snooze_without_an_option_from_before_0005_yields_to_any(store: Store) -> None:
-    triage = TriageStore(store)
+    triage = store.triage
     thread = await a_thread(store)
-    async with store.engine.begin() as conn:
+    async with store.db.engine.begin() as conn:
         await conn.execute(
             alert_threads.update().values(snoozed_until=T0 + timedelta(hours=1), snooze_choice=None)
         )
@@ -126,7 +126,7 @@ async def test_a_snooze_without_an_option_from_before_0005_yields_to_any(store: 
 async def test_identical_snoozes_at_once_change_the_thread_once(
     store: Store, choice: SnoozeChoice
 ) -> None:
-    triage = TriageStore(store)
+    triage = store.triage
     thread = await a_thread(store)
     at = [T0 + timedelta(milliseconds=n) for n in range(6)]
     changed = await asyncio.gather(*(snooze(triage, thread, choice, when) for when in at))
@@ -135,7 +135,7 @@ async def test_identical_snoozes_at_once_change_the_thread_once(
 
 
 async def test_unsnooze_clears_everything_once(store: Store) -> None:
-    triage = TriageStore(store)
+    triage = store.triage
     thread = await a_thread(store)
     assert not await triage.unsnooze(thread.scan_id, CHANNEL, U1, T0)
     assert await snooze(triage, thread, NEXT, T0)
@@ -152,7 +152,7 @@ async def test_unsnooze_clears_everything_once(store: Store) -> None:
 
 
 async def test_a_timed_snooze_expires_once_however_many_rounds_race(store: Store) -> None:
-    triage = TriageStore(store)
+    triage = store.triage
     thread = await a_thread(store)
     await snooze(triage, thread, HOUR, T0)
     snoozed = await stored(store, thread)
@@ -169,7 +169,7 @@ async def test_a_timed_snooze_expires_once_however_many_rounds_race(store: Store
 
 async def test_a_snooze_chosen_again_after_its_end_is_not_expired(store: Store) -> None:
     """A round that read the ended snooze must not clear the new one chosen meanwhile."""
-    triage = TriageStore(store)
+    triage = store.triage
     thread = await a_thread(store)
     await snooze(triage, thread, HOUR, T0)
     read_by_the_round = await stored(store, thread)
@@ -180,28 +180,28 @@ async def test_a_snooze_chosen_again_after_its_end_is_not_expired(store: Store) 
 
 
 async def test_next_state_ends_when_the_scan_left_the_state(store: Store) -> None:
-    triage = TriageStore(store)
+    triage = store.triage
     thread = await a_thread(store, "RUNNING")
     await snooze(triage, thread, NEXT, T0, state="RUNNING")
     still = await stored(store, thread)
     assert not await triage.expire_snooze(still, T0 + timedelta(days=9), by="scanbot")
-    await store.store_summary(ScanSummary(scan_id="scan-a", state="SUCCEEDED"), T0)
+    await store.threads.store_summary(ScanSummary(scan_id="scan-a", state="SUCCEEDED"), T0)
     moved_on = await stored(store, thread)
-    assert [t.scan_id for t in await triage.snoozed_threads()] == ["scan-a"]
+    assert [t.scan_id for t in await store.threads.snoozed()] == ["scan-a"]
     assert await triage.expire_snooze(moved_on, T0, by="scanbot")
     assert not await triage.expire_snooze(moved_on, T0, by="scanbot")
-    assert await triage.snoozed_threads() == []
+    assert await store.threads.snoozed() == []
     assert (await audit(triage, thread))[-1] == ("scanbot", "unsnooze", "expired")
 
 
 async def test_snoozed_threads_are_those_with_a_snooze_stored(store: Store) -> None:
-    triage = TriageStore(store)
+    triage = store.triage
     a = await a_thread(store, scan_id="scan-a")
     b = await a_thread(store, scan_id="scan-b")
     await a_thread(store, scan_id="scan-c")
     await snooze(triage, a, HOUR, T0)
     await snooze(triage, b, NEXT, T0)
-    assert sorted(t.scan_id for t in await triage.snoozed_threads()) == ["scan-a", "scan-b"]
+    assert sorted(t.scan_id for t in await store.threads.snoozed()) == ["scan-a", "scan-b"]
 
 
 # -- migration 0005 -------------------------------------------------------------------------
@@ -217,7 +217,7 @@ def _alembic(connection: Connection, revision: str, *, down: bool = False) -> No
 async def test_migration_0005_backfills_next_state_and_downgrades(database: Database) -> None:
     store = await database.open(migrate=False)
     try:
-        async with store.engine.begin() as conn:
+        async with store.db.engine.begin() as conn:
             await conn.run_sync(_alembic, "0004")
             await conn.execute(
                 sa.text(
@@ -229,21 +229,21 @@ async def test_migration_0005_backfills_next_state_and_downgrades(database: Data
                 ),
                 {"summary": ScanSummary(scan_id="x").model_dump_json(), "at": T0},
             )
-        await store.migrate()
-        choices = {t.scan_id: (t.snooze_choice, t.summary_at) for t in await store.threads()}
+        await store.db.migrate()
+        choices = {t.scan_id: (t.snooze_choice, t.summary_at) for t in await store.threads.all()}
         assert choices == {
             "timed": (None, None),  # its option is unknown: any choice changes it
             "next": ("next_state", None),
             "awake": (None, None),
         }
-        async with store.engine.begin() as conn:
+        async with store.db.engine.begin() as conn:
             await conn.run_sync(_alembic, "0004", down=True)
             columns = await conn.run_sync(
                 lambda sync: {c["name"] for c in sa.inspect(sync).get_columns("alert_threads")}
             )
         assert not columns & {"snooze_choice", "summary_at", "summary_stage"}
         assert "snoozed_in_state" in columns
-        await store.migrate()
-        assert len(await store.threads()) == 3
+        await store.db.migrate()
+        assert len(await store.threads.all()) == 3
     finally:
         await store.close()

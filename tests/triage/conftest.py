@@ -25,7 +25,6 @@ from scanbot.serving import serve_in_background
 from scanbot.slack import actions
 from scanbot.slack.kit import Message
 from scanbot.store import Store
-from scanbot.store.triage import TriageStore
 from scanbot.triage.service import Triage
 from tests.store.conftest import database, store  # noqa: F401 - fixtures used by name
 
@@ -134,7 +133,6 @@ class Harness:
 
     triage: Triage
     store: Store
-    triage_store: TriageStore
     slack: FakeSlack
     client: AsyncWebClient
     world: SandboxWorld
@@ -181,10 +179,10 @@ class Harness:
             event=ScanEvent(kind=EventKind.FINISHED, summary=summary),
             created_at=self.clock(),
         )
-        assert await self.store.record([self.snapshot(scan_id)], [alert]) == 1
-        row = next(r for r in await self.store.due_alerts() if r.alert.key == alert.key)
-        await self.store.start_thread(row.id, alert, str(posted["ts"]), "card")
-        thread = await self.store.thread(scan_id, channel)
+        assert await self.store.snapshots.record([self.snapshot(scan_id)], [alert]) == 1
+        row = next(r for r in await self.store.outbox.due() if r.alert.key == alert.key)
+        await self.store.threads.start(row.id, alert, str(posted["ts"]), "card")
+        thread = await self.store.threads.get(scan_id, channel)
         assert thread is not None
         return thread
 
@@ -192,13 +190,13 @@ class Harness:
         """An alert for the thread that the sender held (the thread was quiet)."""
         event = ScanEvent(kind=kind, summary=thread.summary, risk_ids=(f"r-{kind.value}",))
         alert = Alert(channel_id=thread.channel_id, event=event, created_at=self.clock())
-        assert await self.store.record([], [alert]) == 1
-        row = next(r for r in await self.store.due_alerts() if r.alert.key == alert.key)
-        await self.triage_store.hold(row.id)
+        assert await self.store.snapshots.record([], [alert]) == 1
+        row = next(r for r in await self.store.outbox.due() if r.alert.key == alert.key)
+        await self.store.outbox.hold(row.id)
         return row.id
 
     async def stored(self, thread: AlertThread) -> AlertThread:
-        fresh = await self.store.thread(thread.scan_id, thread.channel_id)
+        fresh = await self.store.threads.get(thread.scan_id, thread.channel_id)
         assert fresh is not None
         return fresh
 
@@ -246,7 +244,6 @@ async def wired(opened: Store, slack: FakeSlack | None = None) -> AsyncIterator[
             yield Harness(
                 triage,
                 opened,
-                TriageStore(opened),
                 slack,
                 client,
                 world,

@@ -42,7 +42,7 @@ def slack_methods(h: Harness, since: int = 0) -> list[str]:
 
 
 async def audit_actions(h: Harness, scan_id: str) -> list[tuple[str, str, str]]:
-    entries = await h.triage_store.audit(scan_id, CHANNEL)
+    entries = await h.store.triage.audit(scan_id, CHANNEL)
     return [(e.user_id, e.action, e.detail) for e in entries]
 
 
@@ -66,7 +66,7 @@ async def test_a_parent_edit_is_marked_shown_so_the_sender_does_not_redo_it(
     thread = await h.thread(h.scan())
     await h.triage.acknowledge(thread.scan_id, CHANNEL, U1)
     stored = await h.stored(thread)
-    assert stored.shown == card_key(stored.summary, await h.triage_store.view(stored))
+    assert stored.shown == card_key(stored.summary, await h.store.threads.view(stored))
 
 
 async def test_a_second_click_changes_nothing_and_posts_nothing(harness: Harness) -> None:
@@ -115,7 +115,7 @@ async def test_two_people_clicking_at_once_are_both_recorded(harness: Harness) -
     )
     # Edits are serialised and render the view as it is then: the last one shows both.
     assert f"acks=[{U1},{U2}]" in h.parent(thread)["text"]
-    view = await h.triage_store.view(thread)
+    view = await h.store.threads.view(thread)
     assert [a.user_id for a in view.acknowledgements] == [U1, U2]
 
 
@@ -360,7 +360,7 @@ async def test_next_state_chosen_again_after_the_scan_moved_on_waits_the_new_one
     thread = await h.thread(scan_id)
     await h.triage.snooze(scan_id, CHANNEL, U1, "next_state")
     h.world.set_state(scan_id, "RUNNING", progress=5)
-    await h.store.record([h.snapshot(scan_id)], [])  # the poller saw it start
+    await h.store.snapshots.record([h.snapshot(scan_id)], [])  # the poller saw it start
     assert (await h.triage.snooze(scan_id, CHANNEL, U1, "next_state")).changed
     assert (await h.stored(thread)).snoozed_in_state == "RUNNING"
 
@@ -434,7 +434,7 @@ async def test_release_held_after_a_snooze_expires(harness: Harness) -> None:
     h.clock.advance(timedelta(hours=1, minutes=1))
     assert await h.triage.release_held(h.clock()) == 1
     assert h.reply_texts(thread)[-1] == "held 2 while snoozed"
-    assert await h.triage_store.held(thread.scan_id, CHANNEL) == []
+    assert await h.store.outbox.held(thread.scan_id, CHANNEL) == []
     stored = await h.stored(thread)
     assert stored.snoozed_until is None
     assert "snoozed=None" in h.parent(thread)["text"]
@@ -463,7 +463,7 @@ async def test_a_snooze_that_ended_with_nothing_held_is_cleared_and_redrawn(
     assert len(h.replies(thread)) == 1  # the snooze's own: nothing was held, nothing to say
     assert (await audit_actions(h, thread.scan_id))[1:] == [("scanbot", "unsnooze", "expired")]
     stored = await h.stored(thread)
-    assert stored.shown == card_key(stored.summary, await h.triage_store.view(stored))
+    assert stored.shown == card_key(stored.summary, await h.store.threads.view(stored))
     assert await h.triage.expire_snoozes() == 0
 
 
@@ -476,7 +476,7 @@ async def test_a_snooze_for_the_next_state_ends_when_the_scan_moved_on(
     await h.triage.snooze(scan_id, CHANNEL, U1, "next_state")
     assert await h.triage.expire_snoozes() == 0
     h.world.set_state(scan_id, "SUCCEEDED", 100)
-    await h.store.record([h.snapshot(scan_id)], [])
+    await h.store.snapshots.record([h.snapshot(scan_id)], [])
     assert await h.triage.expire_snoozes() == 1
     assert (await h.stored(thread)).snoozed_in_state is None
     assert "snoozed=None" in h.parent(thread)["text"]
@@ -498,7 +498,7 @@ async def test_release_held_when_the_awaited_state_came(harness: Harness) -> Non
     await h.held_alert(thread)
     assert await h.triage.release_held() == 0
     h.world.set_state(scan_id, "SUCCEEDED", 100)
-    await h.store.record([h.snapshot(scan_id)], [])  # the poller saw the new state
+    await h.store.snapshots.record([h.snapshot(scan_id)], [])  # the poller saw the new state
     assert await h.triage.release_held() == 1
     assert h.reply_texts(thread)[-1] == "held 1 while snoozed"
     assert (await h.stored(thread)).snoozed_in_state is None
@@ -512,8 +512,8 @@ async def test_unmute_releases_held_alerts_at_once(harness: Harness) -> None:
     assert await h.triage.release_held() == 0  # still muted
     assert await h.triage.unmute(thread.scan_id, CHANNEL, U2) == Outcome(True)
     assert h.reply_texts(thread)[-2:] == [f"unmuted by {U2}", "held 1 while muted"]
-    assert await h.triage_store.held(thread.scan_id, CHANNEL) == []
-    assert row_id not in [r.id for r in await h.store.due_alerts()]
+    assert await h.store.outbox.held(thread.scan_id, CHANNEL) == []
+    assert row_id not in [r.id for r in await h.store.outbox.due()]
     assert await h.triage.release_held() == 0
 
 
@@ -533,7 +533,7 @@ async def test_unmuting_a_snoozed_thread_keeps_its_alerts_held(harness: Harness)
     await h.triage.snooze(thread.scan_id, CHANNEL, U1, "1h")
     await h.held_alert(thread)
     await h.triage.unmute(thread.scan_id, CHANNEL, U1)
-    assert len(await h.triage_store.held(thread.scan_id, CHANNEL)) == 1
+    assert len(await h.store.outbox.held(thread.scan_id, CHANNEL)) == 1
     assert await h.triage.release_held(T0 + timedelta(hours=2)) == 1
     assert h.reply_texts(thread)[-1] == "held 1 while snoozed"
 
@@ -545,7 +545,7 @@ async def test_a_release_slack_refused_is_tried_again(harness: Harness) -> None:
     await h.held_alert(thread)
     h.slack.fail_next("chat.postMessage", status=503, times=2)  # the unmute reply and summary
     assert (await h.triage.unmute(thread.scan_id, CHANNEL, U1)).changed
-    assert len(await h.triage_store.held(thread.scan_id, CHANNEL)) == 1
+    assert len(await h.store.outbox.held(thread.scan_id, CHANNEL)) == 1
     assert await h.triage.release_held() == 1
     assert h.reply_texts(thread)[-1] == "held 1 while muted"  # from the audit: unmuted
 
@@ -564,7 +564,7 @@ async def test_refresh_shows_the_scan_as_it_is_now(harness: Harness) -> None:
     stored = await h.stored(thread)  # what every later redraw starts from
     assert (stored.summary.state, stored.summary_at) == ("SUCCEEDED", T0)
     # The poller's snapshot stays its own: it still sees the change and alerts it.
-    assert (await h.store.snapshots([scan_id]))[scan_id].summary.state == "RUNNING"
+    assert (await h.store.snapshots.read([scan_id]))[scan_id].summary.state == "RUNNING"
     assert await audit_actions(h, scan_id) == [(U1, "refresh", "SUCCEEDED")]
 
 
@@ -582,7 +582,7 @@ async def test_refresh_then_acknowledge_does_not_take_the_card_backwards(
     assert shown.startswith(f"card {scan_id} RUNNING acks=[{U2}]")
     assert "progress=80.0" in shown
     stored = await h.stored(thread)
-    assert stored.shown == card_key(stored.summary, await h.triage_store.view(stored))
+    assert stored.shown == card_key(stored.summary, await h.store.threads.view(stored))
 
 
 async def test_a_refresh_older_than_what_is_stored_draws_what_is_stored(
@@ -594,7 +594,7 @@ async def test_a_refresh_older_than_what_is_stored_draws_what_is_stored(
     thread = await h.thread(scan_id)
     h.world.set_state(scan_id, "SUCCEEDED", 100)
     later = h.snapshot(scan_id).model_copy(update={"last_seen": T0 + timedelta(seconds=1)})
-    await h.store.record([later], [])
+    await h.store.snapshots.record([later], [])
     h.world.set_state(scan_id, "RUNNING", progress=60)  # what the Refresh will fetch, at T0
     assert await h.triage.refresh(scan_id, CHANNEL, U1) == Outcome(True)
     assert h.parent(thread)["text"].startswith(f"card {scan_id} SUCCEEDED")
