@@ -187,7 +187,7 @@ async def open_runtime(
     answers = Answers(hostedscan, deadline=deadline, channel_commands=channel_commands)
     inflight = InFlight()
     responder = Responder.create(ResponseUrls(settings.slack_api_url))
-    people = People(slack, allow_guests=settings.allow_guests)
+    people = People(notifier, allow_guests=settings.allow_guests)
     listeners.register(bolt, listeners.Deps(answers, inflight, responder, people, triage, slack))
     alerts = build_alerts(settings, alerts_hostedscan, notifier, store, triage=triage, clock=clock)
     return Runtime(

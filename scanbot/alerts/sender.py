@@ -15,8 +15,7 @@ from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-
-from slack_sdk.web.async_client import AsyncWebClient
+from typing import TYPE_CHECKING
 
 from scanbot.domain.clock import utcnow
 from scanbot.domain.events import EventKind
@@ -29,7 +28,6 @@ from scanbot.slack.kit import Message
 from scanbot.slack.notifier import (
     Notifier,
     OutcomeUnknown,
-    Parked,
     Paused,
     Refused,
     RetryLater,
@@ -37,6 +35,9 @@ from scanbot.slack.notifier import (
     notifier_for,
 )
 from scanbot.store import Store
+
+if TYPE_CHECKING:
+    from slack_sdk.web.async_client import AsyncWebClient
 
 log = logging.getLogger(__name__)
 
@@ -256,7 +257,7 @@ class Sender:
             # window of the outbox's exactly-once, see README).
             await self._retry(rows, failure.detail)
             return SendOutcome.RETRY
-        assert isinstance(failure, Parked)
+        # Parked: an answer the notifier does not know.
         for row in rows:  # an error this code does not know: retry a few times, then park
             if row.attempts + 1 >= self._max_attempts:
                 await self._store.outbox.park(row.id, error)

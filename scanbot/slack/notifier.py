@@ -329,6 +329,12 @@ class Notifier:
         """Whether Slack accepts the app (auth.test): raises the failure if not."""
         await _sent(self._client.auth_test())
 
+    async def user(self, user_id: str) -> dict[str, Any]:
+        """users.info's `user` (empty when Slack answers without one)."""
+        response = await _sent(self._client.users_info(user=user_id))
+        user = response.get("user")
+        return user if isinstance(user, dict) else {}
+
     async def permalink(self, channel_id: str, ts: str) -> str | None:
         """A link to the message; None when Slack answers without one."""
         response = await _sent(self._client.chat_getPermalink(channel=channel_id, message_ts=ts))
@@ -362,4 +368,4 @@ def notifier_for(
 ) -> Notifier:
     """`slack` as a notifier: a bare client gets one on `clock` (scripts and tests that hold
     only a client; the app builds one notifier and passes it everywhere)."""
-    return slack if isinstance(slack, Notifier) else Notifier(slack, clock=clock)
+    return Notifier(slack, clock=clock) if isinstance(slack, AsyncWebClient) else slack

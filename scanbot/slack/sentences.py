@@ -90,6 +90,17 @@ def admins_only(who: str) -> str:
     return f"Only scanbot's admins can change this channel's alerts: {who}."
 
 
+# -- Who may see scan data ------------------------------------------------------------------
+
+GUEST_REFUSAL = (
+    "Sorry: scan results are sensitive, so scanbot does not show them to guests or to "
+    "people from other organisations. Ask a member of this workspace for what you need."
+)
+UNVERIFIED = (
+    "scanbot could not check who you are with Slack just now, so it shows no scan data. "
+    "Try again in a minute; if it keeps happening, ask an admin (scanbot needs `users:read`)."
+)
+
 # -- Commands and buttons --------------------------------------------------------------------
 
 NEEDS_A_CHANNEL = "That acts on a Slack channel: run it in Slack."
