@@ -35,9 +35,10 @@ from scanbot.scans.parse import (
     parse_scan_command,
     parse_scans_command,
 )
-from scanbot.slack import actions, kit
+from scanbot.slack import kit
 from scanbot.slack.cards import scans as scan_cards
 from scanbot.slack.kit import Message
+from scanbot.slack.payloads import UNREADABLE_LIST_BUTTON, NextPage
 from scanbot.slack.text import escape, truncate
 
 log = logging.getLogger(__name__)
@@ -112,23 +113,14 @@ class Answers:
 
         return await self._guarded(fetch, scan_id=scan_id)
 
-    async def next_page(self, value: str) -> Reply:
+    async def next_page(self, page: NextPage) -> Reply:
         """The "Next" button: the same query, the following screen."""
-        try:
-            words, offset = actions.parse_next_value(value)
-        except ValueError:
-            log.warning("unreadable Next button value (%d chars)", len(value))
-            return Reply.failure(
-                "This button's data could not be read. Run `/scans` again for a fresh list."
-            )
-        return await self._list(words, offset)
+        return await self._list(page.words, page.offset)
 
     async def _list(self, words: str, offset: int) -> Reply:
         command = parse_list_command(words)  # never a subcommand, whatever the button says
         if not isinstance(command, ListScans):  # a button made by an older, different parser
-            return Reply.failure(
-                "This button's data could not be read. Run `/scans` again for a fresh list."
-            )
+            return Reply.failure(UNREADABLE_LIST_BUTTON)
         query = command.query
 
         async def fetch() -> Reply:
