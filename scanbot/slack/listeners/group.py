@@ -4,9 +4,11 @@ it answers the person who typed or clicked."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
+from slack_bolt.async_app import AsyncAck
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -19,6 +21,13 @@ from scanbot.slack.responder import Responder
 from scanbot.triage.service import Outcome, Triage
 
 log = logging.getLogger(__name__)
+
+Body = dict[str, Any]
+G = TypeVar("G", bound="ListenerGroup")
+R = TypeVar("R", Command, Click)
+# What a listener does once acked, and the handler Bolt calls (it names `ack` and `body`).
+Work = Callable[[G, R], Awaitable[None]]
+Handler = Callable[[G, AsyncAck, Body], Awaitable[None]]
 
 
 @dataclass
@@ -69,3 +78,23 @@ class ListenerGroup:
             await self.deps.slack.chat_postEphemeral(channel=channel_id, user=user_id, text=text)
         except SlackApiError as exc:
             log.warning("could not tell the user privately: %s", exc.response.get("error"))
+
+
+def acked(read: Callable[[Body], R], *, refuse_guests: bool) -> Callable[[Work[G, R]], Handler[G]]:
+    """A handler that acks at once, reads the request (`Command.of`, `Click.of`), then does
+    `work` as a reply under way (`InFlight`), after refusing guests when it shows scan data."""
+
+    def handler_of(work: Work[G, R]) -> Handler[G]:
+        async def handler(group: G, ack: AsyncAck, body: Body) -> None:
+            await ack()
+            request = read(body)
+            async with group.deps.inflight.track():
+                if refuse_guests and await group.refused(request):
+                    return
+                await work(group, request)
+
+        handler.__name__ = handler.__qualname__ = work.__name__
+        handler.__doc__ = work.__doc__
+        return handler
+
+    return handler_of

@@ -2,59 +2,41 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_bolt.async_app import AsyncApp
 
 from scanbot.slack import actions
-from scanbot.slack.listeners.group import Deps, ListenerGroup
+from scanbot.slack.listeners.group import Deps, ListenerGroup, acked
 from scanbot.slack.payloads import Click, PayloadError
 
 
 class ScanCardListeners(ListenerGroup):
-    async def details(self, ack: AsyncAck, body: dict[str, Any]) -> None:
+    @acked(Click.of, refuse_guests=True)
+    async def details(self, click: Click) -> None:
         # Always a new ephemeral card: it never replaces a list or a shared message.
-        await ack()
-        click = Click.of(body)
-        async with self.deps.inflight.track():
-            if await self.refused(click):
-                return
-            answer = await self.deps.answers.details(click.scan_id)
-            await self.reply(click, answer, replace_original=False)
+        answer = await self.deps.answers.details(click.scan_id)
+        await self.reply(click, answer, replace_original=False)
 
-    async def refresh(self, ack: AsyncAck, body: dict[str, Any]) -> None:
-        await ack()
-        click = Click.of(body)
-        async with self.deps.inflight.track():
-            if await self.refused(click):
-                return
-            answer = await self.deps.answers.details(click.scan_id)
-            # Replace the clicker's own ephemeral card; a shared card is never replaced.
-            await self.reply(click, answer, replace_original=click.is_ephemeral)
+    @acked(Click.of, refuse_guests=True)
+    async def refresh(self, click: Click) -> None:
+        answer = await self.deps.answers.details(click.scan_id)
+        # Replace the clicker's own ephemeral card; a shared card is never replaced.
+        await self.reply(click, answer, replace_original=click.is_ephemeral)
 
-    async def share(self, ack: AsyncAck, body: dict[str, Any]) -> None:
-        await ack()
-        click = Click.of(body)
-        async with self.deps.inflight.track():
-            if await self.refused(click):
-                return
-            answer = await self.deps.answers.details(click.scan_id, shared_by=click.user_id)
-            # Only the card goes to the channel; a failure stays with the person who clicked.
-            response_type = "in_channel" if answer.ok else "ephemeral"
-            await self.reply(click, answer, response_type=response_type, replace_original=False)
+    @acked(Click.of, refuse_guests=True)
+    async def share(self, click: Click) -> None:
+        answer = await self.deps.answers.details(click.scan_id, shared_by=click.user_id)
+        # Only the card goes to the channel; a failure stays with the person who clicked.
+        response_type = "in_channel" if answer.ok else "ephemeral"
+        await self.reply(click, answer, response_type=response_type, replace_original=False)
 
-    async def next(self, ack: AsyncAck, body: dict[str, Any]) -> None:
-        await ack()
-        click = Click.of(body)
-        async with self.deps.inflight.track():
-            if await self.refused(click):
-                return
-            try:
-                page = click.next_page()
-            except PayloadError as error:
-                await self.unreadable(click, error, replace_original=True)
-                return
-            await self.reply(click, await self.deps.answers.next_page(page), replace_original=True)
+    @acked(Click.of, refuse_guests=True)
+    async def next(self, click: Click) -> None:
+        try:
+            page = click.next_page()
+        except PayloadError as error:
+            await self.unreadable(click, error, replace_original=True)
+            return
+        await self.reply(click, await self.deps.answers.next_page(page), replace_original=True)
 
 
 def register(app: AsyncApp, deps: Deps) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
 from scanbot.slack import actions
-from scanbot.slack.listeners.group import Deps, ListenerGroup
+from scanbot.slack.listeners.group import Deps, ListenerGroup, acked
 from scanbot.slack.payloads import AssignForm, Click, PayloadError
 from scanbot.triage.service import Outcome
 
@@ -22,63 +22,60 @@ ThreadAction = Callable[[str, str, str], Awaitable[Outcome]]
 
 
 class TriageListeners(ListenerGroup):
-    async def acknowledge(self, ack: AsyncAck, body: Body) -> None:
-        await self.on_thread(ack, body, self.deps.triage.acknowledge)
+    @acked(Click.of, refuse_guests=False)
+    async def acknowledge(self, click: Click) -> None:
+        await self.on_thread(click, self.deps.triage.acknowledge)
 
-    async def undo_acknowledge(self, ack: AsyncAck, body: Body) -> None:
-        await self.on_thread(ack, body, self.deps.triage.undo_acknowledge)
+    @acked(Click.of, refuse_guests=False)
+    async def undo_acknowledge(self, click: Click) -> None:
+        await self.on_thread(click, self.deps.triage.undo_acknowledge)
 
-    async def unsnooze(self, ack: AsyncAck, body: Body) -> None:
-        await self.on_thread(ack, body, self.deps.triage.unsnooze)
+    @acked(Click.of, refuse_guests=False)
+    async def unsnooze(self, click: Click) -> None:
+        await self.on_thread(click, self.deps.triage.unsnooze)
 
-    async def mute(self, ack: AsyncAck, body: Body) -> None:
-        await self.on_thread(ack, body, self.deps.triage.mute)
+    @acked(Click.of, refuse_guests=False)
+    async def mute(self, click: Click) -> None:
+        await self.on_thread(click, self.deps.triage.mute)
 
-    async def unmute(self, ack: AsyncAck, body: Body) -> None:
-        await self.on_thread(ack, body, self.deps.triage.unmute)
+    @acked(Click.of, refuse_guests=False)
+    async def unmute(self, click: Click) -> None:
+        await self.on_thread(click, self.deps.triage.unmute)
 
-    async def refresh(self, ack: AsyncAck, body: Body) -> None:
-        await self.on_thread(ack, body, self.deps.triage.refresh, reveals_data=True)
+    @acked(Click.of, refuse_guests=True)
+    async def refresh(self, click: Click) -> None:
+        await self.on_thread(click, self.deps.triage.refresh)
 
-    async def show_risks(self, ack: AsyncAck, body: Body) -> None:
-        await self.on_thread(ack, body, self.deps.triage.show_risks, reveals_data=True)
+    @acked(Click.of, refuse_guests=True)
+    async def show_risks(self, click: Click) -> None:
+        await self.on_thread(click, self.deps.triage.show_risks)
 
-    async def report(self, ack: AsyncAck, body: Body) -> None:
-        await self.on_thread(ack, body, self.deps.triage.report, reveals_data=True)
+    @acked(Click.of, refuse_guests=True)
+    async def report(self, click: Click) -> None:
+        await self.on_thread(click, self.deps.triage.report)
 
-    async def on_thread(
-        self, ack: AsyncAck, body: Body, act: ThreadAction, *, reveals_data: bool = False
-    ) -> None:
+    async def on_thread(self, click: Click, act: ThreadAction) -> None:
         """A button whose value names the thread's scan; the click's channel names the rest."""
-        await ack()
-        click = Click.of(body)
-        async with self.deps.inflight.track():
-            if reveals_data and await self.refused(click):
-                return
-            await self.notify(click, await act(click.scan_id, click.channel_id, click.user_id))
+        await self.notify(click, await act(click.scan_id, click.channel_id, click.user_id))
 
-    async def snooze(self, ack: AsyncAck, body: Body) -> None:
-        await ack()
-        click = Click.of(body)
-        async with self.deps.inflight.track():
-            try:
-                scan_id = click.snoozed_scan()
-            except PayloadError as error:
-                await self.unreadable(click, error)
-                return
-            outcome = await self.deps.triage.snooze(
-                scan_id, click.channel_id, click.user_id, click.selected
-            )
-            await self.notify(click, outcome)
+    @acked(Click.of, refuse_guests=False)
+    async def snooze(self, click: Click) -> None:
+        try:
+            scan_id = click.snoozed_scan()
+        except PayloadError as error:
+            await self.unreadable(click, error)
+            return
+        outcome = await self.deps.triage.snooze(
+            scan_id, click.channel_id, click.user_id, click.selected
+        )
+        await self.notify(click, outcome)
 
-    async def assign(self, ack: AsyncAck, body: Body) -> None:
-        await ack()  # then open the modal at once: a trigger_id lasts 3 seconds
-        click = Click.of(body)
-        async with self.deps.inflight.track():
-            outcome = await self.deps.triage.open_assign(
-                click.trigger_id, click.scan_id, click.channel_id, click.message_ts
-            )
-            await self.notify(click, outcome)
+    @acked(Click.of, refuse_guests=False)  # acked, then the modal at once: a trigger_id lasts 3 s
+    async def assign(self, click: Click) -> None:
+        outcome = await self.deps.triage.open_assign(
+            click.trigger_id, click.scan_id, click.channel_id, click.message_ts
+        )
+        await self.notify(click, outcome)
 
     async def assign_submitted(self, ack: AsyncAck, body: Body) -> None:
         # The submission names no channel of its own: only a form scanbot sealed is believed.
@@ -97,15 +94,9 @@ class TriageListeners(ListenerGroup):
             if outcome.notice:
                 await self.tell_privately(form.channel_id, form.user_id, outcome.notice)
 
-    async def open_risk(self, ack: AsyncAck, body: Body) -> None:
-        await ack()  # then open the modal at once: a trigger_id lasts 3 seconds
-        click = Click.of(body)
-        async with self.deps.inflight.track():
-            if await self.refused(click):
-                return
-            await self.notify(
-                click, await self.deps.triage.open_risk(click.trigger_id, click.risk_id)
-            )
+    @acked(Click.of, refuse_guests=True)  # acked, then the modal at once: a trigger_id lasts 3 s
+    async def open_risk(self, click: Click) -> None:
+        await self.notify(click, await self.deps.triage.open_risk(click.trigger_id, click.risk_id))
 
 
 def register(app: AsyncApp, deps: Deps) -> None:

@@ -5,24 +5,21 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import Any
 
-from slack_bolt.async_app import AsyncAck, AsyncApp
+from slack_bolt.async_app import AsyncApp
 
 from scanbot.slack.answers import Reply
-from scanbot.slack.listeners.group import Deps, ListenerGroup
+from scanbot.slack.listeners.group import Deps, ListenerGroup, acked
 from scanbot.slack.payloads import OLD_BUTTON, Click
 
 log = logging.getLogger(__name__)
 
 
 class UnknownButtonListeners(ListenerGroup):
-    async def unknown_button(self, ack: AsyncAck, body: dict[str, Any]) -> None:
-        await ack()
-        click = Click.of(body)
+    @acked(Click.of, refuse_guests=False)
+    async def unknown_button(self, click: Click) -> None:
         log.info("answered an old or unknown button (action_id %.80r)", click.action_id)
-        async with self.deps.inflight.track():
-            await self.reply(click, Reply.failure(OLD_BUTTON), replace_original=False)
+        await self.reply(click, Reply.failure(OLD_BUTTON), replace_original=False)
 
 
 def register(app: AsyncApp, deps: Deps) -> None:
