@@ -20,6 +20,7 @@ from scanbot.domain.severity import most_severe_first
 from scanbot.domain.threads import SnoozeChoice
 from scanbot.hostedscan.models import Risk
 from scanbot.slack import actions, kit, payloads, rich
+from scanbot.slack.cards import threads
 from scanbot.slack.cards.threads import parent_card as parent_card
 from scanbot.slack.kit import (
     ACK_SYMBOL,
@@ -158,20 +159,6 @@ def _held_risks(alerts: Sequence[Alert]) -> tuple[int, list[RiskDetail]]:
     return total, details
 
 
-def _held_phrase(alert: Alert) -> str:
-    summary = alert.event.summary
-    kind = alert.event.kind
-    if kind is EventKind.STARTED:
-        return "started"
-    if kind is EventKind.FINISHED:
-        return f"finished: {kit.shown_state_name(summary.state)}"
-    if kind is EventKind.UNKNOWN_STATE:
-        return f"an unknown state “{shown(summary.state, NAME_CHARS // 2)}”"
-    if kind is EventKind.GONE:
-        return "gone from HostedScan"
-    return shown(str(kind), NAME_CHARS)
-
-
 def _held_sentence(alerts: Sequence[Alert], why: str) -> str:
     """What happened, each kind of event once, in the order it first happened (as shown)."""
     reason = shown(why, NAME_CHARS, blank="quiet")
@@ -182,7 +169,8 @@ def _held_sentence(alerts: Sequence[Alert], why: str) -> str:
     risk_phrase = plural(total, "new risk") + (f" ({high:,} high)" if high else "")
     phrases = list(
         dict.fromkeys(
-            risk_phrase if a.event.kind is EventKind.RISKS else _held_phrase(a) for a in alerts
+            risk_phrase if a.event.kind is EventKind.RISKS else threads.held_phrase(a)
+            for a in alerts
         )
     )
     named = kit.and_more(phrases[:MAX_HELD_PHRASES], len(phrases), "; ")
