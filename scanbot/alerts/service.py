@@ -218,15 +218,15 @@ class AlertService:
         self._scheduler = scheduler
 
     async def stop(self) -> None:
-        """Stop the jobs: one under way gets STOP_GRACE seconds, then is cancelled."""
+        """Stop the jobs: one under way gets STOP_GRACE seconds, then is cancelled (the
+        scheduler's shutdown cancels what still runs)."""
         self._stopping = True
         if self._scheduler is not None:
+            self._scheduler.pause()
+            running = [task for task in self._jobs if not task.done()]
+            if running:
+                await asyncio.wait(running, timeout=STOP_GRACE)
             self._scheduler.shutdown(wait=False)
             self._scheduler = None
-        running = [task for task in self._jobs if not task.done()]
-        if running:
-            _, late = await asyncio.wait(running, timeout=STOP_GRACE)
-            for task in late:
-                task.cancel()
-            await asyncio.gather(*late, return_exceptions=True)
+            await asyncio.gather(*self._jobs, return_exceptions=True)
         await self._leadership.release()
