@@ -18,7 +18,7 @@ from scanbot.socket_mode import SocketModeClient, TokenRefused
 
 log = logging.getLogger(__name__)
 
-# Seconds the Socket Mode client may take to close (its websocket waits 2 s at most).
+# Seconds the Socket Mode client may take to close (its websocket waits 1 s at most).
 CLOSE_SECONDS = 5.0
 
 # Why Slack refused the app token, as the one sentence start-up ends with.

@@ -45,7 +45,7 @@ PING_INTERVAL = 4.0
 # Seconds an attempt may take (apps.connections.open has its own 10 s HTTP timeout).
 CONNECT_TIMEOUT = 10.0
 # Seconds a websocket close waits for the server's close frame (a dead server sends none).
-CLOSE_TIMEOUT = 2.0
+CLOSE_TIMEOUT = 1.0
 # Seconds between failed attempts: growing, then every 10 s (a 429's Retry-After wins).
 RETRY_DELAYS = (1.0, 2.0, 5.0, 10.0)
 # apps.connections.open's answers that no retry will change: the token itself is wrong.

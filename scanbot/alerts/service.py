@@ -191,6 +191,7 @@ class AlertService:
 
     def start(self) -> None:
         """Start the jobs; call inside the running event loop (APScheduler 3 needs it)."""
+        self._stopping = False
         scheduler = AsyncIOScheduler()
         jitter = max(1, int(self._poll_interval / 10))
         scheduler.add_job(
