@@ -20,6 +20,8 @@ PLACEHOLDER = "https://scanbot.example.com/slack/events"
 # Web API method -> the bot scopes any one of which allows it (Slack's method reference).
 SCOPES_FOR_METHOD: dict[str, set[str]] = {
     "auth.test": set(),
+    # Socket Mode: called with the app-level token (its connections:write), no bot scope.
+    "apps.connections.open": set(),
     "chat.postMessage": {"chat:write"},
     "chat.update": {"chat:write"},
     "chat.postEphemeral": {"chat:write"},

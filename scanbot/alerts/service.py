@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
@@ -27,6 +28,9 @@ from scanbot.triage.service import Triage
 log = logging.getLogger(__name__)
 
 PRUNE_EVERY = 60  # cycles
+# Seconds a stop lets a scheduled job under way finish before cancelling it (a cycle cut
+# short is safe: its observation is one transaction, its sends are keyed).
+STOP_GRACE = 1.0
 
 
 @dataclass
@@ -67,6 +71,8 @@ class AlertService:
         self._triage = triage
         self._scheduler: AsyncIOScheduler | None = None
         self._tick_lock = asyncio.Lock()
+        self._jobs: set[asyncio.Task[Any]] = set()
+        self._stopping = False
         self.leading = False
 
     # -- the jobs -------------------------------------------------------------------------
@@ -166,13 +172,29 @@ class AlertService:
 
     # -- scheduling -----------------------------------------------------------------------
 
+    async def _scheduled(self, job: Callable[[], Awaitable[object]]) -> None:
+        """A job as the scheduler runs it: stop() may cancel it, without a traceback."""
+        task = asyncio.current_task()
+        assert task is not None  # the scheduler runs each job in a task of its own
+        self._jobs.add(task)
+        try:
+            await job()
+        except asyncio.CancelledError:
+            if not self._stopping:
+                raise
+            log.info("stopped %s under way: shutting down", getattr(job, "__name__", "a job"))
+        finally:
+            self._jobs.discard(task)
+
     def start(self) -> None:
         """Start the jobs; call inside the running event loop (APScheduler 3 needs it)."""
+        self._stopping = False
         scheduler = AsyncIOScheduler()
         jitter = max(1, int(self._poll_interval / 10))
         scheduler.add_job(
-            self.tick,
+            self._scheduled,
             "interval",
+            args=[self.tick],
             seconds=self._poll_interval,
             jitter=jitter,
             max_instances=1,
@@ -182,8 +204,9 @@ class AlertService:
             id="poll",
         )
         scheduler.add_job(
-            self.deliver_tick,
+            self._scheduled,
             "interval",
+            args=[self.deliver_tick],
             seconds=self._deliver_interval,
             max_instances=1,
             coalesce=True,
@@ -193,7 +216,15 @@ class AlertService:
         self._scheduler = scheduler
 
     async def stop(self) -> None:
+        """Stop the jobs: one under way gets STOP_GRACE seconds, then is cancelled (the
+        scheduler's shutdown cancels what still runs)."""
+        self._stopping = True
         if self._scheduler is not None:
+            self._scheduler.pause()
+            running = [task for task in self._jobs if not task.done()]
+            if running:
+                await asyncio.wait(running, timeout=STOP_GRACE)
             self._scheduler.shutdown(wait=False)
             self._scheduler = None
+            await asyncio.gather(*self._jobs, return_exceptions=True)
         await self._leadership.release()

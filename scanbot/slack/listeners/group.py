@@ -9,12 +9,11 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from slack_bolt.async_app import AsyncAck
-from slack_sdk.errors import SlackApiError
-from slack_sdk.web.async_client import AsyncWebClient
 
 from scanbot.slack import kit
 from scanbot.slack.answers import Answers, Reply
 from scanbot.slack.inflight import InFlight
+from scanbot.slack.notifier import Notifier, SlackFailure
 from scanbot.slack.payloads import Click, Command, PayloadError
 from scanbot.slack.people import People
 from scanbot.slack.responder import Responder
@@ -37,7 +36,7 @@ class Deps:
     responder: Responder
     people: People
     triage: Triage
-    slack: AsyncWebClient
+    slack: Notifier  # the one Slack seam: whispers and the Home tab
     seal_key: bytes  # what the assign window's private_metadata is sealed with
 
 
@@ -75,9 +74,9 @@ class ListenerGroup:
     async def tell_privately(self, channel_id: str, user_id: str, text: str) -> None:
         """An ephemeral message, for a request that has no response_url (a form)."""
         try:
-            await self.deps.slack.chat_postEphemeral(channel=channel_id, user=user_id, text=text)
-        except SlackApiError as exc:
-            log.warning("could not tell the user privately: %s", exc.response.get("error"))
+            await self.deps.slack.whisper(channel_id, user_id, text)
+        except SlackFailure as failure:
+            log.warning("could not tell the user privately: %s", failure.error)
 
 
 def acked(read: Callable[[Body], R], *, refuse_guests: bool) -> Callable[[Work[G, R]], Handler[G]]:

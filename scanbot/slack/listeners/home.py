@@ -6,10 +6,10 @@ import logging
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
-from slack_sdk.errors import SlackApiError
 
 from scanbot.slack.cards import home as home_cards
 from scanbot.slack.listeners.group import Deps, ListenerGroup
+from scanbot.slack.notifier import SlackFailure
 from scanbot.slack.payloads import HomeOpened
 
 log = logging.getLogger(__name__)
@@ -30,9 +30,9 @@ class HomeListeners(ListenerGroup):
                 [(w.summary, w.channel_id, w.permalink) for w in waiting],
             )
             try:
-                await self.deps.slack.views_publish(user_id=opened.user_id, view=view)
-            except SlackApiError as exc:
-                log.warning("could not publish the Home tab: %s", exc.response.get("error"))
+                await self.deps.slack.publish_view(opened.user_id, view)
+            except SlackFailure as failure:
+                log.warning("could not publish the Home tab: %s", failure.error)
 
 
 def register(app: AsyncApp, deps: Deps) -> None:

@@ -25,6 +25,7 @@ from scanbot.sandbox.slack_user import block_action, event_callback, slash_comma
 from scanbot.slack import actions, kit, listeners
 from scanbot.slack.answers import Answers, Reply
 from scanbot.slack.inflight import InFlight
+from scanbot.slack.notifier import Notifier
 from scanbot.slack.payloads import NextPage
 from scanbot.slack.people import People
 from scanbot.slack.responder import Responder
@@ -223,7 +224,7 @@ async def harness() -> AsyncIterator[Harness]:
         cast(Responder, responder),
         cast(People, people),
         cast(Triage, triage),
-        cast(AsyncWebClient, slack),
+        Notifier(cast(AsyncWebClient, slack)),  # the real seam over a recording client
         SEAL_KEY,
     )
     app = AsyncApp(
