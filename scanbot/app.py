@@ -188,7 +188,8 @@ async def open_runtime(
     inflight = InFlight()
     responder = Responder.create(ResponseUrls(settings.slack_api_url))
     people = People(notifier, allow_guests=settings.allow_guests)
-    listeners.register(bolt, listeners.Deps(answers, inflight, responder, people, triage, slack))
+    deps = listeners.Deps(answers, inflight, responder, people, triage, slack, seal_key)
+    listeners.register(bolt, deps)
     alerts = build_alerts(settings, alerts_hostedscan, notifier, store, triage=triage, clock=clock)
     return Runtime(
         settings,

@@ -183,7 +183,9 @@ def test_renderers_are_pure() -> None:
         if renderer(i.module)
         and not renderer(i.target)
         and not i.target.startswith(RENDERER_MAY_IMPORT)
-        and i.target != "scanbot.slack.actions"  # button ids and their encoders: pure
+        # Button ids and their encoders, and their decoders (for the triage service's
+        # renderer protocol, until Triage.assign_form goes): pure.
+        and i.target not in ("scanbot.slack.actions", "scanbot.slack.payloads")
     ]
     assert impure == []
 
@@ -194,9 +196,10 @@ def test_renderers_are_pure() -> None:
 SLACK_ERRORS = ("slack_sdk.errors", "aiohttp")
 READS_SLACK_ERRORS = {"scanbot.slack.notifier"}
 KNOWN_SLACK_ERRORS: dict[str, str] = {
-    # listeners.py publishes the Home tab and whispers with its own client (i9-listeners:
-    # through the notifier's publish_view and whisper).
-    "scanbot.slack.listeners": "i9-listeners",
+    # The listeners publish the Home tab and whisper with their own client (whoever next
+    # changes the listeners: through the notifier's publish_view and whisper).
+    "scanbot.slack.listeners.home": "listeners",
+    "scanbot.slack.listeners.group": "listeners",
 }
 
 

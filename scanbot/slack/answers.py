@@ -33,9 +33,10 @@ from scanbot.scans.parse import (
     parse_scan_command,
     parse_scans_command,
 )
-from scanbot.slack import actions, kit, sentences
+from scanbot.slack import kit, sentences
 from scanbot.slack.cards import scans as scan_cards
 from scanbot.slack.kit import Message
+from scanbot.slack.payloads import NextPage
 from scanbot.slack.text import escape, truncate
 
 log = logging.getLogger(__name__)
@@ -110,14 +111,9 @@ class Answers:
 
         return await self._guarded(fetch, scan_id=scan_id)
 
-    async def next_page(self, value: str) -> Reply:
+    async def next_page(self, page: NextPage) -> Reply:
         """The "Next" button: the same query, the following screen."""
-        try:
-            words, offset = actions.parse_next_value(value)
-        except ValueError:
-            log.warning("unreadable Next button value (%d chars)", len(value))
-            return Reply.failure(sentences.BUTTON_UNREADABLE)
-        return await self._list(words, offset)
+        return await self._list(page.words, page.offset)
 
     async def _list(self, words: str, offset: int) -> Reply:
         command = parse_list_command(words)  # never a subcommand, whatever the button says

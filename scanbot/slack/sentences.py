@@ -105,6 +105,14 @@ UNVERIFIED = (
 
 NEEDS_A_CHANNEL = "That acts on a Slack channel: run it in Slack."
 BUTTON_UNREADABLE = "This button's data could not be read. Run `/scans` again for a fresh list."
+OLD_BUTTON = (
+    "This button is from another version of scanbot and no longer works. "
+    "Run `/scans` or `/scan &lt;id&gt;` for a fresh card."
+)
+FORM_NOT_SEALED = (
+    "This form is out of date or was not made by scanbot, so nothing was changed: "
+    "close it and press Assign… on the alert again."
+)
 
 
 # -- HostedScan failures ---------------------------------------------------------------------
