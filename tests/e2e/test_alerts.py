@@ -196,6 +196,42 @@ async def test_rate_limits_and_outages_are_retried_not_lost(
     assert len([m for m in _alerts(stack) if scan_id in m["text"]]) == 1
 
 
+async def test_a_parent_posted_late_is_corrected_by_the_next_round(stack: Stack) -> None:
+    """Issue 8, item 1, as `scanbot poll --once` runs it (`tick`: a cycle, then a round):
+    the scan is RUNNING with a risk, Slack answers 500 to that post, the scan then
+    SUCCEEDED while the post waits: the parent goes out drawn as running, and the same
+    round's edit step draws it finished; later rounds have nothing left to edit."""
+    await _subscribe(stack, "finished risks")
+    await stack.runtime.alerts.tick()  # baseline
+    scan_id = _queued(stack)
+    stack.world.remove_scan(scan_id)
+    scan_id = stack.world.add_scan(
+        type="OPENVAS", state="RUNNING", progress=40, targets=["x.example"], risks=1
+    )
+    stack.slack.fail_next("chat.postMessage", status=500, times=2)
+    first = await stack.runtime.alerts.tick()
+    assert first.sent is not None
+    assert (first.sent.sent, first.sent.retried) == (0, 1)
+    stack.world.set_state(scan_id, "SUCCEEDED")
+    second = await stack.runtime.alerts.tick()  # its finished alert fails too: no thread yet
+    assert second.sent is not None
+    assert second.sent.sent == 0
+
+    later = await _sender_at(stack, utcnow() + timedelta(minutes=10)).deliver()
+    assert later.sent == 2
+    parent, reply = [m for m in _alerts(stack) if scan_id in m["text"]]
+    assert reply["thread_ts"] == parent["ts"]
+    edits = [c.body for c in stack.slack.calls_to("chat.update") if c.body["ts"] == parent["ts"]]
+    assert len(edits) == 1, "the parent kept the card of the delayed post"
+    assert "succeeded" in edits[0]["text"].lower()
+    assert "succeeded" in str(parent["text"]).lower()  # the fake Slack applied the edit
+    assert_valid_message(edits[0])
+
+    await stack.runtime.alerts.tick()
+    edits_after = [c for c in stack.slack.calls_to("chat.update") if c.body["ts"] == parent["ts"]]
+    assert len(edits_after) == 1
+
+
 async def test_a_revoked_token_pauses_sending_and_resumes(stack: Stack) -> None:
     await _subscribe(stack, "finished")
     await stack.runtime.alerts.tick()
