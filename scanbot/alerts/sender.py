@@ -24,7 +24,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from scanbot.domain.clock import utcnow
 from scanbot.domain.events import EventKind
 from scanbot.domain.outbox import OutboxRow, SendOutcome
-from scanbot.domain.threads import TriageView, card_key
+from scanbot.domain.threads import AlertThread, TriageView, card_key
 from scanbot.failpoints import failpoint
 from scanbot.slack.cards import threads as thread_cards
 from scanbot.slack.kit import Message
@@ -120,12 +120,23 @@ class Sender:
         self._sleep = sleep
         self._monotonic = monotonic
         self._next_slot: dict[str, float] = defaultdict(float)
-        self._next_edit = 0.0
-        self._lock = asyncio.Lock()  # one delivery round at a time in this process
+        self._next_edit: dict[str, float] = defaultdict(float)
+        # One round of posts and one of edits at a time in this process; the two may overlap.
+        self._send_lock = asyncio.Lock()
+        self._edit_lock = asyncio.Lock()
 
     async def deliver(self) -> SendReport:
+        """One whole round: the posts due, then the parents' edits."""
+        report = await self.send()
+        if not report.paused:
+            edits = await self.edit_parents()
+            report.edited, report.paused = edits.edited, edits.paused
+        return report
+
+    async def send(self) -> SendReport:
+        """Post the rows due, per channel in parallel."""
         report = SendReport()
-        async with self._lock:
+        async with self._send_lock:
             if not await self._may_send(report):
                 return report
             rows = await self._store.outbox.due(self._clock())
@@ -136,18 +147,34 @@ class Sender:
                 await asyncio.gather(
                     *(self._deliver_channel(c, r, report) for c, r in by_channel.items())
                 )
-                await self._edit_parents(report)
             except SendingPaused as exc:
-                report.paused = str(exc)
-                await self._store.state.set_sending_paused(str(exc))
-                log.error(
-                    "sending paused: Slack refused the app (%s); fix the token or "
-                    "scopes, then scanbot resumes by itself",
-                    exc,
-                )
-        if rows or report.edited or report.paused:
+                await self._pause(report, exc)
+        if rows or report.paused:
             log.info("%s", report.line())
         return report
+
+    async def edit_parents(self) -> SendReport:
+        """Edit the parents whose card changed: per channel in parallel, each channel paced."""
+        report = SendReport()
+        async with self._edit_lock:
+            if not await self._may_send(report):
+                return report
+            try:
+                await self._edit_parents(report)
+            except SendingPaused as exc:
+                await self._pause(report, exc)
+        if report.edited:
+            log.info("edited %d parent(s)", report.edited)
+        return report
+
+    async def _pause(self, report: SendReport, exc: SendingPaused) -> None:
+        report.paused = str(exc)
+        await self._store.state.set_sending_paused(str(exc))
+        log.error(
+            "sending paused: Slack refused the app (%s); fix the token or "
+            "scopes, then scanbot resumes by itself",
+            exc,
+        )
 
     async def _may_send(self, report: SendReport) -> bool:
         paused = (await self._store.state.read()).sending_paused
@@ -322,11 +349,31 @@ class Sender:
             for thread, view in zip(threads, await self._store.threads.views(threads), strict=True)
             if card_key(thread.summary, view) != thread.shown
         ]
-        for thread, view in stale[: self._edits_per_round]:
-            now = self._monotonic()
-            if self._next_edit > now:
-                await self._sleep(self._next_edit - now)
-            self._next_edit = max(now, self._next_edit) + self._edit_interval
+        by_channel: dict[str, list[tuple[AlertThread, TriageView]]] = defaultdict(list)
+        for thread, view in stale:
+            by_channel[thread.channel_id].append((thread, view))
+        await asyncio.gather(
+            *(
+                self._edit_channel(channel, threads[: self._edits_per_round], report)
+                for channel, threads in by_channel.items()
+            )
+        )
+
+    async def _edit_channel(
+        self, channel_id: str, stale: list[tuple[AlertThread, TriageView]], report: SendReport
+    ) -> None:
+        for thread, view in stale:
+            now, slot = self._monotonic(), self._next_edit[channel_id]
+            self._next_edit[channel_id] = max(now, slot) + self._edit_interval
+            if slot > now:
+                await self._sleep(slot - now)
+                # Drawn from the newest summary: cycles may have moved it while this waited.
+                latest = await self._store.threads.get(thread.scan_id, thread.channel_id)
+                if latest is None:
+                    continue
+                thread, view = latest, await self._store.threads.view(latest)
+                if card_key(thread.summary, view) == thread.shown:
+                    continue
             message = thread_cards.parent_card(thread.summary, triage=view, now=self._clock())
             try:
                 await self._slack.chat_update(

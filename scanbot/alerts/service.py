@@ -2,6 +2,8 @@
 
 Only the replica that leads (see leader.py) polls and sends; any replica may take a
 webhook, since observations are serialised in the store and alerts are unique by key.
+Scheduled, polling and delivery run apart (delivery.py): a cycle that commits rows wakes
+the senders, and neither waits for the other.
 """
 
 from __future__ import annotations
@@ -12,11 +14,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from apscheduler.events import EVENT_JOB_MAX_INSTANCES, JobExecutionEvent
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from scanbot.alerts.cycle import CycleReport, Poller
+from scanbot.alerts.delivery import Rounds
 from scanbot.alerts.leader import Leadership
 from scanbot.alerts.sender import Sender, SendReport
 from scanbot.domain.clock import utcnow
@@ -68,14 +72,32 @@ class AlertService:
         self._triage = triage
         self._scheduler: AsyncIOScheduler | None = None
         self._tick_lock = asyncio.Lock()
+        self._leader_lock = asyncio.Lock()  # one question to the lock's connection at a time
         self.leading = False
+        self.skipped_runs = 0  # APScheduler runs skipped: a poll still running at the next
+        # Delivery apart from polling, once `start` runs: posts, and parent edits.
+        self.posting = Rounds("delivery", self._post_round, interval=deliver_interval)
+        self.editing = Rounds("parent edit", self._edit_round, interval=deliver_interval)
+        self._rounds_running = False
 
     # -- the jobs -------------------------------------------------------------------------
 
     async def tick(self) -> TickReport:
-        """One poll cycle and one delivery round, if this replica leads."""
+        """One poll cycle and one delivery round, if this replica leads (`poll --once`)."""
+        report = await self.poll()
+        if not report.leading:
+            return report
+        try:
+            report.sent = await self._deliver()
+        except Exception as exc:  # a job run is a boundary; the outbox keeps the rows
+            report.error = report.error or f"delivery failed: {exc.__class__.__name__}: {exc}"
+            log.error("delivery round failed: %s", exc, exc_info=exc)
+        return report
+
+    async def poll(self) -> TickReport:
+        """One poll cycle, if this replica leads; then the senders are woken (scheduled)."""
         async with self._tick_lock:
-            self.leading = await self._leadership.ensure()
+            self.leading = await self._ensure_leading()
             report = TickReport(leading=self.leading)
             if not self.leading:
                 return report
@@ -89,16 +111,37 @@ class AlertService:
                 await self._count_success(report)
                 if report.cycle.cycle % PRUNE_EVERY == 0:
                     log.info("pruned old rows: %s", await self.store.housekeeping.prune())
-            try:
-                report.sent = await self._deliver()
-            except Exception as exc:  # a job run is a boundary; the outbox keeps the rows
-                report.error = report.error or f"delivery failed: {exc.__class__.__name__}: {exc}"
-                log.error("delivery round failed: %s", exc, exc_info=exc)
+                self.wake_senders()
             return report
+
+    def wake_senders(self) -> None:
+        """Rows or thread summaries were committed: deliver and redraw now."""
+        self.posting.wake()
+        self.editing.wake()
+
+    async def _ensure_leading(self) -> bool:
+        async with self._leader_lock:
+            return await self._leadership.ensure()
+
+    async def _post_round(self) -> None:
+        self.leading = await self._ensure_leading()
+        if not self.leading:
+            return
+        report = await self.sender.send()
+        if report.paused:
+            return
+        if report.sent:
+            self.editing.wake()  # new threads: their parents may need a redraw already
+        if self._triage is not None:
+            await self._triage.release_held(self._clock())
+
+    async def _edit_round(self) -> None:
+        if self.leading:
+            await self.sender.edit_parents()
 
     async def deliver_tick(self) -> SendReport | None:
         """Deliver what webhooks (or a crash) left in the outbox, between poll cycles."""
-        self.leading = await self._leadership.ensure()
+        self.leading = await self._ensure_leading()
         if not self.leading:
             return None
         try:
@@ -128,7 +171,10 @@ class AlertService:
         except Exception as exc:  # the poll that follows catches up on whatever this missed
             log.error("webhook %s not processed: %s", event.id[:64], exc, exc_info=exc)
             return
-        await self.deliver_tick()
+        if self._rounds_running:
+            self.wake_senders()
+        else:
+            await self.deliver_tick()
 
     # -- failures and admin notes ---------------------------------------------------------
 
@@ -174,7 +220,7 @@ class AlertService:
         scheduler = AsyncIOScheduler()
         jitter = max(1, int(self._poll_interval / 10))
         scheduler.add_job(
-            self.tick,
+            self.poll,
             "interval",
             seconds=self._poll_interval,
             jitter=jitter,
@@ -184,19 +230,21 @@ class AlertService:
             next_run_time=self._clock(),
             id="poll",
         )
-        scheduler.add_job(
-            self.deliver_tick,
-            "interval",
-            seconds=self._deliver_interval,
-            max_instances=1,
-            coalesce=True,
-            id="deliver",
-        )
+        scheduler.add_listener(self._skipped, EVENT_JOB_MAX_INSTANCES)
         scheduler.start()
         self._scheduler = scheduler
+        self.posting.start()
+        self.editing.start()
+        self._rounds_running = True
+
+    def _skipped(self, event: JobExecutionEvent) -> None:
+        self.skipped_runs += 1
 
     async def stop(self) -> None:
         if self._scheduler is not None:
             self._scheduler.shutdown(wait=False)
             self._scheduler = None
+        self._rounds_running = False
+        await self.posting.stop()
+        await self.editing.stop()
         await self._leadership.release()

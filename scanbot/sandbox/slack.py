@@ -68,6 +68,8 @@ class _Fault:
     retry_after: int | None
     delay: float
     times: int
+    until: asyncio.Event | None = None  # answer (or fail) only once this is set
+    channel: str | None = None  # only calls for this channel
 
 
 @dataclass
@@ -210,17 +212,21 @@ class FakeSlack:
         retry_after: int | None = None,
         delay: float = 0.0,
         times: int = 1,
+        until: asyncio.Event | None = None,
+        channel: str | None = None,
     ) -> None:
         """Script a fault for the next `times` calls to `method` (or "response_url").
 
         `retry_after` alone gives HTTP 429 + Retry-After + `ratelimited`; `error` alone an
         `{"ok": false}` answer with 200 (for a response_url, 400 with the error as text,
         as Slack does); a 5xx `status` an error answer; `delay` alone answers normally but
-        late, so a client that timed out may still have posted. Faults queue in order.
+        late, so a client that timed out may still have posted; `until` holds the answer
+        until the event is set (a slow Slack, released by the test). `channel` limits the
+        fault to calls for that channel. Faults queue in order.
         """
         if retry_after is not None and status == 200:
             status = 429
-        fault = _Fault(error, status, retry_after, delay, times)
+        fault = _Fault(error, status, retry_after, delay, times, until, channel)
         self._faults.setdefault(method, []).append(fault)
 
     # The HTTP side.
@@ -236,7 +242,7 @@ class FakeSlack:
         self.calls.append(SlackCall(method, body, token, time.monotonic()))
         if token != self.bot_token:
             return JSONResponse({"ok": False, "error": "invalid_auth"})
-        faulted = await self._apply_fault(method, _api_fault_response)
+        faulted = await self._apply_fault(method, _api_fault_response, body.get("channel"))
         if faulted is not None:
             return faulted
         handler = self._methods.get(method)
@@ -281,17 +287,19 @@ class FakeSlack:
         return PlainTextResponse(f"OK - {len(upload.content)}")
 
     async def _apply_fault(
-        self, method: str, answer: Callable[[_Fault], Response]
+        self, method: str, answer: Callable[[_Fault], Response], channel: object = None
     ) -> Response | None:
         queue = self._faults.get(method)
-        if not queue:
+        fault = next((f for f in queue or () if f.channel in (None, channel)), None)
+        if queue is None or fault is None:
             return None
-        fault = queue[0]
         fault.times -= 1
         if fault.times <= 0:
-            queue.pop(0)
+            queue.remove(fault)
         if fault.delay:
             await asyncio.sleep(fault.delay)
+        if fault.until is not None:
+            await fault.until.wait()
         if fault.error is None and fault.status == 200:
             return None  # only late: answer as usual
         return answer(fault)
