@@ -63,7 +63,10 @@ def create_web_app(runtime: Runtime, *, clock: Callable[[], datetime] = utcnow) 
         except WebhookRejected as exc:
             log.warning("refused a webhook: %s", exc.reason)
             return JSONResponse({"error": exc.reason}, status_code=exc.status)
-        if not await runtime.store.webhooks.first_delivery(event.id):
+        first = await runtime.store.webhooks.first_delivery(
+            event.id, scan_id=event.scan_id, risks=event.is_risk_event
+        )
+        if not first:
             return JSONResponse({"ok": True, "duplicate": True})
         # Answer at once; HostedScan retries anything slow. The work goes on here.
         task = asyncio.create_task(_process(event))
@@ -80,9 +83,11 @@ def create_web_app(runtime: Runtime, *, clock: Callable[[], datetime] = utcnow) 
         if access is None:
             return JSONResponse({"error": "wrong health token"}, status_code=401)
         status = await runtime.store.status(leading=runtime.alerts.leading, parked=HEALTH_PARKED)
+        inbox = runtime.alerts.webhooks
+        webhooks = {"waiting": inbox.depth, "left_to_polling": inbox.counts.dropped}
         if not access:
-            return JSONResponse(_counts(status, len(runtime.inflight)))
-        return JSONResponse(_details(status, len(runtime.inflight)))
+            return JSONResponse(_counts(status, len(runtime.inflight)) | {"webhooks": webhooks})
+        return JSONResponse(_details(status, len(runtime.inflight)) | {"webhooks": webhooks})
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

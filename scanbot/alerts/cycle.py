@@ -82,8 +82,11 @@ class Poller:
         self._concurrency = concurrency
         self._clock = clock
 
-    async def run_cycle(self, *, steady_only: bool = False) -> CycleReport:
-        """One cycle. `steady_only` (a risk webhook): the active scans only, off the count."""
+    async def run_cycle(
+        self, *, steady_only: bool = False, also: Collection[str] = ()
+    ) -> CycleReport:
+        """One cycle. `steady_only` (webhooks): the active scans only, off the count; `also`:
+        scans fetched by id besides, unless the listing or the departures had them."""
         started = time.perf_counter()
         state = await self._store.state.read()
         cycle = state.cycles + 1
@@ -109,6 +112,7 @@ class Poller:
                     batch = _Observation()
         report.listed = len(listed)
         departed = [i for i in await self._store.snapshots.active_ids() if i not in listed]
+        departed += sorted(set(also) - listed - set(departed))
         report.departures = len(departed)
         for start in range(0, len(departed), BATCH):
             if batch.scans or batch.not_found:
@@ -124,9 +128,13 @@ class Poller:
 
     async def refresh_scan(self, scan_id: str) -> CycleReport:
         """A webhook named this scan: look at it now, through the same diff and outbox."""
+        return await self.refresh_scans([scan_id])
+
+    async def refresh_scans(self, scan_ids: Collection[str]) -> CycleReport:
+        """Webhooks named these scans: fetch each once now, through the same diff and outbox."""
         started = time.perf_counter()
         seen = _Observation()
-        await self._fetch_by_id([scan_id], seen)
+        await self._fetch_by_id(sorted(set(scan_ids)), seen)
         report = CycleReport(listed=len(seen.scans))
         if not (
             await self._store.state.read()
@@ -135,8 +143,8 @@ class Poller:
         await self._observe(seen, report, touch_all=True, mark=None)
         report.seconds = time.perf_counter() - started
         log.info(
-            "webhook refresh of %s: %d event(s), %d queued",
-            scan_id,
+            "webhook refresh of %d scan(s): %d event(s), %d queued",
+            len(seen.scans) + len(seen.not_found),
             len(report.events),
             report.queued,
         )

@@ -21,6 +21,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from scanbot.alerts.cycle import CycleReport, Poller
 from scanbot.alerts.delivery import Rounds
+from scanbot.alerts.inbox import WebhookInbox
 from scanbot.alerts.leader import Leadership
 from scanbot.alerts.sender import Sender, SendReport
 from scanbot.domain.clock import utcnow
@@ -79,6 +80,8 @@ class AlertService:
         self.posting = Rounds("delivery", self._post_round, interval=deliver_interval)
         self.editing = Rounds("parent edit", self._edit_round, interval=deliver_interval)
         self._rounds_running = False
+        self.webhooks = WebhookInbox(poller, store, on_looked=self._after_webhook)
+        self._resuming: asyncio.Future[int] | None = None
 
     # -- the jobs -------------------------------------------------------------------------
 
@@ -159,18 +162,11 @@ class AlertService:
         return report
 
     async def on_webhook(self, event: WebhookEvent) -> None:
-        """A verified, first-seen webhook event: look at what it names now."""
-        try:
-            if event.is_scan_event and event.scan_id:
-                await self.poller.refresh_scan(event.scan_id)
-            elif event.is_risk_event:  # names a risk, not a scan: look at the active scans
-                await self.poller.run_cycle(steady_only=True)
-            else:
-                log.info("ignored webhook event of type %.60r", event.type)
-                return
-        except Exception as exc:  # the poll that follows catches up on whatever this missed
-            log.error("webhook %s not processed: %s", event.id[:64], exc, exc_info=exc)
-            return
+        """A verified, first-seen webhook event: looked at with the others of its window."""
+        if not await self.webhooks.submit(event):
+            log.info("webhook event of type %.60r left to polling", event.type)
+
+    async def _after_webhook(self) -> None:
         if self._rounds_running:
             self.wake_senders()
         else:
@@ -236,6 +232,7 @@ class AlertService:
         self.posting.start()
         self.editing.start()
         self._rounds_running = True
+        self._resuming = asyncio.ensure_future(self.webhooks.resume())
 
     def _skipped(self, event: JobExecutionEvent) -> None:
         self.skipped_runs += 1
@@ -245,6 +242,7 @@ class AlertService:
             self._scheduler.shutdown(wait=False)
             self._scheduler = None
         self._rounds_running = False
+        await self.webhooks.aclose()
         await self.posting.stop()
         await self.editing.stop()
         await self._leadership.release()

@@ -134,6 +134,9 @@ webhook_events = sa.Table(
     metadata,
     sa.Column("event_id", sa.String(255), primary_key=True),
     sa.Column("received_at", WHEN, nullable=False, index=True),
+    sa.Column("scan_id", sa.String(255), nullable=True),  # what a scan.* event names
+    sa.Column("risks", sa.Boolean, nullable=False, server_default=sa.false()),  # risk.*
+    sa.Column("done_at", WHEN, nullable=True),  # None: its work is still to be done
 )
 
 bot_state = sa.Table(
