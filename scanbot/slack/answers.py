@@ -21,11 +21,13 @@ from scanbot.hostedscan import (
     InvalidScanId,
     NotFound,
     RateLimited,
+    Scan,
     Unauthorized,
     Unavailable,
     validate_scan_id,
 )
-from scanbot.scans.listing import collect_listing
+from scanbot.hostedscan.shared import SharedReads
+from scanbot.scans.listing import ScanListing, collect_listing
 from scanbot.scans.parse import (
     ChannelCommand,
     ListScans,
@@ -44,6 +46,8 @@ log = logging.getLogger(__name__)
 
 # Slack shows its own error after 3 s; we ack at once, then the user waits for this at most.
 DEFAULT_DEADLINE = 12.0
+# How long a read answers identical requests (Refresh asks again whatever its age).
+SHARED_FOR = 5.0
 
 
 def error_reference() -> str:
@@ -75,10 +79,14 @@ class Answers:
         *,
         deadline: float = DEFAULT_DEADLINE,
         channel_commands: ChannelCommands | None = None,
+        shared_for: float = SHARED_FOR,
     ) -> None:
         self._hostedscan = hostedscan
         self._deadline = deadline
         self._channel_commands = channel_commands
+        # Identical reads at once share one request, and its answer for a few seconds.
+        self.scans_read: SharedReads[Scan] = SharedReads(ttl=shared_for)
+        self.listings_read: SharedReads[ScanListing] = SharedReads(ttl=shared_for)
 
     async def scans(self, text: str, *, channel_id: str = "", user_id: str = "") -> Reply:
         """`/scans [words]`: a list card, usage, or a channel subcommand (subscribe, triage)."""
@@ -103,11 +111,17 @@ class Answers:
             return Reply(scan_cards.usage(command.unknown, command.suggestion))
         return await self.details(command.scan_id)
 
-    async def details(self, scan_id: str, *, shared_by: str | None = None) -> Reply:
-        """The detail card of one scan (the public copy when `shared_by` is a user id)."""
+    async def details(
+        self, scan_id: str, *, shared_by: str | None = None, fresh: bool = False
+    ) -> Reply:
+        """The detail card of one scan (the public copy when `shared_by` is a user id);
+        `fresh` (Refresh) asks HostedScan again rather than take an answer seconds old."""
 
         async def fetch() -> Reply:
-            scan = await self._hostedscan.get_scan(validate_scan_id(scan_id))
+            valid = validate_scan_id(scan_id)
+            scan = await self.scans_read.get(
+                valid, lambda: self._hostedscan.get_scan(valid), fresh=fresh
+            )
             return Reply(scan_cards.scan_detail(scan, shared_by=shared_by))
 
         return await self._guarded(fetch, scan_id=scan_id)
@@ -131,9 +145,13 @@ class Answers:
             )
         query = command.query
 
-        async def fetch() -> Reply:
+        async def listing() -> ScanListing:
             scans = self._hostedscan.list_scans(query.filters())
-            return Reply(scan_cards.scan_list(await collect_listing(scans, query, offset=offset)))
+            return await collect_listing(scans, query, offset=offset)
+
+        async def fetch() -> Reply:
+            key = (query.words(), offset)
+            return Reply(scan_cards.scan_list(await self.listings_read.get(key, listing)))
 
         return await self._guarded(fetch)
 

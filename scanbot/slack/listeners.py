@@ -154,7 +154,7 @@ def _register_card_buttons(app: AsyncApp, deps: Deps) -> None:
         async with deps.inflight.track():
             if await _refused(deps, body):
                 return
-            answer = await deps.answers.details(_clicked(body))
+            answer = await deps.answers.details(_clicked(body), fresh=True)
             # Replace the clicker's own ephemeral card; a shared card is never replaced.
             await _reply(deps, body, answer, replace_original=_is_ephemeral(body))
 
