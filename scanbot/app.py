@@ -32,6 +32,7 @@ from scanbot.slack.channel_commands import ChannelCommandHandler
 from scanbot.slack.inflight import InFlight
 from scanbot.slack.people import People
 from scanbot.slack.responder import Responder, ResponseUrls
+from scanbot.slack.retries import connection_retries
 from scanbot.store import Store, database_url
 from scanbot.triage.service import Triage
 
@@ -95,8 +96,12 @@ def build_slack_client(settings: Settings) -> AsyncWebClient:
     client = AsyncWebClient(
         token=settings.secret("slack_bot_token"), base_url=settings.slack_api_url, timeout=10
     )
-    # slack_sdk retries only connection errors by default; honour Retry-After on 429 too.
-    client.retry_handlers.append(AsyncRateLimitErrorRetryHandler(max_retry_count=2))
+    # slack_sdk retries connection errors by default: not for posts (a lost answer would
+    # show twice; the sender looks before posting again). Honour Retry-After on 429 too.
+    client.retry_handlers = [
+        *connection_retries(),
+        AsyncRateLimitErrorRetryHandler(max_retry_count=2),
+    ]
     return client
 
 
