@@ -6,7 +6,7 @@ import gc
 import logging
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import httpx
@@ -22,8 +22,10 @@ from scanbot.alerts.service import AlertService
 from scanbot.domain.clock import utcnow
 from scanbot.domain.events import DEFAULT_EVENTS
 from scanbot.hostedscan import HostedScanClient
+from scanbot.hostedscan.client import DEFAULT_LIMITS
 from scanbot.hostedscan.limiter import FairLimiter
 from scanbot.logs import silence_body_dumps
+from scanbot.metrics import MeteredTransport, MeteredWebClient, Metrics
 from scanbot.settings import Settings
 from scanbot.slack import actions, listeners
 from scanbot.slack.answers import DEFAULT_DEADLINE, Answers
@@ -57,6 +59,7 @@ class Runtime:
     alerts: AlertService
     responder: Responder
     schedule_alerts: bool = True
+    metrics: Metrics = field(default_factory=Metrics)
 
     async def start(self) -> None:
         """Apply SCANBOT_ALERT_CHANNEL and start the alert jobs (inside the running loop)."""
@@ -79,10 +82,14 @@ def build_hostedscan(
     *,
     transport: httpx.AsyncBaseTransport | None = None,
     limiter: FairLimiter | None = None,
+    metrics: Metrics | None = None,
 ) -> HostedScanClient:
     """The process's one HostedScan client (one connection pool), in the "commands" lane."""
     settings.require("hostedscan_api_key")
     limiter = limiter or FairLimiter(HOSTEDSCAN_CONCURRENCY)
+    if metrics is not None:
+        inner = transport or httpx.AsyncHTTPTransport(limits=DEFAULT_LIMITS)
+        transport = MeteredTransport(inner, metrics)
     return HostedScanClient.create(
         settings.hostedscan_api_url,
         settings.secret("hostedscan_api_key"),
@@ -91,11 +98,12 @@ def build_hostedscan(
     )
 
 
-def build_slack_client(settings: Settings) -> AsyncWebClient:
+def build_slack_client(settings: Settings, metrics: Metrics | None = None) -> AsyncWebClient:
     settings.require("slack_bot_token")
-    client = AsyncWebClient(
+    client = MeteredWebClient(
         token=settings.secret("slack_bot_token"), base_url=settings.slack_api_url, timeout=10
     )
+    client.metrics = metrics
     # slack_sdk retries connection errors by default: not for posts (a lost answer would
     # show twice; the sender looks before posting again). Honour Retry-After on 429 too.
     client.retry_handlers = [
@@ -124,6 +132,7 @@ def build_alerts(
     *,
     triage: Triage | None = None,
     clock: Callable[[], datetime] = utcnow,
+    metrics: Metrics | None = None,
 ) -> AlertService:
     poller = Poller(
         hostedscan,
@@ -144,6 +153,7 @@ def build_alerts(
         failures_before_notice=settings.poll_failures_before_notice,
         triage=triage,
         clock=clock,
+        metrics=metrics,
     )
 
 
@@ -169,8 +179,11 @@ async def open_runtime(
         seal_key = actions.seal_key(signing_secret)
     store = await open_store(settings)
     limiter = FairLimiter(HOSTEDSCAN_CONCURRENCY)
-    hostedscan = build_hostedscan(settings, transport=hostedscan_transport, limiter=limiter)
-    slack = build_slack_client(settings)
+    metrics = Metrics()
+    hostedscan = build_hostedscan(
+        settings, transport=hostedscan_transport, limiter=limiter, metrics=metrics
+    )
+    slack = build_slack_client(settings, metrics)
     bolt = AsyncApp(client=slack, signing_secret=signing_secret, name="scanbot")
     silence_body_dumps()
     alerts_hostedscan = hostedscan.sharing(limiter=limiter.lane("alerts"))
@@ -189,7 +202,9 @@ async def open_runtime(
     responder = Responder.create(ResponseUrls(settings.slack_api_url))
     people = People(slack, allow_guests=settings.allow_guests)
     listeners.register(bolt, listeners.Deps(answers, inflight, responder, people, triage, slack))
-    alerts = build_alerts(settings, alerts_hostedscan, slack, store, triage=triage, clock=clock)
+    alerts = build_alerts(
+        settings, alerts_hostedscan, slack, store, triage=triage, clock=clock, metrics=metrics
+    )
     return Runtime(
         settings,
         hostedscan,
@@ -201,6 +216,7 @@ async def open_runtime(
         alerts,
         responder,
         schedule_alerts,
+        metrics,
     )
 
 

@@ -13,7 +13,7 @@ import random
 import time
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -84,6 +84,8 @@ class SendReport:
     held: int = 0
     edited: int = 0
     paused: str | None = None
+    adopted: int = 0  # posts whose answer was lost, found in Slack instead of posted again
+    latencies: list[float] = field(default_factory=list)  # s from each alert's observation
 
     def line(self) -> str:
         paused = f", PAUSED: {self.paused}" if self.paused else ""
@@ -243,6 +245,7 @@ class Sender:
                 failpoint("send:after_mark")
         if ts is not None:
             report.sent += 1
+            report.latencies.append((self._clock() - alert.created_at).total_seconds())
         else:
             report.parked += outcome.is_parked
             report.retried += outcome is SendOutcome.RETRY
@@ -262,6 +265,8 @@ class Sender:
         await self._store.outbox.mark_digested([row.id for row in rows], ts)
         report.digests += 1
         report.sent += len(rows)
+        now = self._clock()
+        report.latencies += [(now - row.alert.created_at).total_seconds() for row in rows]
         log.info("%d alerts for %s went out as one digest", len(rows), channel_id)
 
     async def _post(

@@ -26,6 +26,7 @@ from scanbot.alerts.leader import Leadership
 from scanbot.alerts.sender import Sender, SendReport
 from scanbot.domain.clock import utcnow
 from scanbot.hostedscan.webhooks import WebhookEvent
+from scanbot.metrics import Metrics
 from scanbot.slack.cards import admin as admin_cards
 from scanbot.store import Store
 from scanbot.triage.service import Triage
@@ -59,6 +60,7 @@ class AlertService:
         failures_before_notice: int = 3,
         triage: Triage | None = None,
         clock: Callable[[], datetime] = utcnow,
+        metrics: Metrics | None = None,
     ) -> None:
         self.poller = poller
         self.sender = sender
@@ -71,6 +73,7 @@ class AlertService:
         self._failures_before_notice = failures_before_notice
         self._clock = clock
         self._triage = triage
+        self.metrics = metrics
         self._scheduler: AsyncIOScheduler | None = None
         self._tick_lock = asyncio.Lock()
         self._leader_lock = asyncio.Lock()  # one question to the lock's connection at a time
@@ -97,6 +100,33 @@ class AlertService:
             log.error("delivery round failed: %s", exc, exc_info=exc)
         return report
 
+    def _count_sends(self, report: SendReport) -> None:
+        if self.metrics is None:
+            return
+        alerts = self.metrics.alerts
+        for event, count in (
+            ("sent", report.sent),
+            ("parked", report.parked),
+            ("retried", report.retried),
+            ("held", report.held),
+            ("adopted", report.adopted),
+        ):
+            if count:
+                alerts.labels(event).inc(count)
+        if report.edited:
+            self.metrics.parent_edits.inc(report.edited)
+        for seconds in report.latencies:
+            self.metrics.alert_latency.observe(max(0.0, seconds))
+
+    def _count_cycle(self, report: TickReport) -> None:
+        if self.metrics is None:
+            return
+        self.metrics.poll_cycles.labels("failed" if report.cycle is None else "ok").inc()
+        if report.cycle is not None:
+            self.metrics.poll_seconds.observe(report.cycle.seconds)
+            if report.cycle.queued:
+                self.metrics.alerts.labels("queued").inc(report.cycle.queued)
+
     async def poll(self) -> TickReport:
         """One poll cycle, if this replica leads; then the senders are woken (scheduled)."""
         async with self._tick_lock:
@@ -115,6 +145,7 @@ class AlertService:
                 if report.cycle.cycle % PRUNE_EVERY == 0:
                     log.info("pruned old rows: %s", await self.store.housekeeping.prune())
                 self.wake_senders()
+            self._count_cycle(report)
             return report
 
     def wake_senders(self) -> None:
@@ -131,6 +162,7 @@ class AlertService:
         if not self.leading:
             return
         report = await self.sender.send()
+        self._count_sends(report)
         if report.paused:
             return
         if report.sent:
@@ -140,7 +172,7 @@ class AlertService:
 
     async def _edit_round(self) -> None:
         if self.leading:
-            await self.sender.edit_parents()
+            self._count_sends(await self.sender.edit_parents())
 
     async def deliver_tick(self) -> SendReport | None:
         """Deliver what webhooks (or a crash) left in the outbox, between poll cycles."""
@@ -155,6 +187,7 @@ class AlertService:
 
     async def _deliver(self) -> SendReport:
         report = await self.sender.deliver()
+        self._count_sends(report)
         if self._triage is not None and not report.paused:
             # Snoozes that ended and threads unmuted: one summary reply each; every snooze
             # that ended is cleared and its parent redrawn, held alerts or not.
@@ -236,6 +269,8 @@ class AlertService:
 
     def _skipped(self, event: JobExecutionEvent) -> None:
         self.skipped_runs += 1
+        if self.metrics is not None:
+            self.metrics.skipped_runs.inc()
 
     async def stop(self) -> None:
         if self._scheduler is not None:

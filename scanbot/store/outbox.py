@@ -124,6 +124,15 @@ class Outbox:
         )
         return await self._rows(query)
 
+    async def oldest_waiting(self) -> datetime | None:
+        """When the oldest row still to be sent (pending or sending) was queued."""
+        query = sa.select(sa.func.min(outbox.c.created_at)).where(
+            outbox.c.status.in_([PENDING, SENDING])
+        )
+        async with self._db.read() as conn:
+            oldest: datetime | None = (await conn.execute(query)).scalar_one()
+        return oldest
+
     async def counts(self) -> dict[str, int]:
         """Rows per status (statuses with none left out)."""
         query = sa.select(outbox.c.status, sa.func.count()).group_by(outbox.c.status)

@@ -11,11 +11,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from scanbot.alerts.sender import Sender
 from scanbot.domain.clock import utcnow
 from tests.databases import fresh_database
-from tests.e2e.conftest import Stack, frozen_world, running_stack
+from tests.e2e.conftest import HEALTH_AUTH, Stack, frozen_world, running_stack
 from tests.slack.blockkit import assert_valid_message
 
 CHANNEL = "C0SECOPS"
@@ -339,3 +340,32 @@ async def _steady_cycle_requests(stack: Stack) -> None:
     assert paths.count("/v1/scans") == 1  # fewer than 500 active: one page
     assert paths.count(f"/v1/scans/{active[0]['id']}") == 1  # the one departure
     assert len(paths) == 2
+
+
+async def test_metrics_show_the_pipeline_in_prometheus_text() -> None:
+    async with running_stack(frozen_world(), settings={"full_sweep_every": 1}) as stack:
+        await _subscribe(stack, "finished")
+        await stack.runtime.alerts.tick()
+        stack.world.add_scan(type="NMAP", state="SUCCEEDED", targets=["x.example"])
+        await stack.runtime.alerts.tick()
+        url = f"{stack.app_url}/metrics"
+        assert (await stack.http.get(url)).status_code == 401
+        response = await stack.http.get(url, headers=HEALTH_AUTH)
+        assert response.status_code == 200
+        assert response.headers["content-type"].startswith("text/plain")
+        samples = {
+            (s.name, tuple(sorted(s.labels.items()))): s.value
+            for family in text_string_to_metric_families(response.text)
+            for s in family.samples
+        }
+        assert samples["scanbot_poll_cycles_total", (("outcome", "ok"),)] == 2
+        assert samples["scanbot_alerts_total", (("event", "queued"),)] == 1
+        assert samples["scanbot_alerts_total", (("event", "sent"),)] == 1
+        assert samples["scanbot_alert_latency_seconds_count", ()] == 1
+        assert samples["scanbot_outbox_rows", (("status", "sent"),)] == 1
+        assert samples["scanbot_outbox_oldest_due_seconds", ()] == 0
+        assert samples["scanbot_hostedscan_requests_total", (("outcome", "ok"),)] >= 2
+        posted = (("method", "chat.postMessage"), ("outcome", "ok"))
+        assert samples["scanbot_slack_calls_total", posted] == 2  # the confirmation, the alert
+        assert samples["scanbot_webhook_queue", (("what", "waiting"),)] == 0
+        assert samples["scanbot_poll_runs_skipped_total", ()] == 0
