@@ -124,16 +124,19 @@ async def child(options: argparse.Namespace) -> dict[str, Any]:
     logging.basicConfig(level=logging.WARNING)
     skipped = SkippedRuns()
     logging.getLogger("apscheduler").addHandler(skipped)
-    rng = random.Random(options.seed)
+    rng = random.Random(options.seed)  # the world's moves: the same on both sides
+    faults = random.Random(options.seed + 1)
     world = SandboxWorld(seed=options.seed, scans=options.scans, clock=SimClock(speed=0.0))
     pool = [s["id"] for s in world.list_scans(None)][: options.scans // 2]
     for scan_id in pool:
         world.set_state(scan_id, "QUEUED")
     sandbox_app = create_sandbox_app(world)
     controls = sandbox_app.state.controls
-    hostedscan = Faults(sandbox_app, rng, {"": ("503", "429", "stall")})
+    hostedscan = Faults(sandbox_app, faults, {"": ("503", "429", "stall")})
     fake = FakeSlack(bot_token=BOT_TOKEN)
-    slack = Faults(fake.app, rng, {"": ("500", "429"), "chat.postMessage": ("500", "429", "drop")})
+    slack = Faults(
+        fake.app, faults, {"": ("500", "429"), "chat.postMessage": ("500", "429", "drop")}
+    )
 
     with tempfile.TemporaryDirectory(prefix="scanbot-soak-") as scratch:
         async with (
@@ -324,7 +327,7 @@ def main() -> None:
     parser.add_argument("--scans", type=int, default=300)
     parser.add_argument("--seconds", type=float, default=60.0, help="how long scans move")
     parser.add_argument("--drain", type=float, default=45.0, help="most to wait after")
-    parser.add_argument("--starts-per-second", type=float, default=0.6)
+    parser.add_argument("--starts-per-second", type=float, default=0.3)
     parser.add_argument("--fault-rate", type=float, default=0.15)
     parser.add_argument("--burst-scans", type=int, default=40)
     parser.add_argument("--events-per-scan", type=int, default=5)

@@ -59,7 +59,7 @@ class WebhookInbox:
         store: Store,
         *,
         on_looked: Callable[[], Awaitable[None]],
-        window: float = 1.0,
+        window: float = 2.0,
         capacity: int = 10_000,
         fetch_limit: int = 3,
         max_attempts: int = 6,

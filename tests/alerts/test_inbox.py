@@ -124,7 +124,7 @@ async def test_failed_work_is_retried_with_back_off_and_kept_until_done(rig: Rig
     assert [w.event_id for w in await rig.store.webhooks.pending(T0.replace(year=2000))] == ["e1"]
     await asyncio.wait_for(inbox.idle(), 5)
     assert inbox.counts.failed == 2
-    assert rig.slept == [1.0, 2.0, 4.0]  # the window, then two back-offs
+    assert rig.slept == [2.0, 2.0, 4.0]  # the window, then two back-offs
     assert await _alerted(rig) == {scan_id}
     assert await rig.store.webhooks.pending(T0.replace(year=2000)) == []
 
