@@ -32,6 +32,7 @@ from scanbot.slack.answers import DEFAULT_DEADLINE, Answers
 from scanbot.slack.cards import triage as triage_cards
 from scanbot.slack.channel_commands import ChannelCommandHandler
 from scanbot.slack.inflight import InFlight
+from scanbot.slack.notifier import Notifier, notifier_for
 from scanbot.slack.people import People
 from scanbot.slack.responder import Responder, ResponseUrls
 from scanbot.slack.retries import connection_retries
@@ -127,13 +128,15 @@ def build_leadership(store: Store) -> Leadership:
 def build_alerts(
     settings: Settings,
     hostedscan: HostedScanClient,
-    slack: AsyncWebClient,
+    slack: Notifier | AsyncWebClient,
     store: Store,
     *,
     triage: Triage | None = None,
     clock: Callable[[], datetime] = utcnow,
     metrics: Metrics | None = None,
 ) -> AlertService:
+    """The alert jobs; `slack` is the app's notifier (a bare client gets one on `clock`)."""
+    notifier = notifier_for(slack, clock=clock)
     poller = Poller(
         hostedscan,
         store,
@@ -141,13 +144,13 @@ def build_alerts(
         alert_existing=settings.alert_existing,
         clock=clock,
     )
-    sender = Sender(slack, store, digest_threshold=settings.digest_threshold, clock=clock)
+    sender = Sender(notifier, store, digest_threshold=settings.digest_threshold, clock=clock)
     return AlertService(
         poller,
         sender,
         store,
         build_leadership(store),
-        slack,
+        notifier,
         poll_interval=settings.poll_interval,
         admin_channel=settings.admin_channel,
         failures_before_notice=settings.poll_failures_before_notice,
@@ -187,23 +190,25 @@ async def open_runtime(
     bolt = AsyncApp(client=slack, signing_secret=signing_secret, name="scanbot")
     silence_body_dumps()
     alerts_hostedscan = hostedscan.sharing(limiter=limiter.lane("alerts"))
+    # The one Slack notifier: the sender, triage and channel commands all speak through it.
+    notifier = Notifier(slack, clock=clock)
     triage = Triage(
         store,
-        slack,
+        notifier,
         hostedscan,
         RiskDetails(hostedscan),
         clock=clock,
         render=triage_cards,
         seal_key=seal_key,
     )
-    channel_commands = ChannelCommandHandler(store, slack, triage, admins=settings.admin_ids)
+    channel_commands = ChannelCommandHandler(store, notifier, triage, admins=settings.admin_ids)
     answers = Answers(hostedscan, deadline=deadline, channel_commands=channel_commands)
     inflight = InFlight()
     responder = Responder.create(ResponseUrls(settings.slack_api_url))
-    people = People(slack, allow_guests=settings.allow_guests)
+    people = People(notifier, allow_guests=settings.allow_guests)
     listeners.register(bolt, listeners.Deps(answers, inflight, responder, people, triage, slack))
     alerts = build_alerts(
-        settings, alerts_hostedscan, slack, store, triage=triage, clock=clock, metrics=metrics
+        settings, alerts_hostedscan, notifier, store, triage=triage, clock=clock, metrics=metrics
     )
     return Runtime(
         settings,

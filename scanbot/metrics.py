@@ -10,7 +10,6 @@ from typing import Any
 import httpx
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
-from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
@@ -150,11 +149,12 @@ class MeteredWebClient(AsyncWebClient):
         outcome = "ok"
         try:
             return await super().api_call(api_method, **kwargs)
-        except SlackApiError as exc:
-            outcome = str(exc.response.get("error") or "error")[:40]
-            raise
-        except Exception as exc:
-            outcome = "no_answer" if not isinstance(exc, TimeoutError) else "timeout"
+        except Exception as exc:  # counted, then on to the notifier, which reads Slack's errors
+            answer = getattr(exc, "response", None)  # Slack answered: its error code
+            if isinstance(answer, AsyncSlackResponse):
+                outcome = str(answer.get("error") or "error")[:40]
+            else:
+                outcome = "timeout" if isinstance(exc, TimeoutError) else "no_answer"
             raise
         finally:
             metrics.slack_calls.labels(api_method, outcome).inc()

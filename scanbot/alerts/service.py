@@ -16,8 +16,6 @@ from datetime import datetime
 
 from apscheduler.events import EVENT_JOB_MAX_INSTANCES, JobExecutionEvent
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from slack_sdk.errors import SlackApiError
-from slack_sdk.web.async_client import AsyncWebClient
 
 from scanbot.alerts.cycle import CycleReport, Poller
 from scanbot.alerts.delivery import Rounds
@@ -28,6 +26,7 @@ from scanbot.domain.clock import utcnow
 from scanbot.hostedscan.webhooks import WebhookEvent
 from scanbot.metrics import Metrics
 from scanbot.slack.cards import admin as admin_cards
+from scanbot.slack.notifier import Notifier, SlackFailure
 from scanbot.store import Store
 from scanbot.triage.service import Triage
 
@@ -52,7 +51,7 @@ class AlertService:
         sender: Sender,
         store: Store,
         leadership: Leadership,
-        slack: AsyncWebClient,
+        slack: Notifier,
         *,
         poll_interval: float = 60.0,
         deliver_interval: float = 5.0,
@@ -236,11 +235,9 @@ class AlertService:
             return
         message = admin_cards.admin_note(note)
         try:
-            await self._slack.chat_postMessage(
-                channel=self._admin_channel, text=message["text"], blocks=message["blocks"]
-            )
-        except SlackApiError as exc:
-            log.error("could not tell SCANBOT_ADMIN_CHANNEL: %s", exc.response.get("error"))
+            await self._slack.notice(self._admin_channel, message)
+        except SlackFailure as failure:
+            log.error("could not tell SCANBOT_ADMIN_CHANNEL: %s", failure.error)
 
     # -- scheduling -----------------------------------------------------------------------
 
