@@ -191,39 +191,95 @@ class Sender:
             await self._store.outbox.mark_sent(row.id, None)  # no thread: nothing to say
             return SendOutcome.SENT
         await self._store.outbox.mark_sending(row.id)
+        parent_ts = thread.parent_ts if thread is not None else None
+        outcome, ts = SendOutcome.SENT, None
+        if row.uncertain:  # an earlier post may be in Slack: adopt it rather than post again
+            outcome, ts = await self._look_for([row], alert.key, parent_ts)
+            if ts is not None:
+                report.adopted += 1
+            elif outcome is not SendOutcome.SENT:
+                report.retried += 1
+                return outcome
+        posted = ts is None
         if thread is None:
-            message = thread_cards.first_message(alert, triage=TriageView(), now=self._clock())
-            outcome, ts = await self._post(row, alert.channel_id, message)
+            if ts is None:
+                message = thread_cards.first_message(alert, triage=TriageView(), now=self._clock())
+                outcome, ts = await self._post(row, alert.channel_id, message)
             if ts is not None:
                 await self._store.threads.start(row.id, alert, ts, card_key(alert.event.summary))
                 failpoint("send:after_mark")
         else:
-            message = thread_cards.event_reply(alert)
-            outcome, ts = await self._post(
-                row,
-                alert.channel_id,
-                message,
-                thread_ts=thread.parent_ts,
-                broadcast=alert.broadcast,
-            )
+            if ts is None:
+                message = thread_cards.event_reply(alert)
+                outcome, ts = await self._post(
+                    row,
+                    alert.channel_id,
+                    message,
+                    thread_ts=thread.parent_ts,
+                    broadcast=alert.broadcast,
+                )
             if ts is not None:
                 await self._store.outbox.mark_sent(row.id, ts)
                 failpoint("send:after_mark")
-        if ts is not None:
+        if ts is not None and posted:
             report.sent += 1
             report.latencies.append((self._clock() - alert.created_at).total_seconds())
-        else:
+        elif ts is None:
             report.parked += outcome.is_parked
             report.retried += outcome is SendOutcome.RETRY
         return outcome
+
+    async def _look_for(
+        self, rows: list[OutboxRow], key: str, thread_ts: str | None
+    ) -> tuple[SendOutcome, str | None]:
+        """Find the post of `key` an earlier attempt may have made: (SENT, its ts) when
+        found, (SENT, None) to post (not there, or Slack will not let scanbot look: the
+        fallback, noted for `scanbot status`), (RETRY, None) when the look itself failed."""
+        since = min((r.created_at for r in rows if r.created_at), default=None)
+        since = since or self._clock() - timedelta(hours=1)
+        try:
+            ts = await self._slack.find_posted(
+                rows[0].alert.channel_id, key, since=since, thread_ts=thread_ts
+            )
+        except (Paused, Refused) as cannot:
+            if isinstance(cannot, Paused) and cannot.error != "missing_scope":
+                raise
+            reason = f"{cannot.error} ({rows[0].alert.channel_id})"
+            log.warning(
+                "could not look for a post whose answer was lost (%s): posting it again, "
+                "it may show twice; grant channels:history and groups:history",
+                reason,
+            )
+            await self._store.state.set_resend_check(reason)
+            return SendOutcome.SENT, None
+        except SlackFailure as failure:
+            for row in rows:
+                await self._uncertain(row, failure.detail)
+            return SendOutcome.RETRY, None
+        if ts is not None:
+            log.info("found in Slack a post whose answer was lost (%s): adopted", key[:80])
+        return SendOutcome.SENT, ts
+
+    async def _uncertain(self, row: OutboxRow, error: str) -> None:
+        backoff = min(300.0, 2.0 ** min(row.attempts, 8)) * (0.5 + random.random() / 2)
+        at = self._clock() + timedelta(seconds=backoff)
+        await self._store.outbox.mark_uncertain(row.id, error, at)
 
     async def _send_digest(
         self, channel_id: str, rows: list[OutboxRow], report: SendReport
     ) -> None:
         for row in rows:
             await self._store.outbox.mark_sending(row.id)
-        message = thread_cards.digest([row.alert for row in rows])
-        outcome, ts = await self._post(rows[0], channel_id, message, group=rows)
+        key = digest_key(rows)
+        ts = None
+        if any(row.uncertain for row in rows):
+            outcome, ts = await self._look_for(rows, key, None)
+            if outcome is SendOutcome.RETRY:
+                report.retried += len(rows)
+                return
+        if ts is None:
+            message = thread_cards.digest([row.alert for row in rows])
+            outcome, ts = await self._post(rows[0], channel_id, message, group=rows, key=key)
         if ts is None:
             report.parked += len(rows) if outcome.is_parked else 0
             report.retried += len(rows) if outcome is SendOutcome.RETRY else 0
@@ -244,6 +300,7 @@ class Sender:
         group: Sequence[OutboxRow] = (),
         thread_ts: str | None = None,
         broadcast: bool = False,
+        key: str | None = None,
     ) -> tuple[SendOutcome, str | None]:
         """Post (a reply under `thread_ts` if given), paced per channel. Returns (outcome,
         ts); on failure the rows are updated."""
@@ -251,10 +308,13 @@ class Sender:
         await self._wait_for_slot(channel_id)
         failpoint("send:before_post")
         try:
+            key = key or row.alert.key  # metadata: found again if the answer is lost
             if thread_ts is None:
-                ts = await self._slack.post(channel_id, message)
+                ts = await self._slack.post(channel_id, message, key=key)
             else:
-                ts = await self._slack.reply(channel_id, thread_ts, message, broadcast=broadcast)
+                ts = await self._slack.reply(
+                    channel_id, thread_ts, message, broadcast=broadcast, key=key
+                )
         except SlackFailure as failure:
             return await self._failed(rows, channel_id, failure), None
         failpoint("send:after_post")
@@ -284,9 +344,12 @@ class Sender:
             self._next_slot[channel_id] = self._monotonic() + failure.after
             await self._retry(rows, error, at_least=failure.after)
             return SendOutcome.RETRY
-        if isinstance(failure, RetryLater | OutcomeUnknown):
-            # OutcomeUnknown: the post may have shown; sent again, it may show twice (the one
-            # window of the outbox's exactly-once, see README).
+        if isinstance(failure, OutcomeUnknown):
+            # The post may be in Slack: the next attempt looks for it before posting.
+            for row in rows:
+                await self._uncertain(row, failure.detail)
+            return SendOutcome.RETRY
+        if isinstance(failure, RetryLater):
             await self._retry(rows, failure.detail)
             return SendOutcome.RETRY
         # Parked: an answer the notifier does not know.
@@ -373,3 +436,8 @@ class Sender:
             log.warning(
                 "could not edit the parent of %s in %s: %s", scan_id, channel_id, failure.error
             )
+
+
+def digest_key(rows: Sequence[OutboxRow]) -> str:
+    """The key a digest is posted with (its first row's, marked as a digest's)."""
+    return f"digest|{rows[0].alert.key}"

@@ -121,6 +121,7 @@ class FakeSlack:
         self.missing_scopes: set[str] = set()
         self._response_posts: dict[str, int] = {}
         self._ids = itertools.count(1)
+        self._last_micros = FIRST_TS
         self._methods: dict[str, _Method] = {
             "auth.test": self._auth_test,
             "chat.postMessage": self._post_message,
@@ -554,7 +555,10 @@ class FakeSlack:
         return dict(stored)
 
     def _next_ts(self) -> str:
-        micros = FIRST_TS + 100 * next(self._ids)
+        # Like Slack's: the time of posting, in microseconds, strictly increasing (so a
+        # history read with `oldest` sees what was posted after that time).
+        micros = max(FIRST_TS, self._last_micros + 100, time.time_ns() // 1000)
+        self._last_micros = micros
         return f"{micros // 1_000_000}.{micros % 1_000_000:06d}"
 
     def _next_id(self, prefix: str) -> str:

@@ -82,6 +82,8 @@ outbox = sa.Table(
     sa.Column("ts", TS, nullable=True),
     sa.Column("created_at", WHEN, nullable=False),
     sa.Column("done_at", WHEN, nullable=True),
+    # An earlier post may have reached Slack (answer lost): look before posting again.
+    sa.Column("maybe_sent", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Index("ix_outbox_status_due", "status", "next_attempt_at"),
 )
 
