@@ -202,7 +202,12 @@ async def open_runtime(
         seal_key=seal_key,
     )
     channel_commands = ChannelCommandHandler(store, notifier, triage, admins=settings.admin_ids)
-    answers = Answers(hostedscan, deadline=deadline, channel_commands=channel_commands)
+    answers = Answers(
+        hostedscan,
+        deadline=deadline,
+        channel_commands=channel_commands,
+        queued=lambda: limiter.waiting,
+    )
     inflight = InFlight()
     responder = Responder.create(ResponseUrls(settings.slack_api_url))
     people = People(notifier, allow_guests=settings.allow_guests)

@@ -78,10 +78,13 @@ class Answers:
         deadline: float = DEFAULT_DEADLINE,
         channel_commands: ChannelCommands | None = None,
         shared_for: float = SHARED_FOR,
+        queued: Callable[[], int] = lambda: 0,
     ) -> None:
+        """`queued`: HostedScan requests waiting for scanbot's own limit (the limiter's)."""
         self._hostedscan = hostedscan
         self._deadline = deadline
         self._channel_commands = channel_commands
+        self._queued = queued
         # Identical reads at once share one request, and its answer for a few seconds.
         self.scans_read: SharedReads[Scan] = SharedReads(ttl=shared_for)
         self.listings_read: SharedReads[ScanListing] = SharedReads(ttl=shared_for)
@@ -174,4 +177,5 @@ class Answers:
         else:
             log.error("unexpected error (error reference %s)", reference, exc_info=exc)
         shown_id = truncate(escape(scan_id or ""), 80)
-        return Reply.failure(sentences.command_failed(exc, shown_id, reference))
+        queued = isinstance(exc, TimeoutError) and self._queued() > 0
+        return Reply.failure(sentences.command_failed(exc, shown_id, reference, queued=queued))
