@@ -1,8 +1,11 @@
 """The sender: delivers outbox rows to Slack, threads them, paces them, and edits parents.
 
-Each row is marked "sending" before its post and "sent" (with the message ts) right after,
-so a crash leaves at most the one row whose post was under way to be sent again: Slack's
-chat.postMessage has no idempotency key, and that is the only window (see README).
+Each row is marked "sending" before its post and "sent" (with the message ts) right after;
+every post carries its outbox key as message metadata. Slack's chat.postMessage has no
+idempotency key, so a row whose earlier post may have reached Slack (its answer lost, or
+left "sending" by a crash) is looked for by that key and adopted before it is posted again
+(see README: "When Slack's answer is lost"). Posting and parent edits are separate rounds
+(`send`, `edit_parents`), run apart from polling by the alert service.
 """
 
 from __future__ import annotations
