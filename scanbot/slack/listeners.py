@@ -102,7 +102,8 @@ def register(app: AsyncApp, deps: Deps) -> None:
 
 async def _reply(deps: Deps, body: Body, answer: Reply, **options: Any) -> None:
     options.setdefault("response_type", "ephemeral")
-    await deps.responder.send(str(body.get("response_url", "")), answer.message, **options)
+    async with deps.answers.drawing:  # a few at a time: acks first (see Answers)
+        await deps.responder.send(str(body.get("response_url", "")), answer.message, **options)
 
 
 async def _refused(deps: Deps, body: Body) -> bool:
