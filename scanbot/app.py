@@ -6,7 +6,7 @@ import gc
 import logging
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import httpx
@@ -22,8 +22,10 @@ from scanbot.alerts.service import AlertService
 from scanbot.domain.clock import utcnow
 from scanbot.domain.events import DEFAULT_EVENTS
 from scanbot.hostedscan import HostedScanClient
+from scanbot.hostedscan.client import DEFAULT_LIMITS
 from scanbot.hostedscan.limiter import FairLimiter
 from scanbot.logs import silence_body_dumps
+from scanbot.metrics import MeteredTransport, MeteredWebClient, Metrics
 from scanbot.settings import Settings
 from scanbot.slack import actions, listeners
 from scanbot.slack.answers import DEFAULT_DEADLINE, Answers
@@ -33,6 +35,7 @@ from scanbot.slack.inflight import InFlight
 from scanbot.slack.notifier import Notifier, notifier_for
 from scanbot.slack.people import People
 from scanbot.slack.responder import Responder, ResponseUrls
+from scanbot.slack.retries import connection_retries
 from scanbot.store import Store, database_url
 from scanbot.triage.service import Triage
 
@@ -57,6 +60,7 @@ class Runtime:
     alerts: AlertService
     responder: Responder
     schedule_alerts: bool = True
+    metrics: Metrics = field(default_factory=Metrics)
 
     async def start(self) -> None:
         """Apply SCANBOT_ALERT_CHANNEL and start the alert jobs (inside the running loop)."""
@@ -79,10 +83,14 @@ def build_hostedscan(
     *,
     transport: httpx.AsyncBaseTransport | None = None,
     limiter: FairLimiter | None = None,
+    metrics: Metrics | None = None,
 ) -> HostedScanClient:
     """The process's one HostedScan client (one connection pool), in the "commands" lane."""
     settings.require("hostedscan_api_key")
     limiter = limiter or FairLimiter(HOSTEDSCAN_CONCURRENCY)
+    if metrics is not None:
+        inner = transport or httpx.AsyncHTTPTransport(limits=DEFAULT_LIMITS)
+        transport = MeteredTransport(inner, metrics)
     return HostedScanClient.create(
         settings.hostedscan_api_url,
         settings.secret("hostedscan_api_key"),
@@ -91,13 +99,18 @@ def build_hostedscan(
     )
 
 
-def build_slack_client(settings: Settings) -> AsyncWebClient:
+def build_slack_client(settings: Settings, metrics: Metrics | None = None) -> AsyncWebClient:
     settings.require("slack_bot_token")
-    client = AsyncWebClient(
+    client = MeteredWebClient(
         token=settings.secret("slack_bot_token"), base_url=settings.slack_api_url, timeout=10
     )
-    # slack_sdk retries only connection errors by default; honour Retry-After on 429 too.
-    client.retry_handlers.append(AsyncRateLimitErrorRetryHandler(max_retry_count=2))
+    client.metrics = metrics
+    # slack_sdk retries connection errors by default: not for posts (a lost answer would
+    # show twice; the sender looks before posting again). Honour Retry-After on 429 too.
+    client.retry_handlers = [
+        *connection_retries(),
+        AsyncRateLimitErrorRetryHandler(max_retry_count=2),
+    ]
     return client
 
 
@@ -120,6 +133,7 @@ def build_alerts(
     *,
     triage: Triage | None = None,
     clock: Callable[[], datetime] = utcnow,
+    metrics: Metrics | None = None,
 ) -> AlertService:
     """The alert jobs; `slack` is the app's notifier (a bare client gets one on `clock`)."""
     notifier = notifier_for(slack, clock=clock)
@@ -142,6 +156,7 @@ def build_alerts(
         failures_before_notice=settings.poll_failures_before_notice,
         triage=triage,
         clock=clock,
+        metrics=metrics,
     )
 
 
@@ -167,8 +182,11 @@ async def open_runtime(
         seal_key = actions.seal_key(signing_secret)
     store = await open_store(settings)
     limiter = FairLimiter(HOSTEDSCAN_CONCURRENCY)
-    hostedscan = build_hostedscan(settings, transport=hostedscan_transport, limiter=limiter)
-    slack = build_slack_client(settings)
+    metrics = Metrics()
+    hostedscan = build_hostedscan(
+        settings, transport=hostedscan_transport, limiter=limiter, metrics=metrics
+    )
+    slack = build_slack_client(settings, metrics)
     bolt = AsyncApp(client=slack, signing_secret=signing_secret, name="scanbot")
     silence_body_dumps()
     alerts_hostedscan = hostedscan.sharing(limiter=limiter.lane("alerts"))
@@ -184,13 +202,20 @@ async def open_runtime(
         seal_key=seal_key,
     )
     channel_commands = ChannelCommandHandler(store, notifier, triage, admins=settings.admin_ids)
-    answers = Answers(hostedscan, deadline=deadline, channel_commands=channel_commands)
+    answers = Answers(
+        hostedscan,
+        deadline=deadline,
+        channel_commands=channel_commands,
+        queued=lambda: limiter.waiting,
+    )
     inflight = InFlight()
     responder = Responder.create(ResponseUrls(settings.slack_api_url))
     people = People(notifier, allow_guests=settings.allow_guests)
     deps = listeners.Deps(answers, inflight, responder, people, triage, notifier, seal_key)
     listeners.register(bolt, deps)
-    alerts = build_alerts(settings, alerts_hostedscan, notifier, store, triage=triage, clock=clock)
+    alerts = build_alerts(
+        settings, alerts_hostedscan, notifier, store, triage=triage, clock=clock, metrics=metrics
+    )
     return Runtime(
         settings,
         hostedscan,
@@ -202,6 +227,7 @@ async def open_runtime(
         alerts,
         responder,
         schedule_alerts,
+        metrics,
     )
 
 

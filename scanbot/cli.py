@@ -176,6 +176,12 @@ def status_lines(status: Status) -> list[str]:
         f"poll failures in a row: {status.poll_failures}",
         f"polling down since: {down}" if down else "polling: ok",
         f"sending PAUSED: {paused}" if paused else "sending: ok",
+        (
+            f"lost answers NOT checked (may show twice): {status.resend_check_unavailable}; "
+            "grant channels:history and groups:history, or invite scanbot"
+            if status.resend_check_unavailable
+            else "lost answers: looked for before posting again"
+        ),
         "outbox: " + (counts or "empty"),
         f"subscriptions: {len(status.subscriptions)}",
     ]

@@ -14,7 +14,7 @@ POINTS = (
     "cycle:before_commit",  # events computed, nothing written
     "cycle:after_commit",  # snapshots and outbox written, nothing sent
     "send:before_post",  # row marked "sending", Slack not called
-    "send:after_post",  # Slack accepted the post, its ts not stored: the one duplicate window
+    "send:after_post",  # Slack accepted the post, its ts not stored: looked for at restart
     "send:after_mark",  # the row is marked sent
 )
 

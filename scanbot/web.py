@@ -27,8 +27,10 @@ from scanbot import __version__
 from scanbot.app import Runtime
 from scanbot.body_cap import BodyCap
 from scanbot.domain.clock import utcnow
+from scanbot.domain.outbox import OutboxStatus
 from scanbot.domain.status import Status
 from scanbot.hostedscan.webhooks import WebhookEvent, WebhookRejected, verify
+from scanbot.metrics import CONTENT_TYPE
 from scanbot.slack.inbound import SlackRequestRefused, SlackRequests
 
 log = logging.getLogger(__name__)
@@ -63,7 +65,10 @@ def create_web_app(runtime: Runtime, *, clock: Callable[[], datetime] = utcnow) 
         except WebhookRejected as exc:
             log.warning("refused a webhook: %s", exc.reason)
             return JSONResponse({"error": exc.reason}, status_code=exc.status)
-        if not await runtime.store.webhooks.first_delivery(event.id):
+        first = await runtime.store.webhooks.first_delivery(
+            event.id, scan_id=event.scan_id, risks=event.is_risk_event
+        )
+        if not first:
             return JSONResponse({"ok": True, "duplicate": True})
         # Answer at once; HostedScan retries anything slow. The work goes on here.
         task = asyncio.create_task(_process(event))
@@ -80,9 +85,18 @@ def create_web_app(runtime: Runtime, *, clock: Callable[[], datetime] = utcnow) 
         if access is None:
             return JSONResponse({"error": "wrong health token"}, status_code=401)
         status = await runtime.store.status(leading=runtime.alerts.leading, parked=HEALTH_PARKED)
+        inbox = runtime.alerts.webhooks
+        webhooks = {"waiting": inbox.depth, "left_to_polling": inbox.counts.dropped}
         if not access:
-            return JSONResponse(_counts(status, len(runtime.inflight)))
-        return JSONResponse(_details(status, len(runtime.inflight)))
+            return JSONResponse(_counts(status, len(runtime.inflight)) | {"webhooks": webhooks})
+        return JSONResponse(_details(status, len(runtime.inflight)) | {"webhooks": webhooks})
+
+    async def metrics(request: Request) -> Response:
+        """Prometheus' text format, for the same bearer token as /healthz's details."""
+        if _health_access(request, settings.health_token) is not True:
+            return JSONResponse({"error": "metrics need the health token"}, status_code=401)
+        await _refresh_gauges(runtime)
+        return Response(runtime.metrics.render(), media_type=CONTENT_TYPE)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -96,10 +110,34 @@ def create_web_app(runtime: Runtime, *, clock: Callable[[], datetime] = utcnow) 
             Route("/slack/events", slack_events, methods=["POST"]),
             Route("/hostedscan/webhook", hostedscan_webhook, methods=["POST"]),
             Route("/healthz", healthz, methods=["GET"]),
+            Route("/metrics", metrics, methods=["GET"]),
         ],
         lifespan=lifespan,
     )
     return BodyCap(app, max_bytes=settings.max_body_bytes)
+
+
+async def _refresh_gauges(runtime: Runtime) -> None:
+    """The gauges read at scrape time: the outbox, the webhook queue, shared reads."""
+    metrics = runtime.metrics
+    counts = await runtime.store.outbox.counts()
+    for status in OutboxStatus:
+        metrics.outbox.labels(status.value).set(counts.get(status.value, 0))
+    oldest = await runtime.store.outbox.oldest_waiting()
+    age = 0.0 if oldest is None else (utcnow() - oldest).total_seconds()
+    metrics.outbox_oldest.set(max(0.0, age))
+    inbox = runtime.alerts.webhooks
+    for what, value in (
+        ("waiting", inbox.depth),
+        ("received", inbox.counts.received),
+        ("looks", inbox.counts.looks),
+        ("left_to_polling", inbox.counts.dropped),
+        ("failed", inbox.counts.failed),
+    ):
+        metrics.webhooks.labels(what).set(value)
+    reads = (runtime.answers.scans_read, runtime.answers.listings_read)
+    metrics.reads_shared.labels("fetched").set(sum(r.fetched for r in reads))
+    metrics.reads_shared.labels("shared").set(sum(r.shared for r in reads))
 
 
 def _health_access(request: Request, token: SecretStr | None) -> bool | None:

@@ -139,6 +139,7 @@ def test_status_lines_render_every_part_of_the_status() -> None:
         poll_failures=3,
         polling_down_since="2026-11-01T11:00:00+00:00",
         sending_paused="token_revoked",
+        resend_check_unavailable="missing_scope (C9)",
         outbox={"sent": 2, "parked": 1},
         parked=(parked,),
         subscriptions=(
@@ -153,6 +154,8 @@ def test_status_lines_render_every_part_of_the_status() -> None:
         "poll failures in a row: 3",
         "polling down since: 2026-11-01T11:00:00+00:00",
         "sending PAUSED: token_revoked",
+        "lost answers NOT checked (may show twice): missing_scope (C9); grant "
+        "channels:history and groups:history, or invite scanbot",
         "outbox: 1 parked, 2 sent",
         "subscriptions: 2",
         "  #2 in C9 disabled: channel_not_found",
@@ -166,6 +169,7 @@ def test_status_lines_render_every_part_of_the_status() -> None:
         "poll failures in a row: 0",
         "polling: ok",
         "sending: ok",
+        "lost answers: looked for before posting again",
         "outbox: empty",
         "subscriptions: 0",
     ]

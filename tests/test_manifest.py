@@ -34,13 +34,20 @@ SCOPES_FOR_METHOD: dict[str, set[str]] = {
     "files.getUploadURLExternal": {"files:write"},
     "files.completeUploadExternal": {"files:write"},
     "users.conversations": {"channels:read", "groups:read", "im:read", "mpim:read"},
+    "conversations.history": {"channels:history", "groups:history", "im:history"},
+    "conversations.replies": {"channels:history", "groups:history", "im:history"},
 }
 # slack_sdk helpers that call several Web API methods rather than api_call() directly.
 COMPOSITE_METHODS = {
     "files_upload_v2": {"files.getUploadURLExternal", "files.completeUploadExternal"},
 }
 # What scanbot's users.conversations asks for (public and private channels) needs both.
-REQUIRED_TOGETHER = {"users.conversations": {"channels:read", "groups:read"}}
+REQUIRED_TOGETHER = {
+    "users.conversations": {"channels:read", "groups:read"},
+    # Alerts go to public and private channels: a lost answer is looked for in either.
+    "conversations.history": {"channels:history", "groups:history"},
+    "conversations.replies": {"channels:history", "groups:history"},
+}
 # Scopes a feature needs rather than a Web API call.
 FEATURE_SCOPES = {
     "commands",  # slash commands (and their response_url)

@@ -1,8 +1,11 @@
 """The sender: delivers outbox rows to Slack, threads them, paces them, and edits parents.
 
-Each row is marked "sending" before its post and "sent" (with the message ts) right after,
-so a crash leaves at most the one row whose post was under way to be sent again: Slack's
-chat.postMessage has no idempotency key, and that is the only window (see README).
+Each row is marked "sending" before its post and "sent" (with the message ts) right after;
+every post carries its outbox key as message metadata. Slack's chat.postMessage has no
+idempotency key, so a row whose earlier post may have reached Slack (its answer lost, or
+left "sending" by a crash) is looked for by that key and adopted before it is posted again
+(see README: "When Slack's answer is lost"). Posting and parent edits are separate rounds
+(`send`, `edit_parents`), run apart from polling by the alert service.
 """
 
 from __future__ import annotations
@@ -13,14 +16,14 @@ import random
 import time
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from scanbot.domain.clock import utcnow
 from scanbot.domain.events import EventKind
 from scanbot.domain.outbox import OutboxRow, SendOutcome
-from scanbot.domain.threads import TriageView, card_key
+from scanbot.domain.threads import AlertThread, TriageView, card_key
 from scanbot.failpoints import failpoint
 from scanbot.slack import sentences
 from scanbot.slack.cards import threads as thread_cards
@@ -51,6 +54,8 @@ class SendReport:
     held: int = 0
     edited: int = 0
     paused: str | None = None
+    adopted: int = 0  # posts whose answer was lost, found in Slack instead of posted again
+    latencies: list[float] = field(default_factory=list)  # s from each alert's observation
 
     def line(self) -> str:
         paused = f", PAUSED: {self.paused}" if self.paused else ""
@@ -88,12 +93,23 @@ class Sender:
         self._sleep = sleep
         self._monotonic = monotonic
         self._next_slot: dict[str, float] = defaultdict(float)
-        self._next_edit = 0.0
-        self._lock = asyncio.Lock()  # one delivery round at a time in this process
+        self._next_edit: dict[str, float] = defaultdict(float)
+        # One round of posts and one of edits at a time in this process; the two may overlap.
+        self._send_lock = asyncio.Lock()
+        self._edit_lock = asyncio.Lock()
 
     async def deliver(self) -> SendReport:
+        """One whole round: the posts due, then the parents' edits."""
+        report = await self.send()
+        if not report.paused:
+            edits = await self.edit_parents()
+            report.edited, report.paused = edits.edited, edits.paused
+        return report
+
+    async def send(self) -> SendReport:
+        """Post the rows due, per channel in parallel."""
         report = SendReport()
-        async with self._lock:
+        async with self._send_lock:
             if not await self._may_send(report):
                 return report
             rows = await self._store.outbox.due(self._clock())
@@ -104,18 +120,34 @@ class Sender:
                 await asyncio.gather(
                     *(self._deliver_channel(c, r, report) for c, r in by_channel.items())
                 )
-                await self._edit_parents(report)
             except Paused as paused:
-                report.paused = paused.error
-                await self._store.state.set_sending_paused(paused.error)
-                log.error(
-                    "sending paused: Slack refused the app (%s); fix the token or "
-                    "scopes, then scanbot resumes by itself",
-                    paused.error,
-                )
-        if rows or report.edited or report.paused:
+                await self._pause(report, paused)
+        if rows or report.paused:
             log.info("%s", report.line())
         return report
+
+    async def edit_parents(self) -> SendReport:
+        """Edit the parents whose card changed: per channel in parallel, each channel paced."""
+        report = SendReport()
+        async with self._edit_lock:
+            if not await self._may_send(report):
+                return report
+            try:
+                await self._edit_parents(report)
+            except Paused as paused:
+                await self._pause(report, paused)
+        if report.edited:
+            log.info("edited %d parent(s)", report.edited)
+        return report
+
+    async def _pause(self, report: SendReport, paused: Paused) -> None:
+        report.paused = paused.error
+        await self._store.state.set_sending_paused(paused.error)
+        log.error(
+            "sending paused: Slack refused the app (%s); fix the token or "
+            "scopes, then scanbot resumes by itself",
+            paused.error,
+        )
 
     async def _may_send(self, report: SendReport) -> bool:
         paused = (await self._store.state.read()).sending_paused
@@ -162,38 +194,95 @@ class Sender:
             await self._store.outbox.mark_sent(row.id, None)  # no thread: nothing to say
             return SendOutcome.SENT
         await self._store.outbox.mark_sending(row.id)
+        parent_ts = thread.parent_ts if thread is not None else None
+        outcome, ts = SendOutcome.SENT, None
+        if row.uncertain:  # an earlier post may be in Slack: adopt it rather than post again
+            outcome, ts = await self._look_for([row], alert.key, parent_ts)
+            if ts is not None:
+                report.adopted += 1
+            elif outcome is not SendOutcome.SENT:
+                report.retried += 1
+                return outcome
+        posted = ts is None
         if thread is None:
-            message = thread_cards.first_message(alert, triage=TriageView(), now=self._clock())
-            outcome, ts = await self._post(row, alert.channel_id, message)
+            if ts is None:
+                message = thread_cards.first_message(alert, triage=TriageView(), now=self._clock())
+                outcome, ts = await self._post(row, alert.channel_id, message)
             if ts is not None:
                 await self._store.threads.start(row.id, alert, ts, card_key(alert.event.summary))
                 failpoint("send:after_mark")
         else:
-            message = thread_cards.event_reply(alert)
-            outcome, ts = await self._post(
-                row,
-                alert.channel_id,
-                message,
-                thread_ts=thread.parent_ts,
-                broadcast=alert.broadcast,
-            )
+            if ts is None:
+                message = thread_cards.event_reply(alert)
+                outcome, ts = await self._post(
+                    row,
+                    alert.channel_id,
+                    message,
+                    thread_ts=thread.parent_ts,
+                    broadcast=alert.broadcast,
+                )
             if ts is not None:
                 await self._store.outbox.mark_sent(row.id, ts)
                 failpoint("send:after_mark")
-        if ts is not None:
+        if ts is not None and posted:
             report.sent += 1
-        else:
+            report.latencies.append((self._clock() - alert.created_at).total_seconds())
+        elif ts is None:
             report.parked += outcome.is_parked
             report.retried += outcome is SendOutcome.RETRY
         return outcome
+
+    async def _look_for(
+        self, rows: list[OutboxRow], key: str, thread_ts: str | None
+    ) -> tuple[SendOutcome, str | None]:
+        """Find the post of `key` an earlier attempt may have made: (SENT, its ts) when
+        found, (SENT, None) to post (not there, or Slack will not let scanbot look: the
+        fallback, noted for `scanbot status`), (RETRY, None) when the look itself failed."""
+        since = min((r.created_at for r in rows if r.created_at), default=None)
+        since = since or self._clock() - timedelta(hours=1)
+        try:
+            ts = await self._slack.find_posted(
+                rows[0].alert.channel_id, key, since=since, thread_ts=thread_ts
+            )
+        except (Paused, Refused) as cannot:
+            if isinstance(cannot, Paused) and cannot.error != "missing_scope":
+                raise
+            reason = f"{cannot.error} ({rows[0].alert.channel_id})"
+            log.warning(
+                "could not look for a post whose answer was lost (%s): posting it again, "
+                "it may show twice; grant channels:history and groups:history",
+                reason,
+            )
+            await self._store.state.set_resend_check(reason)
+            return SendOutcome.SENT, None
+        except SlackFailure as failure:
+            for row in rows:
+                await self._uncertain(row, failure.detail)
+            return SendOutcome.RETRY, None
+        if ts is not None:
+            log.info("found in Slack a post whose answer was lost (%s): adopted", key[:80])
+        return SendOutcome.SENT, ts
+
+    async def _uncertain(self, row: OutboxRow, error: str) -> None:
+        backoff = min(300.0, 2.0 ** min(row.attempts, 8)) * (0.5 + random.random() / 2)
+        at = self._clock() + timedelta(seconds=backoff)
+        await self._store.outbox.mark_uncertain(row.id, error, at)
 
     async def _send_digest(
         self, channel_id: str, rows: list[OutboxRow], report: SendReport
     ) -> None:
         for row in rows:
             await self._store.outbox.mark_sending(row.id)
-        message = thread_cards.digest([row.alert for row in rows])
-        outcome, ts = await self._post(rows[0], channel_id, message, group=rows)
+        key = digest_key(rows)
+        ts = None
+        if any(row.uncertain for row in rows):
+            outcome, ts = await self._look_for(rows, key, None)
+            if outcome is SendOutcome.RETRY:
+                report.retried += len(rows)
+                return
+        if ts is None:
+            message = thread_cards.digest([row.alert for row in rows])
+            outcome, ts = await self._post(rows[0], channel_id, message, group=rows, key=key)
         if ts is None:
             report.parked += len(rows) if outcome.is_parked else 0
             report.retried += len(rows) if outcome is SendOutcome.RETRY else 0
@@ -201,6 +290,8 @@ class Sender:
         await self._store.outbox.mark_digested([row.id for row in rows], ts)
         report.digests += 1
         report.sent += len(rows)
+        now = self._clock()
+        report.latencies += [(now - row.alert.created_at).total_seconds() for row in rows]
         log.info("%d alerts for %s went out as one digest", len(rows), channel_id)
 
     async def _post(
@@ -212,6 +303,7 @@ class Sender:
         group: Sequence[OutboxRow] = (),
         thread_ts: str | None = None,
         broadcast: bool = False,
+        key: str | None = None,
     ) -> tuple[SendOutcome, str | None]:
         """Post (a reply under `thread_ts` if given), paced per channel. Returns (outcome,
         ts); on failure the rows are updated."""
@@ -219,10 +311,13 @@ class Sender:
         await self._wait_for_slot(channel_id)
         failpoint("send:before_post")
         try:
+            key = key or row.alert.key  # metadata: found again if the answer is lost
             if thread_ts is None:
-                ts = await self._slack.post(channel_id, message)
+                ts = await self._slack.post(channel_id, message, key=key)
             else:
-                ts = await self._slack.reply(channel_id, thread_ts, message, broadcast=broadcast)
+                ts = await self._slack.reply(
+                    channel_id, thread_ts, message, broadcast=broadcast, key=key
+                )
         except SlackFailure as failure:
             return await self._failed(rows, channel_id, failure), None
         failpoint("send:after_post")
@@ -252,9 +347,12 @@ class Sender:
             self._next_slot[channel_id] = self._monotonic() + failure.after
             await self._retry(rows, error, at_least=failure.after)
             return SendOutcome.RETRY
-        if isinstance(failure, RetryLater | OutcomeUnknown):
-            # OutcomeUnknown: the post may have shown; sent again, it may show twice (the one
-            # window of the outbox's exactly-once, see README).
+        if isinstance(failure, OutcomeUnknown):
+            # The post may be in Slack: the next attempt looks for it before posting.
+            for row in rows:
+                await self._uncertain(row, failure.detail)
+            return SendOutcome.RETRY
+        if isinstance(failure, RetryLater):
             await self._retry(rows, failure.detail)
             return SendOutcome.RETRY
         # Parked: an answer the notifier does not know.
@@ -287,11 +385,31 @@ class Sender:
             for thread, view in zip(threads, await self._store.threads.views(threads), strict=True)
             if card_key(thread.summary, view) != thread.shown
         ]
-        for thread, view in stale[: self._edits_per_round]:
-            now = self._monotonic()
-            if self._next_edit > now:
-                await self._sleep(self._next_edit - now)
-            self._next_edit = max(now, self._next_edit) + self._edit_interval
+        by_channel: dict[str, list[tuple[AlertThread, TriageView]]] = defaultdict(list)
+        for thread, view in stale:
+            by_channel[thread.channel_id].append((thread, view))
+        await asyncio.gather(
+            *(
+                self._edit_channel(channel, threads[: self._edits_per_round], report)
+                for channel, threads in by_channel.items()
+            )
+        )
+
+    async def _edit_channel(
+        self, channel_id: str, stale: list[tuple[AlertThread, TriageView]], report: SendReport
+    ) -> None:
+        for thread, view in stale:
+            now, slot = self._monotonic(), self._next_edit[channel_id]
+            self._next_edit[channel_id] = max(now, slot) + self._edit_interval
+            if slot > now:
+                await self._sleep(slot - now)
+                # Drawn from the newest summary: cycles may have moved it while this waited.
+                latest = await self._store.threads.get(thread.scan_id, thread.channel_id)
+                if latest is None:
+                    continue
+                thread, view = latest, await self._store.threads.view(latest)
+                if card_key(thread.summary, view) == thread.shown:
+                    continue
             try:
                 await self._slack.edit_parent(
                     thread.channel_id, thread.parent_ts, thread.summary, view
@@ -321,3 +439,8 @@ class Sender:
             log.warning(
                 "could not edit the parent of %s in %s: %s", scan_id, channel_id, failure.error
             )
+
+
+def digest_key(rows: Sequence[OutboxRow]) -> str:
+    """The key a digest is posted with (its first row's, marked as a digest's)."""
+    return f"digest|{rows[0].alert.key}"

@@ -2,6 +2,8 @@
 
 Only the replica that leads (see leader.py) polls and sends; any replica may take a
 webhook, since observations are serialised in the store and alerts are unique by key.
+Scheduled, polling and delivery run apart (delivery.py): a cycle that commits rows wakes
+the senders, and neither waits for the other.
 """
 
 from __future__ import annotations
@@ -13,13 +15,17 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from apscheduler.events import EVENT_JOB_MAX_INSTANCES, JobExecutionEvent
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from scanbot.alerts.cycle import CycleReport, Poller
+from scanbot.alerts.delivery import Rounds
+from scanbot.alerts.inbox import WebhookInbox
 from scanbot.alerts.leader import Leadership
 from scanbot.alerts.sender import Sender, SendReport
 from scanbot.domain.clock import utcnow
 from scanbot.hostedscan.webhooks import WebhookEvent
+from scanbot.metrics import Metrics
 from scanbot.slack.cards import admin as admin_cards
 from scanbot.slack.notifier import Notifier, SlackFailure
 from scanbot.store import Store
@@ -57,6 +63,7 @@ class AlertService:
         failures_before_notice: int = 3,
         triage: Triage | None = None,
         clock: Callable[[], datetime] = utcnow,
+        metrics: Metrics | None = None,
     ) -> None:
         self.poller = poller
         self.sender = sender
@@ -69,18 +76,66 @@ class AlertService:
         self._failures_before_notice = failures_before_notice
         self._clock = clock
         self._triage = triage
+        self.metrics = metrics
         self._scheduler: AsyncIOScheduler | None = None
         self._tick_lock = asyncio.Lock()
         self._jobs: set[asyncio.Task[Any]] = set()
         self._stopping = False
+        self._leader_lock = asyncio.Lock()  # one question to the lock's connection at a time
         self.leading = False
+        self.skipped_runs = 0  # APScheduler runs skipped: a poll still running at the next
+        # Delivery apart from polling, once `start` runs: posts, and parent edits.
+        self.posting = Rounds("delivery", self._post_round, interval=deliver_interval)
+        self.editing = Rounds("parent edit", self._edit_round, interval=deliver_interval)
+        self._rounds_running = False
+        self.webhooks = WebhookInbox(poller, store, on_looked=self._after_webhook)
+        self._resuming: asyncio.Future[int] | None = None
 
     # -- the jobs -------------------------------------------------------------------------
 
     async def tick(self) -> TickReport:
-        """One poll cycle and one delivery round, if this replica leads."""
+        """One poll cycle and one delivery round, if this replica leads (`poll --once`)."""
+        report = await self.poll()
+        if not report.leading:
+            return report
+        try:
+            report.sent = await self._deliver()
+        except Exception as exc:  # a job run is a boundary; the outbox keeps the rows
+            report.error = report.error or f"delivery failed: {exc.__class__.__name__}: {exc}"
+            log.error("delivery round failed: %s", exc, exc_info=exc)
+        return report
+
+    def _count_sends(self, report: SendReport) -> None:
+        if self.metrics is None:
+            return
+        alerts = self.metrics.alerts
+        for event, count in (
+            ("sent", report.sent),
+            ("parked", report.parked),
+            ("retried", report.retried),
+            ("held", report.held),
+            ("adopted", report.adopted),
+        ):
+            if count:
+                alerts.labels(event).inc(count)
+        if report.edited:
+            self.metrics.parent_edits.inc(report.edited)
+        for seconds in report.latencies:
+            self.metrics.alert_latency.observe(max(0.0, seconds))
+
+    def _count_cycle(self, report: TickReport) -> None:
+        if self.metrics is None:
+            return
+        self.metrics.poll_cycles.labels("failed" if report.cycle is None else "ok").inc()
+        if report.cycle is not None:
+            self.metrics.poll_seconds.observe(report.cycle.seconds)
+            if report.cycle.queued:
+                self.metrics.alerts.labels("queued").inc(report.cycle.queued)
+
+    async def poll(self) -> TickReport:
+        """One poll cycle, if this replica leads; then the senders are woken (scheduled)."""
         async with self._tick_lock:
-            self.leading = await self._leadership.ensure()
+            self.leading = await self._ensure_leading()
             report = TickReport(leading=self.leading)
             if not self.leading:
                 return report
@@ -94,16 +149,39 @@ class AlertService:
                 await self._count_success(report)
                 if report.cycle.cycle % PRUNE_EVERY == 0:
                     log.info("pruned old rows: %s", await self.store.housekeeping.prune())
-            try:
-                report.sent = await self._deliver()
-            except Exception as exc:  # a job run is a boundary; the outbox keeps the rows
-                report.error = report.error or f"delivery failed: {exc.__class__.__name__}: {exc}"
-                log.error("delivery round failed: %s", exc, exc_info=exc)
+                self.wake_senders()
+            self._count_cycle(report)
             return report
+
+    def wake_senders(self) -> None:
+        """Rows or thread summaries were committed: deliver and redraw now."""
+        self.posting.wake()
+        self.editing.wake()
+
+    async def _ensure_leading(self) -> bool:
+        async with self._leader_lock:
+            return await self._leadership.ensure()
+
+    async def _post_round(self) -> None:
+        self.leading = await self._ensure_leading()
+        if not self.leading:
+            return
+        report = await self.sender.send()
+        self._count_sends(report)
+        if report.paused:
+            return
+        if report.sent:
+            self.editing.wake()  # new threads: their parents may need a redraw already
+        if self._triage is not None:
+            await self._triage.release_held(self._clock())
+
+    async def _edit_round(self) -> None:
+        if self.leading:
+            self._count_sends(await self.sender.edit_parents())
 
     async def deliver_tick(self) -> SendReport | None:
         """Deliver what webhooks (or a crash) left in the outbox, between poll cycles."""
-        self.leading = await self._leadership.ensure()
+        self.leading = await self._ensure_leading()
         if not self.leading:
             return None
         try:
@@ -114,6 +192,7 @@ class AlertService:
 
     async def _deliver(self) -> SendReport:
         report = await self.sender.deliver()
+        self._count_sends(report)
         if self._triage is not None and not report.paused:
             # Snoozes that ended and threads unmuted: one summary reply each; every snooze
             # that ended is cleared and its parent redrawn, held alerts or not.
@@ -121,19 +200,15 @@ class AlertService:
         return report
 
     async def on_webhook(self, event: WebhookEvent) -> None:
-        """A verified, first-seen webhook event: look at what it names now."""
-        try:
-            if event.is_scan_event and event.scan_id:
-                await self.poller.refresh_scan(event.scan_id)
-            elif event.is_risk_event:  # names a risk, not a scan: look at the active scans
-                await self.poller.run_cycle(steady_only=True)
-            else:
-                log.info("ignored webhook event of type %.60r", event.type)
-                return
-        except Exception as exc:  # the poll that follows catches up on whatever this missed
-            log.error("webhook %s not processed: %s", event.id[:64], exc, exc_info=exc)
-            return
-        await self.deliver_tick()
+        """A verified, first-seen webhook event: looked at with the others of its window."""
+        if not await self.webhooks.submit(event):
+            log.info("webhook event of type %.60r left to polling", event.type)
+
+    async def _after_webhook(self) -> None:
+        if self._rounds_running:
+            self.wake_senders()
+        else:
+            await self.deliver_tick()
 
     # -- failures and admin notes ---------------------------------------------------------
 
@@ -194,7 +269,7 @@ class AlertService:
         scheduler.add_job(
             self._scheduled,
             "interval",
-            args=[self.tick],
+            args=[self.poll],
             seconds=self._poll_interval,
             jitter=jitter,
             max_instances=1,
@@ -203,17 +278,18 @@ class AlertService:
             next_run_time=self._clock(),
             id="poll",
         )
-        scheduler.add_job(
-            self._scheduled,
-            "interval",
-            args=[self.deliver_tick],
-            seconds=self._deliver_interval,
-            max_instances=1,
-            coalesce=True,
-            id="deliver",
-        )
+        scheduler.add_listener(self._skipped, EVENT_JOB_MAX_INSTANCES)
         scheduler.start()
         self._scheduler = scheduler
+        self.posting.start()
+        self.editing.start()
+        self._rounds_running = True
+        self._resuming = asyncio.ensure_future(self.webhooks.resume())
+
+    def _skipped(self, event: JobExecutionEvent) -> None:
+        self.skipped_runs += 1
+        if self.metrics is not None:
+            self.metrics.skipped_runs.inc()
 
     async def stop(self) -> None:
         """Stop the jobs: one under way gets STOP_GRACE seconds, then is cancelled (the
@@ -227,4 +303,8 @@ class AlertService:
             self._scheduler.shutdown(wait=False)
             self._scheduler = None
             await asyncio.gather(*self._jobs, return_exceptions=True)
+        self._rounds_running = False
+        await self.webhooks.aclose()
+        await self.posting.stop()
+        await self.editing.stop()
         await self._leadership.release()

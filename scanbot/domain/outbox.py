@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 
 from scanbot.domain.events import Alert
@@ -47,3 +48,11 @@ class OutboxRow:
     attempts: int
     last_error: str | None = None
     ts: str | None = None
+    maybe_sent: bool = False  # an earlier post's answer was lost: it may be in Slack
+    created_at: datetime | None = None
+
+    @property
+    def uncertain(self) -> bool:
+        """Whether an earlier post of this row may have reached Slack: its answer was lost,
+        or the process died with the row "sending". Look before posting it again."""
+        return self.maybe_sent or self.status is OutboxStatus.SENDING

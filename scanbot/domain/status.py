@@ -21,6 +21,8 @@ class Status:
     poll_failures: int = 0
     polling_down_since: str | None = None
     sending_paused: str | None = None  # why Slack refused the app
+    # Why a post whose answer was lost could not be looked for (then posted again)
+    resend_check_unavailable: str | None = None
     outbox: Mapping[str, int] = field(default_factory=dict)  # rows per status
     parked: tuple[OutboxRow, ...] = ()  # newest first, as many as asked for
     subscriptions: tuple[Subscription, ...] = ()

@@ -36,6 +36,8 @@ MAX_VIEW_BLOCKS = 100
 JSON_FORM_FIELDS = frozenset(
     {"blocks", "attachments", "view", "files", "metadata", "unfurls", "user_auth_blocks"}
 )
+# Reads that need channels:history (public channels) or groups:history (private ones).
+HISTORY_READS = frozenset({"conversations.history", "conversations.replies"})
 FIRST_TS = 1_700_000_000_000_000  # microseconds; every ts is later than this
 _TS = re.compile(r"\d+\.\d+")
 
@@ -70,6 +72,9 @@ class _Fault:
     retry_after: int | None
     delay: float
     times: int
+    until: asyncio.Event | None = None  # answer (or fail) only once this is set
+    channel: str | None = None  # only calls for this channel
+    drop: bool = False  # do the call, then drop the connection before the answer
 
 
 @dataclass
@@ -118,8 +123,13 @@ class FakeSlack:
         self.external: set[str] = set()
         self.members: dict[str, list[str]] = {}
         self._faults: dict[str, list[_Fault]] = {}
+        self.dropped = 0  # answers dropped after the call was done (`fail_next(drop=True)`)
+        # Scopes the app was not granted: conversations.history and .replies answer
+        # `missing_scope` when theirs is among them (e.g. {"channels:history"}).
+        self.missing_scopes: set[str] = set()
         self._response_posts: dict[str, int] = {}
         self._ids = itertools.count(1)
+        self._last_micros = FIRST_TS
         self._methods: dict[str, _Method] = {
             "auth.test": self._auth_test,
             "chat.postMessage": self._post_message,
@@ -135,6 +145,8 @@ class FakeSlack:
             "users.conversations": self._users_conversations,
             "chat.getPermalink": self._permalink,
             "apps.connections.open": self._connections_open,
+            "conversations.history": self._history,
+            "conversations.replies": self._replies,
         }
         self.app = Starlette(
             routes=[
@@ -219,17 +231,24 @@ class FakeSlack:
         retry_after: int | None = None,
         delay: float = 0.0,
         times: int = 1,
+        until: asyncio.Event | None = None,
+        channel: str | None = None,
+        drop: bool = False,
     ) -> None:
         """Script a fault for the next `times` calls to `method` (or "response_url").
 
         `retry_after` alone gives HTTP 429 + Retry-After + `ratelimited`; `error` alone an
         `{"ok": false}` answer with 200 (for a response_url, 400 with the error as text,
         as Slack does); a 5xx `status` an error answer; `delay` alone answers normally but
-        late, so a client that timed out may still have posted. Faults queue in order.
+        late, so a client that timed out may still have posted; `until` holds the answer
+        until the event is set (a slow Slack, released by the test). `channel` limits the
+        fault to calls for that channel. `drop` does the call (a post is stored) and then
+        drops the connection before the answer: the client cannot know it happened.
+        Faults queue in order.
         """
         if retry_after is not None and status == 200:
             status = 429
-        fault = _Fault(error, status, retry_after, delay, times)
+        fault = _Fault(error, status, retry_after, delay, times, until, channel, drop)
         self._faults.setdefault(method, []).append(fault)
 
     # The HTTP side.
@@ -246,12 +265,22 @@ class FakeSlack:
         refused = self._refuse(method, token)
         if refused is not None:
             return JSONResponse({"ok": False, "error": refused})
-        faulted = await self._apply_fault(method, _api_fault_response)
+        faulted = await self._apply_fault(method, _api_fault_response, body.get("channel"))
+        if isinstance(faulted, _Dropped):
+            faulted.answer = self._answer(method, body, request)
         if faulted is not None:
             return faulted
+        return self._answer(method, body, request)
+
+    def _answer(self, method: str, body: Json, request: Request) -> Response:
         handler = self._methods.get(method)
         if handler is None:
             return JSONResponse({"ok": False, "error": "unknown_method"})
+        if method in HISTORY_READS:
+            private = str(body.get("channel", "")).startswith("G")
+            needed = "groups:history" if private else "channels:history"
+            if needed in self.missing_scopes:
+                return JSONResponse({"ok": False, "error": "missing_scope", "needed": needed})
         try:
             return JSONResponse({"ok": True, **handler(body, request)})
         except _SlackError as e:
@@ -302,17 +331,22 @@ class FakeSlack:
         return PlainTextResponse(f"OK - {len(upload.content)}")
 
     async def _apply_fault(
-        self, method: str, answer: Callable[[_Fault], Response]
+        self, method: str, answer: Callable[[_Fault], Response], channel: object = None
     ) -> Response | None:
         queue = self._faults.get(method)
-        if not queue:
+        fault = next((f for f in queue or () if f.channel in (None, channel)), None)
+        if queue is None or fault is None:
             return None
-        fault = queue[0]
         fault.times -= 1
         if fault.times <= 0:
-            queue.pop(0)
+            queue.remove(fault)
         if fault.delay:
             await asyncio.sleep(fault.delay)
+        if fault.until is not None:
+            await fault.until.wait()
+        if fault.drop:
+            self.dropped += 1
+            return _Dropped()
         if fault.error is None and fault.status == 200:
             return None  # only late: answer as usual
         return answer(fault)
@@ -480,6 +514,42 @@ class FakeSlack:
         permalink = f"https://fake-slack.example/archives/{channel}/p{ts.replace('.', '')}"
         return {"channel": channel, "permalink": permalink}
 
+    def _history(self, body: Json, request: Request) -> Json:
+        """A channel's messages, newest first (top level and broadcast replies), between
+        `oldest` and `latest` (exclusive unless `inclusive`), `limit` at most, one page."""
+        channel = _require(body, "channel", "channel_not_found")
+        shown = [
+            m
+            for m in self.channels.get(channel, [])
+            if m.get("thread_ts", m["ts"]) == m["ts"] or m.get("reply_broadcast")
+        ]
+        return {"messages": self._page(shown[::-1], body), "has_more": False}
+
+    def _replies(self, body: Json, request: Request) -> Json:
+        """A thread's parent and replies, oldest first."""
+        channel = _require(body, "channel", "channel_not_found")
+        ts = _require(body, "ts", "thread_not_found")
+        if self.message(channel, ts) is None:
+            raise _SlackError("thread_not_found")
+        return {"messages": self._page(self.thread(channel, ts), body), "has_more": False}
+
+    def _page(self, messages: list[Json], body: Json) -> list[Json]:
+        inclusive = _truthy(body.get("inclusive"))
+        oldest, latest = float(body.get("oldest") or 0), float(body.get("latest") or 1e12)
+
+        def within(ts: float) -> bool:
+            if inclusive:
+                return oldest <= ts <= latest
+            return oldest < ts < latest
+
+        metadata = _truthy(body.get("include_all_metadata"))
+        page = [
+            {k: v for k, v in m.items() if metadata or k != "metadata"}
+            for m in messages
+            if within(float(m["ts"]))
+        ]
+        return page[: int(body.get("limit") or 100)]
+
     # Helpers for the methods.
 
     def _new_message(self, body: Json) -> Json:
@@ -511,11 +581,29 @@ class FakeSlack:
         return dict(stored)
 
     def _next_ts(self) -> str:
-        micros = FIRST_TS + 100 * next(self._ids)
+        # Like Slack's: the time of posting, in microseconds, strictly increasing (so a
+        # history read with `oldest` sees what was posted after that time).
+        micros = max(FIRST_TS, self._last_micros + 100, time.time_ns() // 1000)
+        self._last_micros = micros
         return f"{micros // 1_000_000}.{micros % 1_000_000:06d}"
 
     def _next_id(self, prefix: str) -> str:
         return f"{prefix}0FAKE{next(self._ids):04d}"
+
+
+class _Dropped(Response):
+    """The call was done; the connection drops after the status line, before the body."""
+
+    answer: Response | None = None
+
+    def __init__(self) -> None:
+        super().__init__(status_code=200)
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        headers = [(b"content-type", b"application/json"), (b"content-length", b"512")]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": b'{"ok": tr', "more_body": True})
+        # Returning with the body unfinished makes uvicorn close the connection.
 
 
 class _SlackError(Exception):

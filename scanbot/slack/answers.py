@@ -19,11 +19,13 @@ from scanbot.hostedscan import (
     InvalidScanId,
     NotFound,
     RateLimited,
+    Scan,
     Unauthorized,
     Unavailable,
     validate_scan_id,
 )
-from scanbot.scans.listing import collect_listing
+from scanbot.hostedscan.shared import SharedReads
+from scanbot.scans.listing import ScanListing, collect_listing
 from scanbot.scans.parse import (
     ChannelCommand,
     ListScans,
@@ -43,6 +45,10 @@ log = logging.getLogger(__name__)
 
 # Slack shows its own error after 3 s; we ack at once, then the user waits for this at most.
 DEFAULT_DEADLINE = 12.0
+# How long a read answers identical requests (Refresh asks again whatever its age).
+SHARED_FOR = 5.0
+# Answers drawn and sent at once (`Answers.drawing`, held by the listeners' replies too).
+DRAWING_AT_ONCE = 4
 
 
 def error_reference() -> str:
@@ -74,10 +80,21 @@ class Answers:
         *,
         deadline: float = DEFAULT_DEADLINE,
         channel_commands: ChannelCommands | None = None,
+        shared_for: float = SHARED_FOR,
+        queued: Callable[[], int] = lambda: 0,
     ) -> None:
+        """`queued`: HostedScan requests waiting for scanbot's own limit (the limiter's)."""
         self._hostedscan = hostedscan
         self._deadline = deadline
         self._channel_commands = channel_commands
+        self._queued = queued
+        # Cards drawn and sent a few at a time: a shared read answers many requests at once,
+        # and drawn and posted all together their CPU held the loop that acks Slack
+        # (bench/commands.py, 1,000 commands: ack p99 0.5-1 s; a few at a time: ~0.1 s).
+        self.drawing = asyncio.Semaphore(DRAWING_AT_ONCE)
+        # Identical reads at once share one request, and its answer for a few seconds.
+        self.scans_read: SharedReads[Scan] = SharedReads(ttl=shared_for)
+        self.listings_read: SharedReads[ScanListing] = SharedReads(ttl=shared_for)
 
     async def scans(self, text: str, *, channel_id: str = "", user_id: str = "") -> Reply:
         """`/scans [words]`: a list card, usage, or a channel subcommand (subscribe, triage)."""
@@ -102,12 +119,19 @@ class Answers:
             return Reply(scan_cards.usage(command.unknown, command.suggestion))
         return await self.details(command.scan_id)
 
-    async def details(self, scan_id: str, *, shared_by: str | None = None) -> Reply:
-        """The detail card of one scan (the public copy when `shared_by` is a user id)."""
+    async def details(
+        self, scan_id: str, *, shared_by: str | None = None, fresh: bool = False
+    ) -> Reply:
+        """The detail card of one scan (the public copy when `shared_by` is a user id);
+        `fresh` (Refresh) asks HostedScan again rather than take an answer seconds old."""
 
         async def fetch() -> Reply:
-            scan = await self._hostedscan.get_scan(validate_scan_id(scan_id))
-            return Reply(scan_cards.scan_detail(scan, shared_by=shared_by))
+            valid = validate_scan_id(scan_id)
+            scan = await self.scans_read.get(
+                valid, lambda: self._hostedscan.get_scan(valid), fresh=fresh
+            )
+            async with self.drawing:
+                return Reply(scan_cards.scan_detail(scan, shared_by=shared_by))
 
         return await self._guarded(fetch, scan_id=scan_id)
 
@@ -121,9 +145,15 @@ class Answers:
             return Reply.failure(sentences.BUTTON_UNREADABLE)
         query = command.query
 
-        async def fetch() -> Reply:
+        async def listing() -> ScanListing:
             scans = self._hostedscan.list_scans(query.filters())
-            return Reply(scan_cards.scan_list(await collect_listing(scans, query, offset=offset)))
+            return await collect_listing(scans, query, offset=offset)
+
+        async def fetch() -> Reply:
+            key = (query.words(), offset)
+            found = await self.listings_read.get(key, listing)
+            async with self.drawing:
+                return Reply(scan_cards.scan_list(found))
 
         return await self._guarded(fetch)
 
@@ -152,4 +182,5 @@ class Answers:
         else:
             log.error("unexpected error (error reference %s)", reference, exc_info=exc)
         shown_id = truncate(escape(scan_id or ""), 80)
-        return Reply.failure(sentences.command_failed(exc, shown_id, reference))
+        queued = isinstance(exc, TimeoutError) and self._queued() > 0
+        return Reply.failure(sentences.command_failed(exc, shown_id, reference, queued=queued))

@@ -82,6 +82,11 @@ TRANSIENT_ERRORS = frozenset(
 )
 # Retry-After when Slack says it is rate limiting but not for how long.
 DEFAULT_RETRY_AFTER = 1.0
+# Message metadata on every alert post: its outbox key, so a post whose answer was lost can
+# be found in Slack (conversations.history / .replies with include_all_metadata).
+ALERT_METADATA = "scanbot_alert"
+# Pages of history or replies read to find one post (200 messages each).
+MAX_LOOKUP_PAGES = 5
 # users.conversations pages read for one person's channels (200 channels a page).
 MAX_CHANNEL_PAGES = 50
 
@@ -199,6 +204,12 @@ def retry_after(headers: Mapping[str, Any]) -> float:
 CLIENT_FAILURES = (SlackClientError, aiohttp.ClientError, TimeoutError, OSError)
 
 
+def _keyed(key: str | None) -> dict[str, Any]:
+    if key is None:
+        return {}
+    return {"metadata": {"event_type": ALERT_METADATA, "event_payload": {"key": key}}}
+
+
 async def _sent(call: Awaitable[AsyncSlackResponse]) -> AsyncSlackResponse:
     try:
         return await call
@@ -229,19 +240,59 @@ class Notifier:
 
     # -- messages ------------------------------------------------------------------------
 
-    async def post(self, channel_id: str, message: Message) -> str:
-        """A message of its own in the channel (an alert's parent, a digest); its ts."""
-        return await self._post(channel_id, message)
+    async def post(self, channel_id: str, message: Message, *, key: str | None = None) -> str:
+        """A message of its own in the channel (an alert's parent, a digest); its ts.
+        `key` goes with it as message metadata, for `find_posted`."""
+        return await self._post(channel_id, message, **_keyed(key))
 
     async def reply(
-        self, channel_id: str, thread_ts: str, message: Message, *, broadcast: bool | None = None
+        self,
+        channel_id: str,
+        thread_ts: str,
+        message: Message,
+        *,
+        broadcast: bool | None = None,
+        key: str | None = None,
     ) -> str:
         """A reply in the thread under `thread_ts`, also shown in the channel when
-        `broadcast` (None: Slack's default, not shown)."""
-        options: dict[str, Any] = {"thread_ts": thread_ts}
+        `broadcast` (None: Slack's default, not shown); `key` as in `post`."""
+        options: dict[str, Any] = {"thread_ts": thread_ts, **_keyed(key)}
         if broadcast is not None:
             options["reply_broadcast"] = broadcast
         return await self._post(channel_id, message, **options)
+
+    async def find_posted(
+        self, channel_id: str, key: str, *, since: datetime, thread_ts: str | None = None
+    ) -> str | None:
+        """The ts of the message posted with `key` (see `post`): among the replies under
+        `thread_ts`, or the channel's messages since `since`; None when there is none.
+
+        Needs `channels:history` (`groups:history` for private channels) and scanbot in the
+        channel: without them Slack answers `missing_scope` (`Paused`) or `not_in_channel`
+        (`Refused`), and the caller decides without knowing.
+        """
+        oldest = f"{max(0.0, since.timestamp() - 60):.6f}"  # a minute for clocks apart
+        cursor: str | None = None
+        for _ in range(MAX_LOOKUP_PAGES):
+            options: dict[str, Any] = {"oldest": oldest, "limit": 200, "include_all_metadata": True}
+            if cursor:
+                options["cursor"] = cursor
+            if thread_ts is None:
+                call = self._client.conversations_history(channel=channel_id, **options)
+            else:
+                call = self._client.conversations_replies(
+                    channel=channel_id, ts=thread_ts, **options
+                )
+            response = await _sent(call)
+            for message in response.get("messages") or []:
+                metadata = message.get("metadata") or {}
+                payload = metadata.get("event_payload") or {}
+                if metadata.get("event_type") == ALERT_METADATA and payload.get("key") == key:
+                    return str(message["ts"])
+            cursor = (response.get("response_metadata") or {}).get("next_cursor") or None
+            if not cursor:
+                return None
+        return None
 
     async def notice(self, channel_id: str, message: Message) -> str:
         """A sentence of scanbot's own in the channel (a subscription, an admin note), with

@@ -118,10 +118,13 @@ FORM_NOT_SEALED = (
 # -- HostedScan failures ---------------------------------------------------------------------
 
 
-def command_failed(exc: BaseException, shown_id: str, reference: str) -> str:
+def command_failed(
+    exc: BaseException, shown_id: str, reference: str, *, queued: bool = False
+) -> str:
     """Why `/scan`, `/scans` or a card button got no card. `shown_id` is the scan id asked
     for, escaped; `reference` is the error reference the log names (said only when the log
-    is where the answer is)."""
+    is where the answer is); `queued`: the deadline passed with requests waiting for
+    scanbot's own limit on HostedScan requests (not HostedScan's)."""
     if isinstance(exc, InvalidScanId):
         return (
             f"`{shown_id}` is not a scan id: ids are letters, digits, `_` and `-`, "
@@ -134,7 +137,14 @@ def command_failed(exc: BaseException, shown_id: str, reference: str) -> str:
             "HostedScan rejected scanbot's API key. Ask an admin to check the "
             "`HOSTEDSCAN_API_KEY` setting."
         )
-    if isinstance(exc, RateLimited | Unavailable | TimeoutError):
+    if isinstance(exc, RateLimited):
+        return "HostedScan is busy (it is rate limiting scanbot) right now. Try again in a minute."
+    if isinstance(exc, TimeoutError) and queued:
+        return (
+            "scanbot is busy: many requests are waiting for its own limit on HostedScan "
+            "requests (HostedScan itself is fine). Try again in a minute."
+        )
+    if isinstance(exc, Unavailable | TimeoutError):
         return "HostedScan is busy or not answering right now. Try again in a minute."
     if isinstance(exc, HostedScanError):
         return (

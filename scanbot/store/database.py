@@ -26,6 +26,9 @@ log = logging.getLogger(__name__)
 
 # pg_advisory_xact_lock key that serialises migrations of replicas starting together.
 MIGRATION_LOCK = 0x5CA9B07
+# pg_advisory_xact_lock key that serialises observations (poll cycles, webhook refreshes)
+# with the start of a thread, so a thread never misses the state an observation wrote.
+OBSERVE_LOCK = 0x5CA9B08
 # SQLite allows 32,766 bound variables; stay well under for IN (...) lists.
 CHUNK = 900
 

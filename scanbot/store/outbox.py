@@ -72,6 +72,12 @@ class Outbox:
     async def mark_retry(self, row_id: int, error: str, at: datetime) -> None:
         await self._update([row_id], status=PENDING, last_error=error, next_attempt_at=at)
 
+    async def mark_uncertain(self, row_id: int, error: str, at: datetime) -> None:
+        """The post's answer was lost: it may be in Slack. Retried at `at`, looked for first."""
+        await self._update(
+            [row_id], status=PENDING, last_error=error, next_attempt_at=at, maybe_sent=True
+        )
+
     async def park(self, row_id: int, reason: str) -> None:
         await self._update(
             [row_id], status=OutboxStatus.PARKED, last_error=reason, done_at=utcnow()
@@ -124,6 +130,15 @@ class Outbox:
         )
         return await self._rows(query)
 
+    async def oldest_waiting(self) -> datetime | None:
+        """When the oldest row still to be sent (pending or sending) was queued."""
+        query = sa.select(sa.func.min(outbox.c.created_at)).where(
+            outbox.c.status.in_([PENDING, SENDING])
+        )
+        async with self._db.read() as conn:
+            oldest: datetime | None = (await conn.execute(query)).scalar_one()
+        return oldest
+
     async def counts(self) -> dict[str, int]:
         """Rows per status (statuses with none left out)."""
         query = sa.select(outbox.c.status, sa.func.count()).group_by(outbox.c.status)
@@ -150,4 +165,6 @@ def _outbox_row(row: Any) -> OutboxRow:
         attempts=row["attempts"],
         last_error=row["last_error"],
         ts=row["ts"],
+        maybe_sent=bool(row["maybe_sent"]),
+        created_at=row["created_at"],
     )

@@ -82,6 +82,8 @@ outbox = sa.Table(
     sa.Column("ts", TS, nullable=True),
     sa.Column("created_at", WHEN, nullable=False),
     sa.Column("done_at", WHEN, nullable=True),
+    # An earlier post may have reached Slack (answer lost): look before posting again.
+    sa.Column("maybe_sent", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Index("ix_outbox_status_due", "status", "next_attempt_at"),
 )
 
@@ -134,6 +136,9 @@ webhook_events = sa.Table(
     metadata,
     sa.Column("event_id", sa.String(255), primary_key=True),
     sa.Column("received_at", WHEN, nullable=False, index=True),
+    sa.Column("scan_id", sa.String(255), nullable=True),  # what a scan.* event names
+    sa.Column("risks", sa.Boolean, nullable=False, server_default=sa.false()),  # risk.*
+    sa.Column("done_at", WHEN, nullable=True),  # None: its work is still to be done
 )
 
 bot_state = sa.Table(

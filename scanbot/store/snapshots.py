@@ -13,14 +13,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from scanbot.domain.events import Alert, Snapshot
 from scanbot.domain.scans import ScanSummary
 from scanbot.failpoints import failpoint
-from scanbot.store.database import Database, chunks
+from scanbot.store.database import OBSERVE_LOCK, Database, chunks
 from scanbot.store.outbox import Outbox
 from scanbot.store.schema import scan_snapshots
 from scanbot.store.state import BotState, CycleMark
 from scanbot.store.threads import Threads
 
-# pg_advisory_xact_lock key that serialises observations (poll cycles, webhook refreshes).
-OBSERVE_LOCK = 0x5CA9B08
 # Matches migration 0003's partial index; FINAL_STATES spelled out as SQL literals.
 NOT_FINAL_SQL = "state NOT IN ('SUCCEEDED', 'FAILED', 'OVER_LIMIT')"
 

@@ -22,6 +22,9 @@ class StateKey(StrEnum):
     POLL_FAILURES = "poll_failures"  # failed poll cycles in a row
     POLL_DOWN_SINCE = "poll_down_since"  # ISO time polling was declared down (admin told)
     SENDING_PAUSED = "sending_paused"  # why Slack refused the app; None: sending
+    # Why scanbot could not look for a post whose answer was lost (a history scope, not in
+    # the channel), so it posted again; None: looking works (or was never needed).
+    RESEND_CHECK = "resend_check_unavailable"
 
 
 @dataclass(frozen=True)
@@ -34,6 +37,7 @@ class StateValues:
     poll_failures: int = 0
     poll_down_since: str | None = None
     sending_paused: str | None = None
+    resend_check_unavailable: str | None = None
 
     @classmethod
     def of(cls, stored: Mapping[str, Any]) -> StateValues:
@@ -70,6 +74,9 @@ class BotState:
 
     async def set_sending_paused(self, reason: str | None) -> None:
         await self._set({StateKey.SENDING_PAUSED: reason})
+
+    async def set_resend_check(self, unavailable: str | None) -> None:
+        await self._set({StateKey.RESEND_CHECK: unavailable})
 
     async def set_poll_failures(self, count: int) -> None:
         await self._set({StateKey.POLL_FAILURES: count})

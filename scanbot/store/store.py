@@ -51,6 +51,7 @@ class Store:
             poll_failures=state.poll_failures,
             polling_down_since=state.poll_down_since,
             sending_paused=state.sending_paused,
+            resend_check_unavailable=state.resend_check_unavailable,
             outbox=await self.outbox.counts(),
             parked=tuple(await self.outbox.parked(limit=parked)),
             subscriptions=tuple(await self.subscriptions.all()),

@@ -16,9 +16,9 @@ from scanbot.domain.events import Alert, Snapshot
 from scanbot.domain.outbox import OutboxStatus
 from scanbot.domain.scans import ScanSummary
 from scanbot.domain.threads import Acknowledgement, AlertThread, TriageView
-from scanbot.store.database import Database, chunks
+from scanbot.store.database import OBSERVE_LOCK, Database, chunks
 from scanbot.store.outbox import Outbox
-from scanbot.store.schema import acknowledgements, alert_threads, outbox
+from scanbot.store.schema import acknowledgements, alert_threads, outbox, scan_snapshots
 
 
 class Threads:
@@ -36,10 +36,17 @@ class Threads:
 
     async def start(self, row_id: int, alert: Alert, parent_ts: str, shown: str) -> None:
         """The alert went out as a thread's parent: remember both, together. A second
-        parent for the same scan and channel keeps the first thread."""
+        parent for the same scan and channel keeps the first thread.
+
+        The thread's summary is the newest state known of its scan (its snapshot), not the
+        alert's: an observation that saw the scan move on while this post was delayed found
+        no thread to refresh, and the sender edits the parent when `shown` differs. The
+        observe lock orders this with observations, so neither misses the other.
+        """
         now = utcnow()
         summary = alert.event.summary
         async with self._db.transaction() as conn:
+            await self._db.lock(conn, OBSERVE_LOCK)
             await conn.execute(
                 self._db.insert(alert_threads)
                 .values(
@@ -52,6 +59,16 @@ class Threads:
                 )
                 .on_conflict_do_nothing(index_elements=["scan_id", "channel_id"])
             )
+            latest = (
+                await conn.execute(
+                    sa.select(scan_snapshots.c.summary, scan_snapshots.c.last_seen).where(
+                        scan_snapshots.c.scan_id == summary.scan_id
+                    )
+                )
+            ).first()
+            if latest is not None:
+                known = ScanSummary.model_validate_json(latest.summary)
+                await conn.execute(summary_update(known, latest.last_seen))
             await self._outbox.sent_in(conn, row_id, parent_ts, now)
 
     async def mark_shown(self, scan_id: str, channel_id: str, shown: str) -> None:

@@ -5,6 +5,8 @@ webhook changed its snapshot between the first look and the lock."""
 
 from __future__ import annotations
 
+import asyncio
+import gc
 from collections import Counter
 from collections.abc import AsyncIterator, Collection
 from dataclasses import dataclass
@@ -213,3 +215,27 @@ async def test_a_webhook_before_the_baseline_changes_nothing(rig: Rig) -> None:
     assert (report.listed, report.events) == (1, [])
     assert await rig.store.snapshots.count() == 0
     assert await rig.store.state.read() == StateValues()
+
+
+async def test_the_collector_is_paused_during_a_cycle_and_back_after(rig: Rig) -> None:
+    seen: list[bool] = []
+    original = rig.poller._observe  # a spy on the batches
+
+    async def observe(*args: Any, **kwargs: Any) -> None:
+        seen.append(gc.isenabled())
+        await original(*args, **kwargs)
+
+    rig.poller._observe = observe  # type: ignore[method-assign]
+    rig.scan("RUNNING")
+    assert gc.isenabled()
+    await asyncio.gather(rig.poller.run_cycle(), rig.poller.run_cycle(steady_only=True))
+    assert seen
+    assert not any(seen)
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        async with cycle.collector_paused():
+            pass
+        assert not gc.isenabled()  # turned off by someone else: left off
+    finally:
+        gc.enable()

@@ -46,6 +46,7 @@ class FakeNotifier:
     calls: list[Call] = field(default_factory=list)
     failures: dict[str, list[SlackFailure]] = field(default_factory=dict)
     count: int = 0
+    in_slack: dict[str, str] = field(default_factory=dict)  # key -> ts, for find_posted
 
     def fail_next(self, method: str, *failures: SlackFailure) -> None:
         self.failures.setdefault(method, []).extend(failures)
@@ -61,15 +62,30 @@ class FakeNotifier:
         self.count += 1
         return f"1700000000.{self.count:06d}"
 
-    async def post(self, channel_id: str, message: Message) -> str:
-        return self._answer("post", channel_id, message=message)
+    async def post(self, channel_id: str, message: Message, *, key: str | None = None) -> str:
+        return self._answer("post", channel_id, message=message, key=key)
 
     async def reply(
-        self, channel_id: str, thread_ts: str, message: Message, *, broadcast: bool | None = None
+        self,
+        channel_id: str,
+        thread_ts: str,
+        message: Message,
+        *,
+        broadcast: bool | None = None,
+        key: str | None = None,
     ) -> str:
         return self._answer(
-            "reply", channel_id, thread_ts=thread_ts, message=message, broadcast=broadcast
+            "reply", channel_id, thread_ts=thread_ts, message=message, broadcast=broadcast, key=key
         )
+
+    async def find_posted(
+        self, channel_id: str, key: str, *, since: datetime, thread_ts: str | None = None
+    ) -> str | None:
+        self.calls.append(Call("find_posted", channel_id, {"key": key, "thread_ts": thread_ts}))
+        queued = self.failures.get("find_posted")
+        if queued:
+            raise queued.pop(0)
+        return self.in_slack.get(key)
 
     async def edit_parent(
         self, channel_id: str, ts: str, summary: ScanSummary, triage: TriageView
@@ -268,14 +284,76 @@ async def test_retry_later_without_a_time_backs_off(rig: Rig) -> None:
     assert row in [r.id for r in await rig.store.outbox.due(later)]
 
 
-async def test_an_unknown_outcome_is_sent_again_later(rig: Rig) -> None:
+async def test_an_unknown_outcome_is_looked_for_then_sent_again_if_not_there(rig: Rig) -> None:
     [row] = await rig.queue(alert("scan-1"))
     rig.slack.fail_next("post", OutcomeUnknown("no answer in time", wire="TimeoutError"))
     assert (await rig.sender.deliver()).retried == 1
     assert (await rig.statuses())[row] == ("pending", 1, "connection: TimeoutError")
     rig.clock.now += timedelta(minutes=10)
     assert (await rig.sender.deliver()).sent == 1
-    assert len(rig.slack.of("post")) == 2
+    (looked,) = rig.slack.of("find_posted")
+    assert looked.args == {"key": alert("scan-1").key, "thread_ts": None}
+    assert [c.args["key"] for c in rig.slack.of("post")] == [alert("scan-1").key] * 2
+
+
+async def test_an_unknown_outcome_found_in_slack_is_adopted(rig: Rig) -> None:
+    [row] = await rig.queue(alert("scan-1"))
+    rig.slack.fail_next("post", OutcomeUnknown("no connection", wire="ClientPayloadError"))
+    await rig.sender.deliver()
+    rig.slack.in_slack[alert("scan-1").key] = "1700000000.000777"
+    rig.clock.now += timedelta(minutes=10)
+    report = await rig.sender.deliver()
+    assert (report.sent, report.adopted) == (0, 1)
+    assert len(rig.slack.of("post")) == 1
+    assert (await rig.statuses())[row][0] == "sent"
+    thread = await rig.store.threads.get("scan-1", C1)
+    assert thread is not None
+    assert thread.parent_ts == "1700000000.000777"
+
+
+async def test_a_look_that_fails_decides_nothing(rig: Rig) -> None:
+    await rig.queue(alert("scan-1"))
+    rig.slack.fail_next("post", OutcomeUnknown("no connection", wire="ClientPayloadError"))
+    await rig.sender.deliver()
+    rig.slack.fail_next("find_posted", RetryLater("ratelimited", after=3.0, status=429))
+    rig.clock.now += timedelta(minutes=10)
+    assert (await rig.sender.deliver()).retried == 1
+    assert len(rig.slack.of("post")) == 1
+    rig.clock.now += timedelta(minutes=10)
+    assert (await rig.sender.deliver()).sent == 1  # still uncertain: looked again, not found
+    assert len(rig.slack.of("find_posted")) == 2
+
+
+@pytest.mark.parametrize(
+    ("failure", "posted", "paused"),
+    [
+        (Paused("missing_scope", status=200), True, None),
+        (Refused("not_in_channel", status=200), True, None),
+        (Paused("token_revoked", status=200), False, "token_revoked"),
+    ],
+    ids=lambda v: getattr(v, "error", str(v)),
+)
+async def test_a_look_slack_does_not_allow(
+    rig: Rig, failure: SlackFailure, posted: bool, paused: str | None
+) -> None:
+    await rig.queue(alert("scan-1"))
+    rig.slack.fail_next("post", OutcomeUnknown("no connection", wire="ClientPayloadError"))
+    await rig.sender.deliver()
+    rig.slack.fail_next("find_posted", failure)
+    rig.clock.now += timedelta(minutes=10)
+    report = await rig.sender.deliver()
+    assert (report.sent, report.paused) == (int(posted), paused)
+    unavailable = (await rig.store.state.read()).resend_check_unavailable
+    assert unavailable == (f"{failure.error} ({C1})" if posted else None)
+
+
+async def test_a_row_left_sending_by_a_crash_is_looked_for(rig: Rig) -> None:
+    [row] = await rig.queue(alert("scan-1"))
+    await rig.store.outbox.mark_sending(row)
+    rig.slack.in_slack[alert("scan-1").key] = "1700000000.000888"
+    report = await rig.sender.deliver()
+    assert (report.sent, report.adopted) == (0, 1)
+    assert rig.slack.of("post") == []
 
 
 async def test_an_unknown_error_is_retried_then_parked(rig: Rig) -> None:

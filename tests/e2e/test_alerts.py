@@ -11,11 +11,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from scanbot.alerts.sender import Sender
 from scanbot.domain.clock import utcnow
 from tests.databases import fresh_database
-from tests.e2e.conftest import Stack, frozen_world, running_stack
+from tests.e2e.conftest import HEALTH_AUTH, Stack, frozen_world, running_stack
 from tests.slack.blockkit import assert_valid_message
 
 CHANNEL = "C0SECOPS"
@@ -213,6 +214,42 @@ async def test_rate_limits_and_outages_are_retried_not_lost(
     assert len([m for m in _alerts(stack) if scan_id in m["text"]]) == 1
 
 
+async def test_a_parent_posted_late_is_corrected_by_the_next_round(stack: Stack) -> None:
+    """Issue 8, item 1, as `scanbot poll --once` runs it (`tick`: a cycle, then a round):
+    the scan is RUNNING with a risk, Slack answers 500 to that post, the scan then
+    SUCCEEDED while the post waits: the parent goes out drawn as running, and the same
+    round's edit step draws it finished; later rounds have nothing left to edit."""
+    await _subscribe(stack, "finished risks")
+    await stack.runtime.alerts.tick()  # baseline
+    scan_id = _queued(stack)
+    stack.world.remove_scan(scan_id)
+    scan_id = stack.world.add_scan(
+        type="OPENVAS", state="RUNNING", progress=40, targets=["x.example"], risks=1
+    )
+    stack.slack.fail_next("chat.postMessage", status=500, times=2)
+    first = await stack.runtime.alerts.tick()
+    assert first.sent is not None
+    assert (first.sent.sent, first.sent.retried) == (0, 1)
+    stack.world.set_state(scan_id, "SUCCEEDED")
+    second = await stack.runtime.alerts.tick()  # its finished alert fails too: no thread yet
+    assert second.sent is not None
+    assert second.sent.sent == 0
+
+    later = await _sender_at(stack, utcnow() + timedelta(minutes=10)).deliver()
+    assert later.sent == 2
+    parent, reply = [m for m in _alerts(stack) if scan_id in m["text"]]
+    assert reply["thread_ts"] == parent["ts"]
+    edits = [c.body for c in stack.slack.calls_to("chat.update") if c.body["ts"] == parent["ts"]]
+    assert len(edits) == 1, "the parent kept the card of the delayed post"
+    assert "succeeded" in edits[0]["text"].lower()
+    assert "succeeded" in str(parent["text"]).lower()  # the fake Slack applied the edit
+    assert_valid_message(edits[0])
+
+    await stack.runtime.alerts.tick()
+    edits_after = [c for c in stack.slack.calls_to("chat.update") if c.body["ts"] == parent["ts"]]
+    assert len(edits_after) == 1
+
+
 async def test_a_revoked_token_pauses_sending_and_resumes(stack: Stack) -> None:
     await _subscribe(stack, "finished")
     await stack.runtime.alerts.tick()
@@ -320,3 +357,32 @@ async def _steady_cycle_requests(stack: Stack) -> None:
     assert paths.count("/v1/scans") == 1  # fewer than 500 active: one page
     assert paths.count(f"/v1/scans/{active[0]['id']}") == 1  # the one departure
     assert len(paths) == 2
+
+
+async def test_metrics_show_the_pipeline_in_prometheus_text() -> None:
+    async with running_stack(frozen_world(), settings={"full_sweep_every": 1}) as stack:
+        await _subscribe(stack, "finished")
+        await stack.runtime.alerts.tick()
+        stack.world.add_scan(type="NMAP", state="SUCCEEDED", targets=["x.example"])
+        await stack.runtime.alerts.tick()
+        url = f"{stack.app_url}/metrics"
+        assert (await stack.http.get(url)).status_code == 401
+        response = await stack.http.get(url, headers=HEALTH_AUTH)
+        assert response.status_code == 200
+        assert response.headers["content-type"].startswith("text/plain")
+        samples = {
+            (s.name, tuple(sorted(s.labels.items()))): s.value
+            for family in text_string_to_metric_families(response.text)
+            for s in family.samples
+        }
+        assert samples["scanbot_poll_cycles_total", (("outcome", "ok"),)] == 2
+        assert samples["scanbot_alerts_total", (("event", "queued"),)] == 1
+        assert samples["scanbot_alerts_total", (("event", "sent"),)] == 1
+        assert samples["scanbot_alert_latency_seconds_count", ()] == 1
+        assert samples["scanbot_outbox_rows", (("status", "sent"),)] == 1
+        assert samples["scanbot_outbox_oldest_due_seconds", ()] == 0
+        assert samples["scanbot_hostedscan_requests_total", (("outcome", "ok"),)] >= 2
+        posted = (("method", "chat.postMessage"), ("outcome", "ok"))
+        assert samples["scanbot_slack_calls_total", posted] == 2  # the confirmation, the alert
+        assert samples["scanbot_webhook_queue", (("what", "waiting"),)] == 0
+        assert samples["scanbot_poll_runs_skipped_total", ()] == 0

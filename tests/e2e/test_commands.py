@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import httpx
@@ -287,3 +288,39 @@ async def test_healthz(stack: Stack) -> None:
     response = await stack.http.get(f"{stack.app_url}/healthz")
     assert response.status_code == 200
     assert response.json()["status"] == "ok"
+
+
+async def test_a_burst_of_identical_commands_shares_its_reads_and_nobody_is_told_busy() -> None:
+    """Issue 8, item 5 (scaled): 200 `/scan <id>` over 4 ids and 40 identical `/scans
+    running` at once, an API taking 0.2 s a request and a 3 s deadline: unshared, the
+    limiter's 10 slots would need 48 s; shared, each distinct read is one request."""
+    async with running_stack(frozen_world(), deadline=3.0) as stack:
+        ids = [scan["id"] for scan in stack.world.list_scans(None)[:4]]
+        stack.sandbox.latency = 0.2
+
+        async def ask(command: str, text: str) -> str:
+            return _text_of((await stack.command(command, text)).body)
+
+        answers = await asyncio.gather(
+            *(ask("/scan", ids[n % 4]) for n in range(200)),
+            *(ask("/scans", "running") for _ in range(40)),
+        )
+        assert not [a for a in answers if "busy" in a]
+        for n, scan_id in enumerate(ids):
+            assert scan_id in answers[n]
+            assert stack.sandbox.count(f"/v1/scans/{scan_id}") == 1
+        assert (
+            stack.sandbox.count("/v1/scans")
+            - sum(stack.sandbox.count(f"/v1/scans/{i}") for i in ids)
+            == 1
+        )
+
+
+async def test_refresh_asks_hostedscan_again_within_the_shared_seconds(stack: Stack) -> None:
+    scan_id = stack.world.list_scans(None)[0]["id"]
+    card = await stack.command("/scan", scan_id)
+    await stack.command("/scan", scan_id)  # within seconds: the same read
+    assert stack.sandbox.count(f"/v1/scans/{scan_id}") == 1
+    refresh = _button(card.body, actions.REFRESH)
+    await stack.click(refresh["action_id"], refresh["value"])
+    assert stack.sandbox.count(f"/v1/scans/{scan_id}") == 2

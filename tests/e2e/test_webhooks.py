@@ -391,3 +391,45 @@ async def test_alert_latency_with_webhooks_and_with_a_poll_tick() -> None:
         assert max(by_webhook) < 10.0
         for scan_id in scan_ids:
             assert len(_alerts_about(stack, scan_id)) == 1, scan_id
+
+
+# -- bursts ---------------------------------------------------------------------------------
+
+
+async def _post_signed(stack: Stack, event: dict[str, Any]) -> None:
+    body = json.dumps(event).encode()
+    headers = signed_headers(SECRET, body) | {"Content-Type": "application/json"}
+    response = await stack.http.post(_url(stack), content=body, headers=headers)
+    assert response.status_code == 200, response.text
+
+
+async def test_a_burst_of_events_costs_far_fewer_requests_than_events() -> None:
+    """Issue 8, item 4: 10 scans fail, each named by 10 `scan.updated` events, and 40
+    `risk.created` events come with them: 140 signed events, a window or two of looks."""
+    async with _webhook_stack(frozen_world(active_fraction=0.5)) as stack:
+        await stack.runtime.alerts.tick()
+        await _subscribe(stack, "failed")
+        scan_ids = _queued(stack, 10)
+        for scan_id in scan_ids:
+            stack.world.set_state(scan_id, "FAILED")
+        events = [
+            {"id": f"evt-burst-{scan_id}-{n}", "type": "scan.updated", "data": {"id": scan_id}}
+            for n in range(10)
+            for scan_id in scan_ids
+        ] + [{"id": f"evt-risk-{n}", "type": "risk.created", "data": {}} for n in range(40)]
+        before = stack.sandbox.count()
+        await asyncio.gather(*(_post_signed(stack, event) for event in events))
+        await _settled(stack)
+        await wait_until(lambda: all(_alerts_about(stack, s) for s in scan_ids))
+
+        requests = stack.sandbox.count() - before
+        looks = stack.runtime.alerts.webhooks.counts.looks
+        # Each look (a window of about a second of arrivals): one listing page of the
+        # active scans plus, at most, the 10 scans that left it.
+        assert looks <= 10
+        assert requests <= looks * (1 + len(scan_ids))
+        assert requests / len(events) < 0.25
+        for scan_id in scan_ids:
+            assert len(_alerts_about(stack, scan_id)) == 1, scan_id
+        health = (await stack.http.get(f"{stack.app_url}/healthz")).json()
+        assert health["webhooks"] == {"waiting": 0, "left_to_polling": 0}

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
+import aiohttp
 import httpx
 import pytest
 from slack_sdk.errors import SlackApiError
@@ -489,3 +490,50 @@ async def test_wait_times_out_saying_what_it_saw(client: AsyncWebClient, fake: F
         await fake.wait_for_calls("chat.postMessage", timeout=0.1)
     with pytest.raises(TimeoutError):
         await fake.wait_for_responses(timeout=0.05)
+
+
+async def test_a_dropped_answer_leaves_the_post_done(served: Served) -> None:
+    """Slack accepted the post; the connection drops before the answer (no SDK retry)."""
+    client = served.client(retry_handlers=[])
+    served.fake.fail_next("chat.postMessage", drop=True)
+    with pytest.raises(aiohttp.ClientError):
+        await client.chat_postMessage(channel=C, text="once")
+    assert [m["text"] for m in served.fake.channels[C]] == ["once"]
+    assert served.fake.dropped == 1
+    await client.chat_postMessage(channel=C, text="twice")  # the next call answers
+    assert len(served.fake.channels[C]) == 2
+
+
+async def test_history_and_replies_carry_metadata_when_asked(
+    client: AsyncWebClient, fake: FakeSlack
+) -> None:
+    metadata = {"event_type": "scanbot_alert", "event_payload": {"key": "k1"}}
+    parent = await client.chat_postMessage(channel=C, text="parent", metadata=metadata)
+    reply = await client.chat_postMessage(
+        channel=C, text="reply", thread_ts=parent["ts"], metadata=metadata
+    )
+    await client.chat_postMessage(channel=C, text="later")
+
+    history = await client.conversations_history(channel=C, include_all_metadata=True)
+    assert [m["text"] for m in history["messages"]] == ["later", "parent"]
+    assert history["messages"][1]["metadata"] == metadata
+    bare = await client.conversations_history(channel=C, oldest=parent["ts"])
+    assert [m["text"] for m in bare["messages"]] == ["later"]
+    assert all("metadata" not in m for m in bare["messages"])
+
+    thread = await client.conversations_replies(
+        channel=C, ts=parent["ts"], include_all_metadata=True
+    )
+    assert [m["ts"] for m in thread["messages"]] == [parent["ts"], reply["ts"]]
+    assert thread["messages"][1]["metadata"] == metadata
+
+
+async def test_history_without_its_scope_is_refused(
+    client: AsyncWebClient, fake: FakeSlack
+) -> None:
+    fake.missing_scopes = {"channels:history"}
+    with pytest.raises(SlackApiError) as refused:
+        await client.conversations_history(channel=C)
+    assert refused.value.response["error"] == "missing_scope"
+    await client.chat_postMessage(channel="G0PRIVATE", text="x")
+    assert (await client.conversations_history(channel="G0PRIVATE"))["ok"]

@@ -136,7 +136,7 @@ async def test_a_bad_id_is_refused_without_a_request(
     [
         (status(404), "HostedScan has no scan `scan-1`"),
         (status(401), "HostedScan rejected scanbot's API key"),
-        (status(429), "HostedScan is busy or not answering right now"),
+        (status(429), "HostedScan is busy (it is rate limiting scanbot) right now"),
         (status(503), "HostedScan is busy or not answering right now"),
         (ok({"data": {"id": 3}}), "HostedScan sent an answer scanbot could not use"),
         (httpx.Response(200, text="<html>"), "HostedScan sent an answer scanbot could not use"),

@@ -100,6 +100,34 @@ async def test_post_reply_and_notice(served: Served) -> None:
     assert [m["ts"] for m in served.fake.thread(C, parent)] == [parent, reply, broadcast, quiet]
 
 
+async def test_a_keyed_post_is_found_by_its_key(served: Served) -> None:
+    notifier = served.notifier()
+    since = datetime.now(UTC) - timedelta(seconds=5)
+    parent = await notifier.post(C, MESSAGE, key="C0ALERTS|scan-1|finished|")
+    reply = await notifier.reply(C, parent, MESSAGE, key="C0ALERTS|scan-1|risks|2")
+    await notifier.post(C, MESSAGE)  # no key: no metadata
+    posts = served.bodies("chat.postMessage")
+    assert posts[0]["metadata"] == {
+        "event_type": "scanbot_alert",
+        "event_payload": {"key": "C0ALERTS|scan-1|finished|"},
+    }
+    assert "metadata" not in posts[2]
+    assert await notifier.find_posted(C, "C0ALERTS|scan-1|finished|", since=since) == parent
+    assert await notifier.find_posted(C, "C0ALERTS|scan-1|risks|2", since=since) is None
+    found = await notifier.find_posted(C, "C0ALERTS|scan-1|risks|2", since=since, thread_ts=parent)
+    assert found == reply
+    later = datetime.now(UTC) + timedelta(minutes=5)  # only what came since: nothing
+    assert await notifier.find_posted(C, "C0ALERTS|scan-1|finished|", since=later) is None
+    assert all(b["include_all_metadata"] for b in served.bodies("conversations.history"))
+
+
+async def test_looking_without_the_history_scope_is_paused_missing_scope(served: Served) -> None:
+    served.fake.missing_scopes = {"channels:history"}
+    with pytest.raises(Paused) as paused:
+        await served.notifier().find_posted(C, "k", since=T0)
+    assert paused.value.error == "missing_scope"
+
+
 async def test_an_edit_is_always_drawn_at_the_current_time(served: Served) -> None:
     drawn: list[datetime] = []
 

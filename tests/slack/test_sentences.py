@@ -28,7 +28,7 @@ def _unavailable() -> Unavailable:
         (InvalidScanId("bad id"), "`x&lt;1&gt;` is not a scan id"),
         (NotFound("gone"), "HostedScan has no scan `x&lt;1&gt;`."),
         (Unauthorized("key"), "HostedScan rejected scanbot's API key."),
-        (RateLimited("slow down"), "HostedScan is busy or not answering right now."),
+        (RateLimited("slow down"), "HostedScan is busy (it is rate limiting scanbot) right now."),
         (_unavailable(), "HostedScan is busy or not answering right now."),
         (TimeoutError(), "HostedScan is busy or not answering right now."),
         (BadResponse("junk"), "HostedScan sent an answer scanbot could not use."),
@@ -43,6 +43,12 @@ def test_a_command_failure_is_one_sentence(exc: BaseException, starts: str) -> N
     # The reference is said only where the log holds the answer.
     said = isinstance(exc, BadResponse | RuntimeError) or type(exc) is HostedScanError
     assert ("`ab12cd34`" in sentence) is said
+
+
+def test_a_deadline_passed_in_scanbots_own_queue_says_so() -> None:
+    sentence = sentences.command_failed(TimeoutError(), "", "ab12cd34", queued=True)
+    assert sentence.startswith("scanbot is busy: many requests are waiting for its own limit")
+    assert "HostedScan itself is fine" in sentence
 
 
 @pytest.mark.parametrize(

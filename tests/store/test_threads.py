@@ -44,6 +44,37 @@ async def test_starting_a_thread_stores_the_parent_and_sends_the_row(store: Stor
     assert await store.threads.get("scan-b", "C1") is None
 
 
+async def test_a_thread_started_late_takes_the_newest_known_state(store: Store) -> None:
+    """The scan moved on while its first post was delayed: the observation found no thread
+    to refresh, so the thread starts from the snapshot, and `shown` tells the sender the
+    parent still shows the older card."""
+    (row,) = await queue(store, alert("scan-a", state="RUNNING"))
+    finished = summary("scan-a", "SUCCEEDED", progress=100.0)
+    await store.snapshots.record([Snapshot(summary=finished, last_seen=T0)], [])
+    await store.threads.start(row.id, row.alert, "ts-1", "card-running")
+
+    thread = await store.threads.get("scan-a", "C1")
+    assert thread is not None
+    assert thread.summary == finished
+    assert thread.summary_at == T0
+    assert thread.shown == "card-running"
+    # Later observations still replace it by the usual rule.
+    later = summary("scan-a", "SUCCEEDED", progress=100.0, new_open=3)
+    await store.snapshots.record([Snapshot(summary=later, last_seen=T0 + timedelta(1))], [])
+    refreshed = await store.threads.get("scan-a", "C1")
+    assert refreshed is not None
+    assert refreshed.summary == later
+
+
+async def test_a_thread_of_a_scan_without_snapshot_keeps_the_alerts_state(store: Store) -> None:
+    (row,) = await queue(store, alert("scan-a", state="RUNNING"))
+    await store.threads.start(row.id, row.alert, "ts-1", "card")
+    thread = await store.threads.get("scan-a", "C1")
+    assert thread is not None
+    assert thread.summary == row.alert.event.summary
+    assert thread.summary_at is None
+
+
 async def test_record_refreshes_the_summary_of_every_thread_of_its_scan(store: Store) -> None:
     rows = await queue(store, alert("scan-a", "C1"), alert("scan-a", "C2"), alert("scan-b"))
     for row in rows:

@@ -49,7 +49,8 @@ class ListenerGroup:
     async def reply(self, to: Command | Click, answer: Reply, **options: Any) -> None:
         """Answer through the request's response_url (ephemeral unless told otherwise)."""
         options.setdefault("response_type", "ephemeral")
-        await self.deps.responder.send(to.response_url, answer.message, **options)
+        async with self.deps.answers.drawing:  # a few at a time: acks first (see Answers)
+            await self.deps.responder.send(to.response_url, answer.message, **options)
 
     async def refused(self, request: Command | Click) -> bool:
         """Guests and external people get a polite refusal instead of scan data."""

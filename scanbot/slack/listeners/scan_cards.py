@@ -18,7 +18,7 @@ class ScanCardListeners(ListenerGroup):
 
     @acked(Click.of, refuse_guests=True)
     async def refresh(self, click: Click) -> None:
-        answer = await self.deps.answers.details(click.scan_id)
+        answer = await self.deps.answers.details(click.scan_id, fresh=True)
         # Replace the clicker's own ephemeral card; a shared card is never replaced.
         await self.reply(click, answer, replace_original=click.is_ephemeral)
 

@@ -80,6 +80,7 @@ class RecordingAnswers:
         self.calls: list[tuple[str, tuple[Any, ...], dict[str, Any]]] = []
         self.ok = True
         self.gate: asyncio.Event | None = None
+        self.drawing = asyncio.Semaphore(4)  # as Answers: replies sent a few at a time
 
     async def _answer(self, name: str, *args: Any, **kwargs: Any) -> Reply:
         self.calls.append((name, args, kwargs))
@@ -94,8 +95,11 @@ class RecordingAnswers:
     async def scan(self, text: str) -> Reply:
         return await self._answer("scan", text)
 
-    async def details(self, scan_id: str, *, shared_by: str | None = None) -> Reply:
-        return await self._answer("details", scan_id, shared_by=shared_by)
+    async def details(
+        self, scan_id: str, *, shared_by: str | None = None, fresh: bool = False
+    ) -> Reply:
+        extra = {"fresh": True} if fresh else {}  # Refresh asks HostedScan again (no shared copy)
+        return await self._answer("details", scan_id, shared_by=shared_by, **extra)
 
     async def next_page(self, page: NextPage) -> Reply:
         return await self._answer("next_page", page)

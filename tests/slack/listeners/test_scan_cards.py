@@ -26,7 +26,7 @@ async def test_refresh_replaces_only_the_clickers_own_card(
     harness: Harness, ephemeral: bool
 ) -> None:
     await harness.click(actions.REFRESH, "scan-1", is_ephemeral=ephemeral)
-    assert harness.answers.calls == [("details", ("scan-1",), {"shared_by": None})]
+    assert harness.answers.calls == [("details", ("scan-1",), {"shared_by": None, "fresh": True})]
     (posted,) = harness.responder.posted
     assert posted.options == {"response_type": "ephemeral", "replace_original": ephemeral}
 

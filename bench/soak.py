@@ -1,0 +1,377 @@
+"""A soak of the alert pipeline under faults, scaled to a couple of minutes, before and after.
+
+Run `.venv/bin/python bench/soak.py --before /work/main` (`--help` for the knobs). Each
+side runs in its own process (`PYTHONPATH` = that checkout, this virtualenv): scanbot's
+real runtime (APScheduler polling every 5 s, the sender, SQLite or `--database-url`)
+against the sandbox as HostedScan and the fake Slack, both behind a fault layer that fails
+`--fault-rate` of the calls at random (seeded): HostedScan 503, 429 with Retry-After and
+2 s stalls; Slack 500 and 429 with Retry-After, and for `chat.postMessage` the connection
+dropped AFTER Slack stored the post (the answer is lost). Meanwhile this script moves the
+scans itself (queued -> running -> progress -> succeeded or failed), noting when, into two
+channels subscribed to `started finished`. Then a webhook burst, faults off and no
+polling: scans finish and each is named by several signed `scan.updated` events, with
+`risk.created` events beside.
+
+Printed per side: alert latency (world change -> the post stored at the fake Slack)
+p50/p95/max, alerts lost and doubled (posts per scan and channel beyond one per event),
+APScheduler's skipped runs, parent edits, and HostedScan requests per webhook event.
+Not covered here: replicas and kill -9 (tests/e2e/test_replicas.py and test_crash.py do
+those); the 1,000-command burst is bench/commands.py.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+HERE = Path(__file__).resolve()
+CHANNELS = ("C0SOAKA", "C0SOAKB")
+BOT_TOKEN = "xoxb-soak-bot-token-0123456789"
+SIGNING_SECRET = "soak-signing-secret-0123456789abcdef"
+WEBHOOK_SECRET = "soak-webhook-secret-0123456789"
+
+Scope = dict[str, Any]
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+Receive = Callable[[], Awaitable[dict[str, Any]]]
+App = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+class Faults:
+    """ASGI middleware failing `rate` of the requests under `prefix` with one of `kinds`."""
+
+    def __init__(self, app: App, rng: random.Random, kinds: dict[str, tuple[str, ...]]) -> None:
+        self.app = app
+        self.rng = rng
+        self.kinds = kinds  # path suffix ("" for any) -> fault kinds
+        self.rate = 0.0
+        self.injected: dict[str, int] = defaultdict(int)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or self.rng.random() >= self.rate:
+            return await self.app(scope, receive, send)
+        path = str(scope["path"])
+        kinds = next((k for end, k in self.kinds.items() if end and path.endswith(end)), None)
+        kind = self.rng.choice(kinds or self.kinds[""])
+        self.injected[kind] += 1
+        if kind == "stall":
+            await asyncio.sleep(2.0)
+            return await self.app(scope, receive, send)
+        if kind == "drop":  # done, then the answer is lost
+
+            async def swallow(message: dict[str, Any]) -> None:
+                return None
+
+            await self.app(scope, receive, swallow)
+            headers = [(b"content-type", b"application/json"), (b"content-length", b"512")]
+            await send({"type": "http.response.start", "status": 200, "headers": headers})
+            await send({"type": "http.response.body", "body": b'{"ok": tr', "more_body": True})
+            return None
+        status = int(kind)
+        headers = [(b"content-type", b"application/json")]
+        if status == 429:
+            headers.append((b"retry-after", b"1"))
+        error = "ratelimited" if status == 429 else "internal_error"
+        body = json.dumps({"ok": False, "error": error})
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body.encode()})
+        return None
+
+
+class SkippedRuns(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__()
+        self.count = 0
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if "maximum number of running instances" in record.getMessage():
+            self.count += 1
+
+
+def _percentile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+async def child(options: argparse.Namespace) -> dict[str, Any]:
+    """One side: the soak, then the webhook burst. Imports the scanbot on PYTHONPATH."""
+    from scanbot.app import open_runtime
+    from scanbot.hostedscan.webhooks import signed_headers
+    from scanbot.sandbox.server import SANDBOX_API_KEY, create_sandbox_app
+    from scanbot.sandbox.slack import FakeSlack
+    from scanbot.sandbox.world import SandboxWorld, SimClock
+    from scanbot.serving import serve_in_background
+    from scanbot.settings import load_settings
+    from scanbot.web import create_web_app
+
+    logging.basicConfig(level=logging.WARNING)
+    skipped = SkippedRuns()
+    logging.getLogger("apscheduler").addHandler(skipped)
+    rng = random.Random(options.seed)  # the world's moves: the same on both sides
+    faults = random.Random(options.seed + 1)
+    world = SandboxWorld(seed=options.seed, scans=options.scans, clock=SimClock(speed=0.0))
+    pool = [s["id"] for s in world.list_scans(None)][: options.scans // 2]
+    for scan_id in pool:
+        world.set_state(scan_id, "QUEUED")
+    sandbox_app = create_sandbox_app(world)
+    controls = sandbox_app.state.controls
+    hostedscan = Faults(sandbox_app, faults, {"": ("503", "429", "stall")})
+    fake = FakeSlack(bot_token=BOT_TOKEN)
+    slack = Faults(
+        fake.app, faults, {"": ("500", "429"), "chat.postMessage": ("500", "429", "drop")}
+    )
+
+    with tempfile.TemporaryDirectory(prefix="scanbot-soak-") as scratch:
+        async with (
+            serve_in_background(hostedscan) as sandbox_url,
+            serve_in_background(slack) as slack_url,
+        ):
+
+            def settings(**more: Any) -> Any:
+                return load_settings(
+                    env_file=None,
+                    slack_bot_token=BOT_TOKEN,
+                    slack_signing_secret=SIGNING_SECRET,
+                    slack_api_url=f"{slack_url}/api/",
+                    hostedscan_api_key=SANDBOX_API_KEY,
+                    hostedscan_api_url=sandbox_url,
+                    hostedscan_webhook_secret=WEBHOOK_SECRET,
+                    database_url=more.pop("database_url"),
+                    poll_interval=5,
+                    full_sweep_every=10,
+                    digest_threshold=1000,
+                    **more,
+                )
+
+            # -- phase 1: the soak ------------------------------------------------------
+            url = options.database_url or f"sqlite:///{scratch}/soak.sqlite3"
+            runtime = await open_runtime(settings(database_url=url))
+            for channel in CHANNELS:
+                await runtime.store.subscriptions.add(channel, events=["started", "finished"])
+            await runtime.start()
+            while not (await runtime.store.state.read()).baseline_done:  # noqa: ASYNC110
+                await asyncio.sleep(0.1)
+            hostedscan.rate = slack.rate = options.fault_rate
+            started: dict[str, float] = {}
+            finished: dict[str, float] = {}
+            queued = list(pool)
+            rng.shuffle(queued)
+            running: dict[str, float] = {}
+            end = time.monotonic() + options.seconds
+            while time.monotonic() < end:
+                now = time.monotonic()
+                if queued and rng.random() < options.starts_per_second * 0.5:
+                    scan_id = queued.pop()
+                    world.set_state(scan_id, "RUNNING", progress=5)
+                    started[scan_id] = now
+                    running[scan_id] = 5
+                for scan_id in list(running):
+                    if rng.random() < 0.3:
+                        running[scan_id] = min(95, running[scan_id] + 15)
+                        world.set_state(scan_id, "RUNNING", progress=running[scan_id])
+                    if now - started[scan_id] > 6 and rng.random() < 0.1:
+                        final = "FAILED" if rng.random() < 0.2 else "SUCCEEDED"
+                        world.set_state(scan_id, final)
+                        finished[scan_id] = time.monotonic()
+                        del running[scan_id]
+                await asyncio.sleep(0.5)
+            hostedscan.rate = slack.rate = 0.0  # drain: every alert should arrive now
+            expected = len(started) + len(finished)
+
+            def posts() -> dict[tuple[str, str], list[float]]:
+                found: dict[tuple[str, str], list[float]] = defaultdict(list)
+                for call in fake.calls_to("chat.postMessage"):
+                    channel = str(call.body.get("channel"))
+                    if channel not in CHANNELS:
+                        continue
+                    text = str(call.body.get("text", "")) + json.dumps(call.body.get("blocks"))
+                    for scan_id in started:
+                        if scan_id in text:
+                            found[channel, scan_id].append(call.at)
+                return found
+
+            drain_end = time.monotonic() + options.drain
+            while time.monotonic() < drain_end:
+                if sum(min(len(v), 2) for v in posts().values()) >= expected * len(CHANNELS):
+                    break
+                await asyncio.sleep(0.5)
+            await asyncio.sleep(2)
+            seen = posts()
+            latencies: list[float] = []
+            lost = doubled = 0
+            for channel in CHANNELS:
+                for scan_id, at in started.items():
+                    times = sorted(seen.get((channel, scan_id), []))
+                    events = [at] + ([finished[scan_id]] if scan_id in finished else [])
+                    lost += max(0, len(events) - len(times))
+                    doubled += max(0, len(times) - len(events))
+                    latencies += [max(0.0, t - e) for t, e in zip(times, events, strict=False)]
+            edits = len(fake.calls_to("chat.update"))
+            await runtime.aclose()
+
+            # -- phase 2: a webhook burst (faults off, no polling) -----------------------
+            url2 = f"sqlite:///{scratch}/webhooks.sqlite3"  # a fresh store: its own baseline
+            runtime = await open_runtime(settings(database_url=url2), schedule_alerts=False)
+            await runtime.store.subscriptions.add(CHANNELS[0], events=["finished"])
+            async with (
+                serve_in_background(create_web_app(runtime)) as app_url,
+                httpx.AsyncClient(timeout=30) as http,
+            ):
+                await runtime.alerts.tick()
+                active = [s["id"] for s in world.list_scans({"state": ["QUEUED", "RUNNING"]})]
+                named = active[: options.burst_scans]
+                for scan_id in named:
+                    world.set_state(scan_id, "FAILED")
+                events = [
+                    {"id": f"evt-{scan_id}-{n}", "type": "scan.updated", "data": {"id": scan_id}}
+                    for n in range(options.events_per_scan)
+                    for scan_id in named
+                ] + [
+                    {"id": f"evt-risk-{n}", "type": "risk.created", "data": {}}
+                    for n in range(options.risk_events)
+                ]
+                rng.shuffle(events)
+                before = controls.count()
+
+                async def deliver(event: dict[str, Any]) -> None:
+                    body = json.dumps(event).encode()
+                    headers = signed_headers(WEBHOOK_SECRET, body) | {
+                        "Content-Type": "application/json"
+                    }
+                    await http.post(f"{app_url}/hostedscan/webhook", content=body, headers=headers)
+
+                sent_at = time.monotonic()
+                limit = asyncio.Semaphore(20)
+
+                async def limited(event: dict[str, Any]) -> None:
+                    async with limit:
+                        await deliver(event)
+
+                await asyncio.gather(*(limited(e) for e in events))
+                burst_seconds = time.monotonic() - sent_at
+                stable, last = 0, -1
+                while stable < 6:  # the requests count still for 3 s: processing is over
+                    await asyncio.sleep(0.5)
+                    count = controls.count()
+                    stable = stable + 1 if count == last else 0
+                    last = count
+                requests = controls.count() - before
+            # (the web app's lifespan closed the runtime)
+
+    return {
+        "alerts_expected": expected * len(CHANNELS),
+        "latency_p50": statistics.median(latencies) if latencies else float("nan"),
+        "latency_p95": _percentile(latencies, 0.95),
+        "latency_max": max(latencies, default=float("nan")),
+        "lost": lost,
+        "doubled": doubled,
+        "skipped_runs": skipped.count,
+        "parent_edits": edits,
+        "faults": dict(hostedscan.injected) | {f"slack {k}": v for k, v in slack.injected.items()},
+        "webhook_events": len(events),
+        "webhook_burst_seconds": burst_seconds,
+        "webhook_requests": requests,
+        "requests_per_event": requests / len(events),
+    }
+
+
+def run_side(src: str, options: argparse.Namespace) -> dict[str, Any]:
+    env = dict(os.environ, PYTHONPATH=src)
+    argv = [sys.executable, str(HERE), "--child", *options.passthrough]
+    done = subprocess.run(argv, env=env, capture_output=True, text=True, check=False)  # noqa: S603
+    lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
+    if done.returncode != 0 or not lines:
+        sys.stderr.write(done.stderr[-4000:])
+        raise SystemExit(f"the side from {src} failed ({done.returncode})")
+    result: dict[str, Any] = json.loads(lines[-1])
+    return result
+
+
+ROWS = (
+    ("alerts expected", "alerts_expected", "{:.0f}"),
+    ("alert latency p50 (s)", "latency_p50", "{:.1f}"),
+    ("alert latency p95 (s)", "latency_p95", "{:.1f}"),
+    ("alert latency max (s)", "latency_max", "{:.1f}"),
+    ("lost", "lost", "{:.0f}"),
+    ("doubled", "doubled", "{:.0f}"),
+    ("skipped runs", "skipped_runs", "{:.0f}"),
+    ("parent edits", "parent_edits", "{:.0f}"),
+    ("webhook events", "webhook_events", "{:.0f}"),
+    ("HostedScan requests for them", "webhook_requests", "{:.0f}"),
+    ("requests per webhook event", "requests_per_event", "{:.2f}"),
+)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--before", help="the checkout to compare with (e.g. /work/main)")
+    parser.add_argument("--seed", type=int, default=8)
+    parser.add_argument("--scans", type=int, default=300)
+    parser.add_argument("--seconds", type=float, default=60.0, help="how long scans move")
+    parser.add_argument("--drain", type=float, default=45.0, help="most to wait after")
+    parser.add_argument("--starts-per-second", type=float, default=0.3)
+    parser.add_argument("--fault-rate", type=float, default=0.15)
+    parser.add_argument("--burst-scans", type=int, default=40)
+    parser.add_argument("--events-per-scan", type=int, default=5)
+    parser.add_argument("--risk-events", type=int, default=60)
+    parser.add_argument("--database-url", help="default: a scratch SQLite file")
+    options, _ = parser.parse_known_args()
+    if options.child:
+        print(json.dumps(asyncio.run(child(options))))
+        return
+    options.passthrough = [a for a in sys.argv[1:] if not a.startswith("--before")]
+    if options.before:
+        options.passthrough = _without(sys.argv[1:], "--before")
+    sides = {}
+    if options.before:
+        sides["before"] = run_side(options.before, options)
+    sides["now"] = run_side(str(HERE.parent.parent), options)
+    print(
+        f"soak: {options.seconds:.0f} s of moving scans, {options.fault_rate:.0%} of HostedScan "
+        f"and Slack calls failing, poll interval 5 s, 2 channels; seed {options.seed}"
+    )
+    names = list(sides)
+    print("| | " + " | ".join(names) + " |")
+    print("|---|" + "---|" * len(names))
+    for label, key, spec in ROWS:
+        print(f"| {label} | " + " | ".join(spec.format(sides[n][key]) for n in names) + " |")
+    for name in names:
+        print(f"faults injected ({name}): {sides[name]['faults']}")
+
+
+def _without(argv: list[str], flag: str) -> list[str]:
+    out, skip = [], False
+    for arg in argv:
+        if skip:
+            skip = False
+            continue
+        if arg == flag:
+            skip = True
+            continue
+        if arg.startswith(flag + "="):
+            continue
+        out.append(arg)
+    return out
+
+
+if __name__ == "__main__":
+    with contextlib.suppress(KeyboardInterrupt):
+        main()
