@@ -184,7 +184,7 @@ async def _over_limit(
     return OverRunLimit(limit=limit, resets_at=min(times) + RUN_WINDOW)
 
 
-def _operation(row: Mapping[str, Any]) -> Operation:
+def _operation(row: sa.RowMapping) -> Operation:
     return Operation(
         id=row["id"],
         key=row["key"],
