@@ -60,3 +60,22 @@ class OverRunLimit(Value):
 
     limit: int
     resets_at: datetime
+
+
+class RunTarget(Value):
+    """A target a scan will cover, as the confirmation shows it."""
+
+    target: str
+    label: str = ""
+
+
+class RunPlan(Value):
+    """What `/scans run` will ask HostedScan for, once confirmed: `field` is the POST body's
+    field (`targets`, `target_ids` or `tags`) and `values` its list, as typed; `shown` the
+    targets resolved for the form, `missing` the ids or tags that matched none."""
+
+    scan_type: str
+    field: str
+    values: tuple[str, ...]
+    shown: tuple[RunTarget, ...] = ()
+    missing: tuple[str, ...] = ()

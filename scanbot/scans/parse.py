@@ -519,6 +519,16 @@ OperationCommand = (
     RunScan | ListTargets | AddTarget | MakeReport | ShowAudit | BadTargets | OperationUsage
 )
 ScansCommand = ListScans | ShowUsage | ChannelCommand | OperationCommand
+# For isinstance: the commands that act on HostedScan.
+OPERATION_COMMANDS = (
+    RunScan,
+    ListTargets,
+    AddTarget,
+    MakeReport,
+    ShowAudit,
+    BadTargets,
+    OperationUsage,
+)
 
 RUN_REASON = (
     "`/scans run` takes a scan type, then the hosts, URLs or IP addresses to scan, "

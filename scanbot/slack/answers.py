@@ -27,6 +27,7 @@ from scanbot.hostedscan import (
 )
 from scanbot.scans.listing import collect_listing
 from scanbot.scans.parse import (
+    OPERATION_COMMANDS,
     ChannelCommand,
     ListScans,
     ShowScan,
@@ -87,6 +88,8 @@ class Answers:
             return Reply(scan_cards.usage(command.unknown, command.suggestion))
         if isinstance(command, ListScans):
             return await self._list(command.query.words(), command.offset)
+        if isinstance(command, OPERATION_COMMANDS):  # Slack's operations listener takes these
+            return Reply.failure("That acts on HostedScan for a person in Slack: run it in Slack.")
         if self._channel_commands is None or not channel_id:
             return Reply.failure("That acts on a Slack channel: run it in Slack.")
         channel_commands = self._channel_commands
