@@ -5,7 +5,7 @@ from __future__ import annotations
 import gc
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -24,13 +24,16 @@ from scanbot.domain.events import DEFAULT_EVENTS
 from scanbot.hostedscan import HostedScanClient
 from scanbot.hostedscan.limiter import FairLimiter
 from scanbot.logs import silence_body_dumps
+from scanbot.operations.service import Operations
 from scanbot.settings import Settings
 from scanbot.slack import actions, listeners
+from scanbot.slack import operations as operation_listeners
 from scanbot.slack.answers import DEFAULT_DEADLINE, Answers
 from scanbot.slack.cards import triage as triage_cards
 from scanbot.slack.channel_commands import ChannelCommandHandler
 from scanbot.slack.inflight import InFlight
 from scanbot.slack.people import People
+from scanbot.slack.permissions import Permissions
 from scanbot.slack.responder import Responder, ResponseUrls
 from scanbot.store import Store, database_url
 from scanbot.triage.service import Triage
@@ -119,6 +122,7 @@ def build_alerts(
     *,
     triage: Triage | None = None,
     clock: Callable[[], datetime] = utcnow,
+    after_delivery: Callable[[], Awaitable[int]] | None = None,
 ) -> AlertService:
     poller = Poller(
         hostedscan,
@@ -139,6 +143,7 @@ def build_alerts(
         failures_before_notice=settings.poll_failures_before_notice,
         triage=triage,
         clock=clock,
+        after_delivery=after_delivery,
     )
 
 
@@ -183,8 +188,33 @@ async def open_runtime(
     inflight = InFlight()
     responder = Responder.create(ResponseUrls(settings.slack_api_url))
     people = People(slack, allow_guests=settings.allow_guests)
+    permissions = Permissions(
+        slack, people, operators=settings.operator_ids, admins=settings.admin_ids
+    )
+    operations = Operations(
+        store,
+        slack,
+        hostedscan,
+        permissions,
+        seal_key=seal_key,
+        run_limit=settings.run_limit,
+        clock=clock,
+        deadline=deadline,
+    )
+    # First: its `/scans` listener takes the operation sub-commands, the general one the rest.
+    operation_listeners.register_operations(
+        bolt, operation_listeners.OperationsDeps(operations, inflight, responder, slack)
+    )
     listeners.register(bolt, listeners.Deps(answers, inflight, responder, people, triage, slack))
-    alerts = build_alerts(settings, alerts_hostedscan, slack, store, triage=triage, clock=clock)
+    alerts = build_alerts(
+        settings,
+        alerts_hostedscan,
+        slack,
+        store,
+        triage=triage,
+        clock=clock,
+        after_delivery=operations.notify_finished,
+    )
     return Runtime(
         settings,
         hostedscan,

@@ -26,6 +26,7 @@ ORCHESTRATION = {
     "scanbot.alerts.service": "alerts.service",
     "scanbot.slack.listeners": "slack.listeners",
     "scanbot.slack.channel_commands": "slack.listeners",
+    "scanbot.slack.operations": "slack.listeners",
 }
 # Who may import whom. Composition roots (app, cli, web, demo, __main__) may import anything.
 COMPOSITION_ROOTS = {"app", "cli", "web", "demo", "__main__"}
@@ -37,8 +38,9 @@ ALLOWED: dict[str, set[str]] = {
     "slack": {"domain", "scans", "hostedscan"},
     "alerts": {"domain", "scans", "hostedscan", "store", "slack", "failpoints"},
     "triage": {"domain", "scans", "hostedscan", "store", "slack", "alerts"},
+    "operations": {"domain", "scans", "hostedscan", "store", "slack"},
     "alerts.service": {"alerts", "triage", "slack", "store", "domain", "hostedscan"},
-    "slack.listeners": {"slack", "triage", "store", "scans", "domain", "hostedscan"},
+    "slack.listeners": {"slack", "triage", "operations", "store", "scans", "domain", "hostedscan"},
     "sandbox": {"hostedscan"},
     # Leaves: settings, logging, the ASGI body cap, the server, the crash points.
     "settings": set(),

@@ -53,3 +53,6 @@ def refused_before_answer(reference: str) -> str:
         "HostedScan sent an answer scanbot could not use, so whether it acted is unknown. "
         f"Give an admin the error reference `{reference}`."
     )
+
+
+FORM_USED = "This confirmation was used already and did not start a scan: run `/scans run` again."

@@ -83,6 +83,13 @@ class Operations:
         assert earlier is not None  # the conflict was on this key
         return Begun(operation=earlier, created=False)
 
+    async def run_limit_reached(
+        self, user_id: str, at: datetime, run_limit: int
+    ) -> OverRunLimit | None:
+        """Whether `begin` would refuse this person's next scan start now (a look only)."""
+        async with self._db.read() as conn:
+            return await _over_limit(conn, user_id, at, run_limit)
+
     async def finish(
         self,
         operation_id: int,

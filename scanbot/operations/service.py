@@ -1,0 +1,428 @@
+"""Acting on HostedScan for a person in Slack: `/scans run` (a confirmation, then one POST),
+Re-scan (one POST per scan, whoever clicks), the audit, and telling a starter when their
+scan finished.
+
+Every action that spends the customer's plan is checked (`Permissions`), recorded before
+HostedScan is asked (`store.operations.begin`, under a once-only key and the per-user run
+limit) and closed with HostedScan's answer. A method never raises: it answers a message
+for the person, one sentence when something failed; the log gets the cause.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import secrets
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from aiohttp import ClientError
+from slack_sdk.errors import SlackClientError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from scanbot.domain.clock import utcnow
+from scanbot.domain.operations import (
+    Operation,
+    OperationKind,
+    OperationStatus,
+    OverRunLimit,
+    RunPlan,
+    RunTarget,
+)
+from scanbot.domain.scans import FINAL_STATES
+from scanbot.hostedscan import (
+    BadRequest,
+    HostedScanClient,
+    InvalidScanId,
+    NotFound,
+    RateLimited,
+    Scan,
+    Unauthorized,
+    Unavailable,
+)
+from scanbot.hostedscan.errors import HostedScanError, InvalidRequest, OutcomeUnknown
+from scanbot.hostedscan.models import ScanState
+from scanbot.operations import sentences
+from scanbot.scans.parse import (
+    BadTargets,
+    OperationCommand,
+    OperationUsage,
+    RunScan,
+    ShowAudit,
+)
+from scanbot.slack import actions, kit
+from scanbot.slack.cards import operations as cards
+from scanbot.slack.kit import Message
+from scanbot.slack.permissions import Permissions
+from scanbot.store import Store
+
+log = logging.getLogger(__name__)
+
+View = dict[str, Any]
+RUN_METADATA_VERSION = 1
+DEFAULT_DEADLINE = 12.0
+MAX_RESOLVED = 1000  # targets counted for one tag's confirmation; beyond, "1000+" is enough
+FINISH_BATCH = 200
+SLACK_FAILURES = (SlackClientError, ClientError, TimeoutError, OSError)
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who asked, from where (Slack's fields, not a button's value)."""
+
+    user_id: str
+    team_id: str
+    channel_id: str
+    trigger_id: str = ""
+
+
+@dataclass(frozen=True)
+class RunForm:
+    """What a sealed run confirmation carries: the plan, its channel, its author, a nonce."""
+
+    scan_type: str
+    field: str
+    values: tuple[str, ...]
+    channel_id: str
+    user_id: str
+    nonce: str
+
+
+class Operations:
+    def __init__(
+        self,
+        store: Store,
+        slack: AsyncWebClient,
+        hostedscan: HostedScanClient,
+        permissions: Permissions,
+        *,
+        seal_key: bytes,
+        run_limit: int,
+        clock: Callable[[], datetime] = utcnow,
+        deadline: float = DEFAULT_DEADLINE,
+    ) -> None:
+        self._store = store
+        self._slack = slack
+        self._hostedscan = hostedscan
+        self._permissions = permissions
+        self._seal_key = seal_key
+        self._run_limit = run_limit
+        self._clock = clock
+        self._deadline = deadline
+
+    # --- commands ----------------------------------------------------------------------
+
+    async def command(self, command: OperationCommand, caller: Caller) -> Message | None:
+        """The answer to an operation sub-command; None when a modal opened instead."""
+        try:
+            async with asyncio.timeout(self._deadline):
+                return await self._command(command, caller)
+        except Exception as exc:  # the boundary of one request: never let it escape
+            return _failure(exc)
+
+    async def _command(self, command: OperationCommand, caller: Caller) -> Message | None:
+        if isinstance(command, OperationUsage):
+            return cards.usage(command)
+        if isinstance(command, ShowAudit):
+            return await self.audit(command.offset, caller)
+        refusal = await self._permissions.operator_refusal(caller.user_id, caller.team_id)
+        if refusal is not None:
+            return kit.sentence(refusal)
+        if isinstance(command, BadTargets):
+            return cards.bad_targets(command.problems)
+        if isinstance(command, RunScan):
+            return await self._open_run(command, caller)
+        raise NotImplementedError(type(command).__name__)
+
+    async def audit(self, offset: int, caller: Caller) -> Message:
+        """A page of the audit, for admins only."""
+        refusal = await self._permissions.admin_refusal(caller.user_id, caller.team_id)
+        if refusal is not None:
+            return kit.sentence(refusal)
+        rows, total = await self._store.operations.page(offset=offset, limit=cards.AUDIT_PAGE)
+        return cards.audit_page(rows, offset, total)
+
+    # --- /scans run: the confirmation ---------------------------------------------------
+
+    async def _open_run(self, command: RunScan, caller: Caller) -> Message | None:
+        over = await self._store.operations.run_limit_reached(
+            caller.user_id, self._clock(), self._run_limit
+        )
+        if over is not None:
+            return cards.over_run_limit(over.limit, over.resets_at)
+        field, values = _chosen(command)
+        form = RunForm(
+            command.scan_type,
+            field,
+            values,
+            caller.channel_id,
+            caller.user_id,
+            secrets.token_urlsafe(12),
+        )
+        metadata = self._seal(form)
+        if len(metadata) > kit.PRIVATE_METADATA:
+            return kit.sentence(sentences.TARGETS_TOO_LONG)
+        plan = RunPlan(scan_type=command.scan_type, field=field, values=values)
+        try:
+            if field == "targets":
+                shown = tuple(RunTarget(target=value) for value in values)
+                view = cards.run_view(plan.model_copy(update={"shown": shown}), metadata)
+                await self._slack.views_open(trigger_id=caller.trigger_id, view=view)
+                return None
+            opened = await self._slack.views_open(
+                trigger_id=caller.trigger_id, view=cards.run_loading_view()
+            )
+        except SLACK_FAILURES as exc:
+            log.warning("could not open the run confirmation: %s", _slack_error(exc))
+            return kit.sentence(sentences.SLACK_FAILED)
+        view_id = str((opened.get("view") or {}).get("id", ""))
+        try:
+            view = cards.run_view(await self._resolve(plan), metadata)
+        except HostedScanError as exc:
+            view = cards.run_unavailable_view(_sentence(exc))
+        try:
+            await self._slack.views_update(view_id=view_id, view=view)
+        except SLACK_FAILURES as exc:
+            log.warning("could not show the run confirmation: %s", _slack_error(exc))
+        return None
+
+    async def _resolve(self, plan: RunPlan) -> RunPlan:
+        """The targets the ids or tags name, from GET /v1/targets."""
+        found: list[RunTarget] = []
+        missing: list[str] = []
+        if plan.field == "target_ids":
+            for target_id in plan.values:
+                try:
+                    target = await self._hostedscan.get_target(target_id)
+                except NotFound:
+                    missing.append(target_id)
+                    continue
+                found.append(RunTarget(target=target.target, label=target.label))
+        else:
+            wanted = set(plan.values)
+            seen: set[str] = set()
+            async for target in self._hostedscan.list_targets({"tags": list(plan.values)}):
+                if wanted.isdisjoint(target.tags) or len(found) >= MAX_RESOLVED:
+                    continue
+                seen.update(wanted.intersection(target.tags))
+                found.append(RunTarget(target=target.target, label=target.label))
+            missing = [tag for tag in plan.values if tag not in seen]
+        return plan.model_copy(update={"shown": tuple(found), "missing": tuple(missing)})
+
+    def _seal(self, form: RunForm) -> str:
+        payload = {
+            "v": RUN_METADATA_VERSION,
+            "t": form.scan_type,
+            "f": form.field,
+            "x": list(form.values),
+            "c": form.channel_id,
+            "u": form.user_id,
+            "n": form.nonce,
+        }
+        return actions.seal(actions.compact_json(payload), self._seal_key)
+
+    def run_form(self, private_metadata: str) -> RunForm | None:
+        """The confirmation's content if scanbot sealed it; None for anything else."""
+        try:
+            payload = json.loads(actions.unseal(private_metadata, self._seal_key))
+        except (ValueError, RecursionError):
+            return None
+        if not isinstance(payload, dict) or payload.get("v") != RUN_METADATA_VERSION:
+            return None
+        values = payload.get("x")
+        strings = (payload.get(k) for k in ("t", "f", "c", "u", "n"))
+        if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+            return None
+        scan_type, field, channel_id, user_id, nonce = strings
+        if not all(
+            isinstance(v, str) and v for v in (scan_type, field, channel_id, user_id, nonce)
+        ):
+            return None
+        return RunForm(
+            str(scan_type), str(field), tuple(values), str(channel_id), str(user_id), str(nonce)
+        )
+
+    # --- /scans run: the submission -----------------------------------------------------
+
+    async def confirm_run(
+        self, form: RunForm, user_id: str, team_id: str, *, use_authentication: bool
+    ) -> Message:
+        """Start the confirmed scan, once per form however often it is submitted."""
+        try:
+            refusal = await self._permissions.operator_refusal(user_id, team_id)
+            if refusal is not None:
+                return kit.sentence(refusal)
+            request = {
+                "type": form.scan_type,
+                form.field: list(form.values),
+                "use_authentication": use_authentication,
+            }
+            begun = await self._store.operations.begin(
+                key=f"run:{form.nonce}",
+                user_id=user_id,
+                kind=OperationKind.RUN,
+                channel_id=form.channel_id,
+                request=request,
+                at=self._clock(),
+                run_limit=self._run_limit,
+            )
+            if isinstance(begun, OverRunLimit):
+                return cards.over_run_limit(begun.limit, begun.resets_at)
+            if not begun.created:
+                return _earlier(begun.operation)
+            scan = await self._start(
+                begun.operation,
+                form.scan_type,
+                {form.field: list(form.values)},
+                use_authentication=use_authentication,
+            )
+            if not isinstance(scan, Scan):
+                return scan
+            return cards.started(scan.id, scan.type or form.scan_type)
+        except Exception as exc:  # the boundary of one submission
+            return _failure(exc)
+
+    async def _start(
+        self,
+        operation: Operation,
+        scan_type: str,
+        targets: dict[str, list[str]],
+        *,
+        use_authentication: bool,
+    ) -> Scan | Message:
+        """POST /v1/scans for a recorded operation, and record HostedScan's answer."""
+        status, answer, reply = OperationStatus.FAILED, "", None
+        try:
+            scan = await self._hostedscan.start_scan(
+                scan_type,
+                targets=targets.get("targets"),
+                target_ids=targets.get("target_ids"),
+                tags=targets.get("tags"),
+                use_authentication=use_authentication,
+            )
+        except BadRequest as exc:
+            status, answer = OperationStatus.REFUSED, exc.reason or ""
+            reply = cards.refused("the scan", exc.reason)
+        except OutcomeUnknown as exc:
+            status, answer = OperationStatus.UNKNOWN, exc.__class__.__name__
+            reply = kit.sentence(sentences.OUTCOME_UNKNOWN)
+        except HostedScanError as exc:
+            answer = exc.__class__.__name__
+            reply = kit.sentence(_sentence(exc))
+        except Exception:
+            await self._finish(operation, OperationStatus.UNKNOWN, "scanbot failed")
+            raise
+        else:
+            await self._finish(operation, OperationStatus.DONE, scan.state, scan.id)
+            log.info("started scan %s (%s) for %s", scan.id, scan_type, operation.user_id)
+            return scan
+        log.warning("starting a %s scan failed: %s %s", scan_type, status.value, answer[:80])
+        await self._finish(operation, status, answer)
+        return reply
+
+    async def _finish(
+        self, operation: Operation, status: OperationStatus, answer: str, made: str | None = None
+    ) -> None:
+        await self._store.operations.finish(
+            operation.id, status, at=self._clock(), answer=answer, hostedscan_id=made
+        )
+
+    # --- telling the starter -------------------------------------------------------------
+
+    async def notify_finished(self) -> int:
+        """Mention each starter whose scan finished, in its alert thread if the channel has
+        one, else privately; an OVER_LIMIT end explained. Each once (a conditional mark)."""
+        waiting = await self._store.operations.awaiting_finish(limit=FINISH_BATCH)
+        if not waiting:
+            return 0
+        snapshots = await self._store.snapshots.read([o.hostedscan_id or "" for o in waiting])
+        told = 0
+        for operation in waiting:
+            snapshot = snapshots.get(operation.hostedscan_id or "")
+            if snapshot is None or snapshot.summary.state not in FINAL_STATES:
+                continue
+            if not await self._store.operations.mark_notified(operation.id, self._clock()):
+                continue
+            summary = snapshot.summary
+            told += await self._tell_finished(operation, summary.state, summary.type)
+        return told
+
+    async def _tell_finished(self, operation: Operation, state: str, scan_type: str) -> int:
+        scan_id = operation.hostedscan_id or ""
+        explanation = sentences.OVER_LIMIT_EXPLAINED if state == ScanState.OVER_LIMIT else ""
+        message = cards.finished(operation.user_id, scan_id, scan_type, state, explanation)
+        thread = await self._store.threads.get(scan_id, operation.channel_id)
+        channel = thread.channel_id if thread is not None else operation.user_id
+        try:
+            await self._slack.chat_postMessage(
+                channel=channel,
+                thread_ts=thread.parent_ts if thread is not None else None,
+                text=message["text"],
+                blocks=message["blocks"],
+            )
+        except SLACK_FAILURES as exc:
+            log.warning("could not tell %s their scan finished: %s", scan_id, _slack_error(exc))
+            return 0
+        return 1
+
+
+def _chosen(command: RunScan) -> tuple[str, tuple[str, ...]]:
+    if command.target_ids:
+        return "target_ids", command.target_ids
+    if command.tags:
+        return "tags", command.tags
+    return "targets", command.hosts
+
+
+def _earlier(operation: Operation) -> Message:
+    """The answer to a form submitted again, or a second Re-scan: what the first did."""
+    if operation.status is OperationStatus.DONE and operation.hostedscan_id:
+        return cards.already_started(operation.hostedscan_id)
+    if operation.status in (OperationStatus.PENDING, OperationStatus.UNKNOWN):
+        return kit.sentence(
+            sentences.ALREADY_UNDER_WAY
+            if operation.status is OperationStatus.PENDING
+            else sentences.OUTCOME_UNKNOWN
+        )
+    return kit.sentence(sentences.FORM_USED)
+
+
+def _sentence(exc: HostedScanError) -> str:
+    if isinstance(exc, Unauthorized):
+        return sentences.KEY_REJECTED
+    if isinstance(exc, RateLimited):
+        return sentences.HOSTEDSCAN_RATE_LIMITED
+    if isinstance(exc, OutcomeUnknown):
+        return sentences.OUTCOME_UNKNOWN
+    if isinstance(exc, Unavailable):
+        return sentences.HOSTEDSCAN_BUSY
+    if isinstance(exc, InvalidScanId | InvalidRequest):
+        return sentences.NOTHING_TO_SCAN
+    reference = secrets.token_hex(4)
+    log.error("HostedScan answer not usable (error reference %s)", reference, exc_info=exc)
+    return sentences.refused_before_answer(reference)
+
+
+def _failure(exc: Exception) -> Message:
+    if isinstance(exc, TimeoutError):
+        log.warning("an operation ran out of time")
+        return kit.sentence(sentences.HOSTEDSCAN_BUSY)
+    if isinstance(exc, HostedScanError):
+        return kit.sentence(_sentence(exc))
+    reference = secrets.token_hex(4)
+    log.error("unexpected error (error reference %s)", reference, exc_info=exc)
+    return kit.sentence(sentences.internal_error(reference))
+
+
+def _slack_error(exc: BaseException) -> str:
+    response = getattr(exc, "response", None)
+    if response is not None:
+        return str(response.get("error", "unknown"))
+    return exc.__class__.__name__
+
+
+def _targets_of(scan: Scan) -> Sequence[str]:
+    return [t.target_id for t in scan.requested_targets if t.target_id]
