@@ -14,7 +14,7 @@ import asyncio
 import json
 import logging
 import secrets
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -42,6 +42,7 @@ from scanbot.hostedscan import (
     Scan,
     Unauthorized,
     Unavailable,
+    validate_scan_id,
 )
 from scanbot.hostedscan.errors import HostedScanError, InvalidRequest, OutcomeUnknown
 from scanbot.hostedscan.models import ScanState
@@ -330,11 +331,88 @@ class Operations:
             operation.id, status, at=self._clock(), answer=answer, hostedscan_id=made
         )
 
+    # --- Re-scan ------------------------------------------------------------------------
+
+    async def rescan(self, scan_id: str, caller: Caller) -> Message:
+        """Re-run a finished scan: its type on its targets, once however many click."""
+        try:
+            async with asyncio.timeout(self._deadline):
+                return await self._rescan(scan_id, caller)
+        except Exception as exc:  # the boundary of one click
+            return _failure(exc)
+
+    async def _rescan(self, scan_id: str, caller: Caller) -> Message:
+        refusal = await self._permissions.operator_refusal(caller.user_id, caller.team_id)
+        if refusal is not None:
+            return kit.sentence(refusal)
+        old = await self._hostedscan.get_scan(validate_scan_id(scan_id))
+        if old.state not in FINAL_STATES:
+            return kit.sentence(sentences.RESCAN_NOT_FINISHED)
+        targets = _rerun_targets(old)
+        if targets is None:
+            return kit.sentence(sentences.RESCAN_NO_TARGETS)
+        field, values = targets
+        begun = await self._store.operations.begin(
+            key=f"rescan:{old.id}",
+            user_id=caller.user_id,
+            kind=OperationKind.RESCAN,
+            channel_id=caller.channel_id,
+            request={"rescan_of": old.id, "type": old.type, field: values},
+            at=self._clock(),
+            run_limit=self._run_limit,
+        )
+        if isinstance(begun, OverRunLimit):
+            return cards.over_run_limit(begun.limit, begun.resets_at)
+        if not begun.created:
+            return _earlier(begun.operation)
+        scan = await self._start(
+            begun.operation, old.type, {field: values}, use_authentication=False
+        )
+        if not isinstance(scan, Scan):
+            return scan
+        thread = await self._store.threads.get(old.id, caller.channel_id)
+        if thread is not None:
+            await self._post(
+                thread.channel_id,
+                cards.rescanned(old.id, scan.id, caller.user_id),
+                thread.parent_ts,
+            )
+        return cards.started(scan.id, scan.type or old.type, rescan_of=old.id)
+
+    async def _post(self, channel: str, message: Message, thread_ts: str | None = None) -> bool:
+        try:
+            await self._slack.chat_postMessage(
+                channel=channel, thread_ts=thread_ts, text=message["text"], blocks=message["blocks"]
+            )
+        except SLACK_FAILURES as exc:
+            log.warning("could not post in %s: %s", channel, _slack_error(exc))
+            return False
+        return True
+
     # --- telling the starter -------------------------------------------------------------
 
     async def notify_finished(self) -> int:
+        """After each delivery round: link each re-run's new thread to the scan it re-runs,
+        and tell each starter whose scan finished. Each once (a conditional mark)."""
+        return await self._link_reruns() + await self._tell_finished_scans()
+
+    async def _link_reruns(self) -> int:
+        linked = 0
+        for operation in await self._store.operations.awaiting_link(limit=FINISH_BATCH):
+            new_id = operation.hostedscan_id or ""
+            thread = await self._store.threads.get(new_id, operation.channel_id)
+            if thread is None:
+                continue  # no thread yet (or the channel is not subscribed to it)
+            if not await self._store.operations.mark_linked(operation.id, self._clock()):
+                continue
+            old_id = str(operation.request.get("rescan_of", ""))
+            message = cards.reruns(old_id, operation.user_id)
+            linked += await self._post(thread.channel_id, message, thread.parent_ts)
+        return linked
+
+    async def _tell_finished_scans(self) -> int:
         """Mention each starter whose scan finished, in its alert thread if the channel has
-        one, else privately; an OVER_LIMIT end explained. Each once (a conditional mark)."""
+        one, else privately; an OVER_LIMIT end explained."""
         waiting = await self._store.operations.awaiting_finish(limit=FINISH_BATCH)
         if not waiting:
             return 0
@@ -355,18 +433,9 @@ class Operations:
         explanation = sentences.OVER_LIMIT_EXPLAINED if state == ScanState.OVER_LIMIT else ""
         message = cards.finished(operation.user_id, scan_id, scan_type, state, explanation)
         thread = await self._store.threads.get(scan_id, operation.channel_id)
-        channel = thread.channel_id if thread is not None else operation.user_id
-        try:
-            await self._slack.chat_postMessage(
-                channel=channel,
-                thread_ts=thread.parent_ts if thread is not None else None,
-                text=message["text"],
-                blocks=message["blocks"],
-            )
-        except SLACK_FAILURES as exc:
-            log.warning("could not tell %s their scan finished: %s", scan_id, _slack_error(exc))
-            return 0
-        return 1
+        if thread is not None:
+            return int(await self._post(thread.channel_id, message, thread.parent_ts))
+        return int(await self._post(operation.user_id, message))
 
 
 def _chosen(command: RunScan) -> tuple[str, tuple[str, ...]]:
@@ -424,5 +493,10 @@ def _slack_error(exc: BaseException) -> str:
     return exc.__class__.__name__
 
 
-def _targets_of(scan: Scan) -> Sequence[str]:
-    return [t.target_id for t in scan.requested_targets if t.target_id]
+def _rerun_targets(scan: Scan) -> tuple[str, list[str]] | None:
+    """What a re-run posts: the old scan's requested target ids, else its targets as text."""
+    ids = [t.target_id for t in scan.requested_targets if t.target_id]
+    if ids:
+        return "target_ids", list(dict.fromkeys(ids))
+    texts = [t.target for t in scan.requested_targets if t.target]
+    return ("targets", list(dict.fromkeys(texts))) if texts else None

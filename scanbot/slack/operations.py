@@ -102,6 +102,13 @@ def register_operations(app: AsyncApp, deps: OperationsDeps) -> None:
             )
             await tell(deps.slack, form.channel_id, form.user_id, message)
 
+    @app.action(actions.pattern(actions.RESCAN))
+    async def rescan_button(ack: AsyncAck, body: Body) -> None:
+        await ack()
+        async with deps.inflight.track():
+            message = await operations.rescan(_clicked(body), _caller(body))
+            await reply(body, message, replace_original=False)
+
     @app.action(actions.pattern(actions.AUDIT_NEXT))
     async def audit_next(ack: AsyncAck, body: Body) -> None:
         await ack()

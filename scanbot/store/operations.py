@@ -155,10 +155,33 @@ class Operations:
 
     async def mark_notified(self, operation_id: int, at: datetime) -> bool:
         """True for the one caller that marks it (a conditional UPDATE): only it speaks."""
+        return await self._mark(operation_id, operations.c.notified_at, at)
+
+    async def awaiting_link(self, *, limit: int = WATCH_LIMIT) -> list[Operation]:
+        """Re-runs started here whose new thread has not been told what it re-runs."""
+        query = (
+            sa.select(operations)
+            .where(
+                operations.c.kind == OperationKind.RESCAN.value,
+                operations.c.status == OperationStatus.DONE.value,
+                operations.c.linked_at.is_(None),
+                operations.c.hostedscan_id.is_not(None),
+            )
+            .order_by(operations.c.id)
+            .limit(limit)
+        )
+        async with self._db.read() as conn:
+            return [_operation(row) for row in (await conn.execute(query)).mappings()]
+
+    async def mark_linked(self, operation_id: int, at: datetime) -> bool:
+        """True for the one caller that marks it: only it posts the link."""
+        return await self._mark(operation_id, operations.c.linked_at, at)
+
+    async def _mark(self, operation_id: int, column: sa.Column[Any], at: datetime) -> bool:
         statement = (
             operations.update()
-            .where(operations.c.id == operation_id, operations.c.notified_at.is_(None))
-            .values(notified_at=at)
+            .where(operations.c.id == operation_id, column.is_(None))
+            .values({column.name: at})
         )
         async with self._db.transaction() as conn:
             return ((await conn.execute(statement)).rowcount or 0) == 1

@@ -160,6 +160,7 @@ operations = sa.Table(
     sa.Column("at", WHEN, nullable=False),
     sa.Column("done_at", WHEN, nullable=True),
     sa.Column("notified_at", WHEN, nullable=True),  # the starter told the scan finished
+    sa.Column("linked_at", WHEN, nullable=True),  # a re-run's new thread told what it re-runs
     sa.Index("ix_operations_user_kind_at", "user_id", "kind", "at"),
     sa.Index("ix_operations_hostedscan_id", "hostedscan_id"),
     sqlite_autoincrement=True,

@@ -157,3 +157,17 @@ async def test_migration_0006_up_and_down(database: Database) -> None:
         assert (await store.operations.page())[1] == 0
     finally:
         await store.close()
+
+
+async def test_a_rerun_is_linked_once(store: Store) -> None:
+    begun = await begin(store, "rescan:s0", kind=OperationKind.RESCAN)
+    assert isinstance(begun, Begun)
+    await store.operations.finish(
+        begun.operation.id, OperationStatus.DONE, at=T0, hostedscan_id="s1"
+    )
+    assert [o.id for o in await store.operations.awaiting_link()] == [begun.operation.id]
+    marks = await asyncio.gather(
+        *(store.operations.mark_linked(begun.operation.id, T0) for _ in range(3))
+    )
+    assert sorted(marks) == [False, False, True]
+    assert await store.operations.awaiting_link() == []

@@ -33,6 +33,7 @@ def upgrade() -> None:
         sa.Column("at", WHEN, nullable=False),
         sa.Column("done_at", WHEN, nullable=True),
         sa.Column("notified_at", WHEN, nullable=True),
+        sa.Column("linked_at", WHEN, nullable=True),
         sqlite_autoincrement=True,
     )
     op.create_index("ix_operations_user_kind_at", "operations", ["user_id", "kind", "at"])
