@@ -79,3 +79,14 @@ class RunPlan(Value):
     values: tuple[str, ...]
     shown: tuple[RunTarget, ...] = ()
     missing: tuple[str, ...] = ()
+
+
+class TargetRow(Value):
+    """A target as `/scans targets` lists it: HostedScan's fields and what its risks say."""
+
+    target_id: str
+    target: str
+    label: str = ""
+    tags: tuple[str, ...] = ()
+    open_risks: int = 0
+    last_detected: datetime | None = None  # the newest detection of any of its risks

@@ -56,3 +56,8 @@ def refused_before_answer(reference: str) -> str:
 
 
 FORM_USED = "This confirmation was used already and did not start a scan: run `/scans run` again."
+TARGET_OUTCOME_UNKNOWN = (
+    "HostedScan did not answer in time, so scanbot cannot tell whether the target was "
+    "added: `/scans targets` shows whether it was."
+)
+OLD_BUTTON = "This button's data could not be read, so nothing was changed: run the command again."

@@ -11,12 +11,13 @@ for the person, one sentence when something failed; the log gets the cause.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from aiohttp import ClientError
@@ -25,12 +26,14 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from scanbot.domain.clock import utcnow
 from scanbot.domain.operations import (
+    Begun,
     Operation,
     OperationKind,
     OperationStatus,
     OverRunLimit,
     RunPlan,
     RunTarget,
+    TargetRow,
 )
 from scanbot.domain.scans import FINAL_STATES
 from scanbot.hostedscan import (
@@ -45,14 +48,17 @@ from scanbot.hostedscan import (
     validate_scan_id,
 )
 from scanbot.hostedscan.errors import HostedScanError, InvalidRequest, OutcomeUnknown
-from scanbot.hostedscan.models import ScanState
+from scanbot.hostedscan.models import ScanState, Target, parse_time
 from scanbot.operations import sentences
 from scanbot.scans.parse import (
+    AddTarget,
     BadTargets,
+    ListTargets,
     OperationCommand,
     OperationUsage,
     RunScan,
     ShowAudit,
+    parse_target,
 )
 from scanbot.slack import actions, kit
 from scanbot.slack.cards import operations as cards
@@ -67,6 +73,8 @@ RUN_METADATA_VERSION = 1
 DEFAULT_DEADLINE = 12.0
 MAX_RESOLVED = 1000  # targets counted for one tag's confirmation; beyond, "1000+" is enough
 FINISH_BATCH = 200
+MAX_RISKS_COUNTED = 5000  # risks read for one screen of targets' counts
+_TICK = timedelta(microseconds=1)
 SLACK_FAILURES = (SlackClientError, ClientError, TimeoutError, OSError)
 
 
@@ -129,6 +137,8 @@ class Operations:
             return cards.usage(command)
         if isinstance(command, ShowAudit):
             return await self.audit(command.offset, caller)
+        if isinstance(command, ListTargets):
+            return await self.targets(command.text, command.offset, caller)
         refusal = await self._permissions.operator_refusal(caller.user_id, caller.team_id)
         if refusal is not None:
             return kit.sentence(refusal)
@@ -136,6 +146,8 @@ class Operations:
             return cards.bad_targets(command.problems)
         if isinstance(command, RunScan):
             return await self._open_run(command, caller)
+        if isinstance(command, AddTarget):
+            return await self._add_target(command, caller, upsert=False)
         raise NotImplementedError(type(command).__name__)
 
     async def audit(self, offset: int, caller: Caller) -> Message:
@@ -145,6 +157,113 @@ class Operations:
             return kit.sentence(refusal)
         rows, total = await self._store.operations.page(offset=offset, limit=cards.AUDIT_PAGE)
         return cards.audit_page(rows, offset, total)
+
+    # --- targets -------------------------------------------------------------------------
+
+    async def targets(self, text: str | None, offset: int, caller: Caller) -> Message:
+        """A screen of HostedScan's targets (those whose target or label has `text`), with
+        their open risks and newest detection; anyone but guests may look."""
+        refusal = await self._permissions.viewer_refusal(caller.user_id, caller.team_id)
+        if refusal is not None:
+            return kit.sentence(refusal)
+        try:
+            async with asyncio.timeout(self._deadline):
+                rows, more = await self._target_rows(text, offset)
+        except Exception as exc:  # the boundary of one request
+            return _failure(exc)
+        return cards.targets_page(rows, text, offset, more=more)
+
+    async def _target_rows(self, text: str | None, offset: int) -> tuple[list[TargetRow], bool]:
+        page: list[Target] = []
+        more = False
+        async with contextlib.aclosing(self._hostedscan.list_targets(text=text)) as targets:
+            position = 0
+            async for target in targets:
+                if position >= offset:
+                    if len(page) == cards.TARGETS_PAGE:
+                        more = True
+                        break
+                    page.append(target)
+                position += 1
+        if not page:
+            return [], False
+        counts: dict[str, int] = {}
+        latest: dict[str, datetime] = {}
+        ids = [t.id for t in page]
+        async with contextlib.aclosing(self._hostedscan.list_risks(target_ids=ids)) as risks:
+            seen = 0
+            async for risk in risks:
+                seen += 1
+                if risk.status == "OPEN":
+                    counts[risk.target_id] = counts.get(risk.target_id, 0) + 1
+                found = parse_time(risk.detected_at)
+                if found is not None and found > latest.get(risk.target_id, found - _TICK):
+                    latest[risk.target_id] = found
+                if seen >= MAX_RISKS_COUNTED:
+                    break
+        rows = [
+            TargetRow(
+                target_id=t.id,
+                target=t.target,
+                label=t.label,
+                tags=tuple(t.tags),
+                open_risks=counts.get(t.id, 0),
+                last_detected=latest.get(t.id),
+            )
+            for t in page
+        ]
+        return rows, more
+
+    async def _add_target(self, command: AddTarget, caller: Caller, *, upsert: bool) -> Message:
+        """POST /v1/targets, audited; a duplicate refused offers to update it (upsert)."""
+        request: dict[str, Any] = {"target": command.target, "upsert": upsert}
+        if command.label is not None:
+            request["label"] = command.label
+        if command.tags:
+            request["tags"] = list(command.tags)
+        begun = await self._store.operations.begin(
+            key=None,
+            user_id=caller.user_id,
+            kind=OperationKind.TARGET_ADD,
+            channel_id=caller.channel_id,
+            request=request,
+            at=self._clock(),
+        )
+        assert isinstance(begun, Begun)  # no key, no run limit: always recorded
+        operation = begun.operation
+        try:
+            target = await self._hostedscan.create_target(
+                command.target, command.label, command.tags, upsert=upsert
+            )
+        except BadRequest as exc:
+            await self._finish(operation, OperationStatus.REFUSED, exc.reason or "")
+            value = None if upsert else _upsert_value(command)
+            return cards.target_exists(command.target, exc.reason, value)
+        except OutcomeUnknown as exc:
+            await self._finish(operation, OperationStatus.UNKNOWN, exc.__class__.__name__)
+            return kit.sentence(sentences.TARGET_OUTCOME_UNKNOWN)
+        except HostedScanError as exc:
+            await self._finish(operation, OperationStatus.FAILED, exc.__class__.__name__)
+            return kit.sentence(_sentence(exc))
+        await self._finish(operation, OperationStatus.DONE, target.target, target.id)
+        row = TargetRow(
+            target_id=target.id, target=target.target, label=target.label, tags=tuple(target.tags)
+        )
+        return cards.target_added(row, updated=upsert)
+
+    async def upsert_target(self, value: str, caller: Caller) -> Message:
+        """The "Update the existing target" button: the same target, with upsert."""
+        try:
+            async with asyncio.timeout(self._deadline):
+                refusal = await self._permissions.operator_refusal(caller.user_id, caller.team_id)
+                if refusal is not None:
+                    return kit.sentence(refusal)
+                command = _parse_upsert_value(value)
+                if command is None:
+                    return kit.sentence(sentences.OLD_BUTTON)
+                return await self._add_target(command, caller, upsert=True)
+        except Exception as exc:  # the boundary of one click
+            return _failure(exc)
 
     # --- /scans run: the confirmation ---------------------------------------------------
 
@@ -491,6 +610,30 @@ def _slack_error(exc: BaseException) -> str:
     if response is not None:
         return str(response.get("error", "unknown"))
     return exc.__class__.__name__
+
+
+def _upsert_value(command: AddTarget) -> str | None:
+    payload = {"t": command.target, "l": command.label, "g": list(command.tags)}
+    value = actions.compact_json(payload)
+    return value if len(value) <= actions.MAX_VALUE else None
+
+
+def _parse_upsert_value(value: str) -> AddTarget | None:
+    """The target an upsert button names, checked again as the parser checks it."""
+    try:
+        payload = json.loads(value) if len(value) <= actions.MAX_VALUE else None
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(payload, dict) or set(payload) != {"t", "l", "g"}:
+        return None
+    target, label, tags = payload["t"], payload["l"], payload["g"]
+    if not isinstance(target, str) or not (label is None or isinstance(label, str)):
+        return None
+    if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
+        return None
+    words = ["add", target, *([f"label:{label}"] if label else []), *(f"tag:{t}" for t in tags)]
+    parsed = parse_target(words)
+    return parsed if isinstance(parsed, AddTarget) else None
 
 
 def _rerun_targets(scan: Scan) -> tuple[str, list[str]] | None:

@@ -453,6 +453,7 @@ ADD = "add"
 MAX_RUN_TARGETS = 25  # more in one scan from a chat line is more likely a paste gone wrong
 MAX_TAGS = 10  # HostedScan keeps at most 10 tags a target
 MAX_LABEL = 200
+MAX_TARGET_SEARCH = 100
 REPORT_FORMATS: dict[str, str] = {"pdf": "PDF", "html": "HTML"}
 _ID = re.compile(r"[A-Za-z0-9_-]{1,128}")  # hostedscan.validate_scan_id's rule
 _TAG = re.compile(r"[^\s<>&]{1,64}")
@@ -547,7 +548,7 @@ TOO_MANY_TARGETS_REASON = (
 )
 BAD_ID_REASON = "A target id is letters, digits, `_` and `-`; `/scans targets` lists them."
 BAD_TAG_REASON = "A tag is up to 64 characters without spaces, `<`, `>` or `&`."
-TARGETS_REASON = "`/scans targets` takes at most one word to look for."
+TARGETS_REASON = "`/scans targets` takes at most one word to look for, of at most 100 characters."
 TARGET_ADD_REASON = (
     "`/scans target add` takes one host, URL or IP address, then optional `label:` and "
     "`tag:` words; e.g. `/scans target add shop.example.com label:Shop tag:prod`."
@@ -601,8 +602,8 @@ def parse_run(words: Sequence[str]) -> OperationCommand:
 
 
 def parse_targets(words: Sequence[str]) -> OperationCommand:
-    if len(words) > 1:
-        return OperationUsage(TARGETS, TARGETS_REASON, words[1])
+    if len(words) > 1 or (words and len(words[0]) > MAX_TARGET_SEARCH):
+        return OperationUsage(TARGETS, TARGETS_REASON, words[-1])
     return ListTargets(words[0] if words else None)
 
 

@@ -46,6 +46,7 @@ RUN_VIEW = "scanbot:v1:run_view"  # the callback_id of the run confirmation moda
 RESCAN = "scanbot:v1:rescan"
 AUDIT_NEXT = "scanbot:v1:audit_next"
 TARGETS_NEXT = "scanbot:v1:targets_next"
+TARGET_UPSERT = "scanbot:v1:target_upsert"  # value: compact JSON of the target to update
 
 # A select's options carry only their own values, so the actions block holding the Snooze
 # select names its scan in its block_id: `f"{TRIAGE_BLOCK}:{scan_id}"`.

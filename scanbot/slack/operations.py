@@ -15,7 +15,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from scanbot.operations import sentences
 from scanbot.operations.service import SLACK_FAILURES, Caller, Operations
 from scanbot.scans.parse import OPERATION_COMMANDS, parse_scans_command
-from scanbot.slack import actions
+from scanbot.slack import actions, kit
 from scanbot.slack.cards import operations as cards
 from scanbot.slack.inflight import InFlight
 from scanbot.slack.kit import Message
@@ -107,6 +107,25 @@ def register_operations(app: AsyncApp, deps: OperationsDeps) -> None:
         await ack()
         async with deps.inflight.track():
             message = await operations.rescan(_clicked(body), _caller(body))
+            await reply(body, message, replace_original=False)
+
+    @app.action(actions.pattern(actions.TARGETS_NEXT))
+    async def targets_next(ack: AsyncAck, body: Body) -> None:
+        await ack()
+        async with deps.inflight.track():
+            try:
+                text, offset = cards.parse_targets_next_value(_clicked(body))
+            except ValueError:
+                await reply(body, kit.sentence(sentences.OLD_BUTTON), replace_original=False)
+                return
+            message = await operations.targets(text, offset, _caller(body))
+            await reply(body, message, replace_original=True)
+
+    @app.action(actions.pattern(actions.TARGET_UPSERT))
+    async def target_upsert(ack: AsyncAck, body: Body) -> None:
+        await ack()
+        async with deps.inflight.track():
+            message = await operations.upsert_target(_clicked(body), _caller(body))
             await reply(body, message, replace_original=False)
 
     @app.action(actions.pattern(actions.AUDIT_NEXT))

@@ -83,6 +83,10 @@ class Permissions:
                 return None
         return GROUPS_UNVERIFIED if unverified else NOT_AN_OPERATOR
 
+    async def viewer_refusal(self, user_id: str, team_id: str) -> str | None:
+        """None if this person may see HostedScan's data (no guest, no external person)."""
+        return await self._people.refusal(user_id, team_id)
+
     async def admin_refusal(self, user_id: str, team_id: str) -> str | None:
         """None if this person is one of SCANBOT_ADMINS (and a member of this workspace)."""
         if not self._admins:

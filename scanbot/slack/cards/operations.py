@@ -3,11 +3,18 @@ audit): pure renderers, values from outside in rich_text or escaped plain_text."
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from scanbot.domain.operations import Operation, OperationKind, OperationStatus, RunPlan
+from scanbot.domain.operations import (
+    Operation,
+    OperationKind,
+    OperationStatus,
+    RunPlan,
+    TargetRow,
+)
 from scanbot.domain.scans import ScanSummary
 from scanbot.scans.parse import OPERATION_HELP, OperationUsage
 from scanbot.slack import actions, kit, rich
@@ -289,3 +296,93 @@ def _asked(row: Operation) -> str:
         shown_value = ", ".join(map(str, value)) if isinstance(value, list) else str(value)
         words.append(f"{key} {shown_value}")
     return shown("; ".join(words), kit.TARGET_CHARS)
+
+
+TARGETS_PAGE = 10
+
+
+def targets_next_value(text: str | None, offset: int) -> str | None:
+    value = actions.compact_json({"v": 1, "q": text or "", "o": offset})
+    return value if len(value) <= actions.MAX_VALUE else None
+
+
+def parse_targets_next_value(value: str) -> tuple[str | None, int]:
+    """`(text, offset)` from a targets Next button; ValueError on anything else."""
+    if len(value) > actions.MAX_VALUE:
+        raise ValueError("longer than any button value")
+    try:
+        payload = json.loads(value)
+    except (ValueError, RecursionError) as exc:
+        raise ValueError("not a scanbot value") from exc
+    if not isinstance(payload, dict) or set(payload) != {"v", "q", "o"} or payload["v"] != 1:
+        raise ValueError("not a targets Next value")
+    text, offset = payload["q"], payload["o"]
+    if not isinstance(text, str) or type(offset) is not int or offset < 0:
+        raise ValueError("not a targets Next value")
+    return text or None, offset
+
+
+def targets_page(
+    rows: Sequence[TargetRow], text: str | None, offset: int, *, more: bool
+) -> Message:
+    """A screen of targets: each with its label, tags, open risks and last detection."""
+    if not rows:
+        said = "No HostedScan target" + (" contains that text." if text else " yet.")
+        return kit.sentence(said if not offset else "No more targets.")
+    title = [rich.bold(f"HostedScan targets {offset + 1} to {offset + len(rows)}")]
+    if text:
+        title += [rich.text(" containing "), rich.value(text, kit.NAME_CHARS, code=True)]
+    blocks: list[Block] = [
+        rich.block(rich.section(title), rich.bullets(_target_line(r) for r in rows))
+    ]
+    if more:
+        value = targets_next_value(text, offset + len(rows))
+        if value is not None:
+            blocks.append(kit.actions_row(kit.button("Next", actions.TARGETS_NEXT, 0, value)))
+    return kit.message(kit.fallback(title), blocks)
+
+
+def _target_line(row: TargetRow) -> rich.Line:
+    line = [rich.value(row.target, kit.TARGET_CHARS, code=True)]
+    if row.label.strip():
+        line += [rich.text(" "), rich.value(row.label, kit.NAME_CHARS)]
+    if row.tags:
+        tags = [[rich.value(tag, kit.NAME_CHARS, code=True)] for tag in row.tags[:10]]
+        line += [rich.text(" · tags "), *rich.joined(tags, " ")]
+    line.append(rich.text(f" · {plural(row.open_risks, 'open risk')}"))
+    if row.last_detected is not None:
+        line += [rich.text(" · last found "), rich.date(row.last_detected, kit.DATE_FORMAT)]
+    line += [rich.text(" · id "), rich.value(row.target_id, kit.ID_CHARS, code=True)]
+    return line
+
+
+def target_added(row: TargetRow, *, updated: bool) -> Message:
+    line = [
+        rich.text("✅ HostedScan " + ("updated" if updated else "added") + " the target "),
+        *_target_line(row),
+        rich.text(". Scan it with "),
+        rich.value(f"/scans run <type> id:{row.target_id}", kit.TARGET_CHARS, code=True),
+        rich.text("."),
+    ]
+    return _message(line)
+
+
+def target_exists(target: str, reason: str | None, upsert_value: str | None) -> Message:
+    """HostedScan refused a new target (most likely it exists): offer to update it instead."""
+    line = [
+        rich.text("HostedScan refused to add "),
+        rich.value(target, kit.TARGET_CHARS, code=True),
+    ]
+    if reason:
+        line += [rich.text(": "), rich.value(reason, kit.REASON_CHARS)]
+    line.append(rich.text("."))
+    blocks: list[Block] = [rich.paragraph(line)]
+    if upsert_value is not None:
+        line.append(rich.text(" If it exists already, its label and tags can be set instead."))
+        blocks = [
+            rich.paragraph(line),
+            kit.actions_row(
+                kit.button("Update the existing target", actions.TARGET_UPSERT, 0, upsert_value)
+            ),
+        ]
+    return kit.message(kit.fallback(line), blocks)
