@@ -200,6 +200,7 @@ async def open_runtime(
         run_limit=settings.run_limit,
         clock=clock,
         deadline=deadline,
+        report_wait=settings.report_wait,
     )
     # First: its `/scans` listener takes the operation sub-commands, the general one the rest.
     operation_listeners.register_operations(

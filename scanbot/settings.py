@@ -66,6 +66,7 @@ class Settings(BaseSettings):
     # Acting on HostedScan (see README, "Acting on HostedScan")
     operators: str = Field(default="", validation_alias="SCANBOT_OPERATORS")
     run_limit: int = Field(default=10, ge=1, le=1_000, validation_alias="SCANBOT_RUN_LIMIT")
+    report_wait: float = Field(default=90.0, ge=1, le=600, validation_alias="SCANBOT_REPORT_WAIT")
     poll_failures_before_notice: int = Field(
         default=3, ge=1, le=1_000, validation_alias="SCANBOT_POLL_FAILURES_BEFORE_NOTICE"
     )

@@ -61,3 +61,11 @@ TARGET_OUTCOME_UNKNOWN = (
     "added: `/scans targets` shows whether it was."
 )
 OLD_BUTTON = "This button's data could not be read, so nothing was changed: run the command again."
+REPORT_CANNOT_POST = (
+    "scanbot cannot post in this channel, so it asked HostedScan for nothing: invite it with "
+    "`/invite @scanbot`, then ask again."
+)
+REPORT_NOT_UPLOADED = (
+    "HostedScan made the report, but Slack did not take scanbot's upload: scanbot needs the "
+    "`files:write` scope (ask an admin), then ask again."
+)

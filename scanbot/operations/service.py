@@ -15,7 +15,7 @@ import contextlib
 import json
 import logging
 import secrets
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -48,12 +48,13 @@ from scanbot.hostedscan import (
     validate_scan_id,
 )
 from scanbot.hostedscan.errors import HostedScanError, InvalidRequest, OutcomeUnknown
-from scanbot.hostedscan.models import ScanState, Target, parse_time
+from scanbot.hostedscan.models import ReportFile, ScanState, Target, parse_time
 from scanbot.operations import sentences
 from scanbot.scans.parse import (
     AddTarget,
     BadTargets,
     ListTargets,
+    MakeReport,
     OperationCommand,
     OperationUsage,
     RunScan,
@@ -73,6 +74,9 @@ RUN_METADATA_VERSION = 1
 DEFAULT_DEADLINE = 12.0
 MAX_RESOLVED = 1000  # targets counted for one tag's confirmation; beyond, "1000+" is enough
 FINISH_BATCH = 200
+DEFAULT_REPORT_WAIT = 90.0
+REPORT_FIRST_PAUSE = 0.5
+REPORT_MAX_PAUSE = 10.0
 MAX_RISKS_COUNTED = 5000  # risks read for one screen of targets' counts
 _TICK = timedelta(microseconds=1)
 SLACK_FAILURES = (SlackClientError, ClientError, TimeoutError, OSError)
@@ -112,6 +116,8 @@ class Operations:
         run_limit: int,
         clock: Callable[[], datetime] = utcnow,
         deadline: float = DEFAULT_DEADLINE,
+        report_wait: float = DEFAULT_REPORT_WAIT,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self._store = store
         self._slack = slack
@@ -121,11 +127,16 @@ class Operations:
         self._run_limit = run_limit
         self._clock = clock
         self._deadline = deadline
+        self._report_wait = report_wait
+        self._sleep = sleep
 
     # --- commands ----------------------------------------------------------------------
 
     async def command(self, command: OperationCommand, caller: Caller) -> Message | None:
-        """The answer to an operation sub-command; None when a modal opened instead."""
+        """The answer to an operation sub-command; None when a modal opened instead, or a
+        report was posted in the channel."""
+        if isinstance(command, MakeReport):  # waits for the file longer than a command's deadline
+            return await self.report(command, caller)
         try:
             async with asyncio.timeout(self._deadline):
                 return await self._command(command, caller)
@@ -264,6 +275,188 @@ class Operations:
                 return await self._add_target(command, caller, upsert=True)
         except Exception as exc:  # the boundary of one click
             return _failure(exc)
+
+    # --- reports -------------------------------------------------------------------------
+
+    async def report(self, command: MakeReport, caller: Caller) -> Message | None:
+        """POST /v1/reports, a message in the channel that it is being prepared, then the
+        file uploaded there and the message edited; late: a Retry button instead."""
+        try:
+            async with asyncio.timeout(self._deadline):
+                refusal = await self._permissions.operator_refusal(caller.user_id, caller.team_id)
+                if refusal is not None:
+                    return kit.sentence(refusal)
+                targets_filter, missing = await self._report_targets(command)
+            if missing:
+                return cards.unknown_targets(missing)
+            return await self._report(command, caller, targets_filter)
+        except Exception as exc:  # the boundary of one request
+            return _failure(exc)
+
+    async def _report_targets(
+        self, command: MakeReport
+    ) -> tuple[dict[str, list[str]] | None, list[str]]:
+        """The report's targets_filter: tags as given, `target:` values as target ids (an id,
+        or a target's exact text), and the values that matched no target."""
+        if command.tags:
+            return {"tag": list(command.tags)}, []
+        if not command.targets:
+            return None, []
+        ids: list[str] = []
+        missing: list[str] = []
+        for value in command.targets:
+            found = await self._target_id(value)
+            if found is None:
+                missing.append(value)
+            else:
+                ids.append(found)
+        return {"target_ids": list(dict.fromkeys(ids))}, missing
+
+    async def _target_id(self, value: str) -> str | None:
+        try:
+            return (await self._hostedscan.get_target(validate_scan_id(value, "target"))).id
+        except (InvalidScanId, NotFound):
+            pass
+        wanted = value.casefold()
+        async with contextlib.aclosing(self._hostedscan.list_targets(text=value)) as targets:
+            async for target in targets:
+                if target.target.casefold() == wanted:
+                    return target.id
+        return None
+
+    async def _report(
+        self, command: MakeReport, caller: Caller, targets_filter: dict[str, list[str]] | None
+    ) -> Message | None:
+        asked = _report_asked(command)
+        preparing = cards.report_preparing(command.report_format, caller.user_id, asked)
+        ts = await self._post_ts(caller.channel_id, preparing)
+        if ts is None:
+            return kit.sentence(sentences.REPORT_CANNOT_POST)
+        risks_filter: dict[str, list[str]] = {"status": ["OPEN"]}
+        if command.types:
+            risks_filter["risk_definition.scan_type"] = list(command.types)
+        if command.threat_levels:
+            risks_filter["risk_definition.threat_level"] = list(command.threat_levels)
+        request: dict[str, Any] = {"report_format": command.report_format, **risks_filter}
+        if targets_filter:
+            request.update(targets_filter)
+        begun = await self._store.operations.begin(
+            key=None,
+            user_id=caller.user_id,
+            kind=OperationKind.REPORT,
+            channel_id=caller.channel_id,
+            request=request,
+            at=self._clock(),
+        )
+        assert isinstance(begun, Begun)  # no key, no run limit: always recorded
+        try:
+            async with asyncio.timeout(self._deadline):
+                report_id = await self._hostedscan.create_report(
+                    command.report_format, targets_filter, risks_filter
+                )
+        except Exception as exc:
+            status = (
+                OperationStatus.REFUSED if isinstance(exc, BadRequest) else OperationStatus.FAILED
+            )
+            if isinstance(exc, OutcomeUnknown):
+                status = OperationStatus.UNKNOWN
+            await self._finish(
+                begun.operation, status, getattr(exc, "reason", None) or exc.__class__.__name__
+            )
+            failure = (
+                cards.refused("the report", exc.reason)
+                if isinstance(exc, BadRequest)
+                else _failure(exc)
+            )
+            await self._update(caller.channel_id, ts, failure)
+            return None
+        await self._finish(begun.operation, OperationStatus.DONE, "asked", report_id)
+        await self._deliver_report(report_id, command.report_format, caller, ts, asked)
+        return None
+
+    async def _deliver_report(
+        self, report_id: str, report_format: str, caller: Caller, ts: str, asked: list[str]
+    ) -> None:
+        """Wait (bounded) for the file, upload it, and edit the message either way."""
+        report = await self._wait_for_report(report_id)
+        if report is None:
+            late = cards.report_late(report_format, report_id, self._report_wait, asked)
+            await self._update(caller.channel_id, ts, late)
+            return
+        extension = "pdf" if report_format == "PDF" else "html"
+        try:
+            await self._slack.files_upload_v2(
+                channel=caller.channel_id,
+                content=report.content,
+                filename=f"hostedscan-report-{report_id}.{extension}",
+                title=f"HostedScan report ({report_format})",
+                initial_comment=cards.report_comment(report_format),
+            )
+        except SLACK_FAILURES as exc:
+            log.warning("could not upload report %s: %s", report_id, _slack_error(exc))
+            await self._update(caller.channel_id, ts, kit.sentence(sentences.REPORT_NOT_UPLOADED))
+            return
+        log.info(
+            "uploaded report %s (%d bytes) to %s", report_id, len(report.content), caller.channel_id
+        )
+        await self._update(
+            caller.channel_id, ts, cards.report_ready(report_format, caller.user_id, asked)
+        )
+
+    async def _wait_for_report(self, report_id: str) -> ReportFile | None:
+        """GET /v1/reports/:id with a growing pause, for at most the report wait."""
+        loop = asyncio.get_running_loop()
+        end = loop.time() + self._report_wait
+        pause = REPORT_FIRST_PAUSE
+        while True:
+            try:
+                report = await self._hostedscan.get_report(report_id)
+            except HostedScanError as exc:
+                log.warning("report %s not fetched: %s", report_id, exc.__class__.__name__)
+                report = None
+            if report is not None:
+                return report
+            left = end - loop.time()
+            if left <= 0:
+                return None
+            await self._sleep(min(pause, left))
+            pause = min(pause * 2, REPORT_MAX_PAUSE)
+
+    async def retry_report(self, value: str, caller: Caller, message_ts: str) -> Message | None:
+        """Retry on a late report: look for the same report again (nothing new asked)."""
+        try:
+            report_id, report_format = cards.parse_report_value(value)
+        except ValueError:
+            return kit.sentence(sentences.OLD_BUTTON)
+        try:
+            async with asyncio.timeout(self._deadline):
+                refusal = await self._permissions.operator_refusal(caller.user_id, caller.team_id)
+            if refusal is not None:
+                return kit.sentence(refusal)
+            preparing = cards.report_preparing(report_format, caller.user_id, [])
+            await self._update(caller.channel_id, message_ts, preparing)
+            await self._deliver_report(report_id, report_format, caller, message_ts, [])
+        except Exception as exc:  # the boundary of one click
+            return _failure(exc)
+        return None
+
+    async def _post_ts(self, channel: str, message: Message) -> str | None:
+        try:
+            posted = await self._slack.chat_postMessage(
+                channel=channel, text=message["text"], blocks=message["blocks"]
+            )
+        except SLACK_FAILURES as exc:
+            log.warning("could not post in %s: %s", channel, _slack_error(exc))
+            return None
+        return str(posted.get("ts") or "") or None
+
+    async def _update(self, channel: str, ts: str, message: Message) -> None:
+        try:
+            await self._slack.chat_update(
+                channel=channel, ts=ts, text=message["text"], blocks=message["blocks"]
+            )
+        except SLACK_FAILURES as exc:
+            log.warning("could not edit the report message: %s", _slack_error(exc))
 
     # --- /scans run: the confirmation ---------------------------------------------------
 
@@ -610,6 +803,13 @@ def _slack_error(exc: BaseException) -> str:
     if response is not None:
         return str(response.get("error", "unknown"))
     return exc.__class__.__name__
+
+
+def _report_asked(command: MakeReport) -> list[str]:
+    """What the report covers, in the words typed (for the messages about it)."""
+    words = [w.lower() for w in command.types] + [w.lower() for w in command.threat_levels]
+    words += [f"target:{t}" for t in command.targets] + [f"tag:{t}" for t in command.tags]
+    return words
 
 
 def _upsert_value(command: AddTarget) -> str | None:

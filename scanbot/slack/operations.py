@@ -128,6 +128,15 @@ def register_operations(app: AsyncApp, deps: OperationsDeps) -> None:
             message = await operations.upsert_target(_clicked(body), _caller(body))
             await reply(body, message, replace_original=False)
 
+    @app.action(actions.pattern(actions.REPORT_RETRY))
+    async def report_retry(ack: AsyncAck, body: Body) -> None:
+        await ack()
+        async with deps.inflight.track():
+            message_ts = str(_mapping(body.get("container")).get("message_ts", ""))
+            message = await operations.retry_report(_clicked(body), _caller(body), message_ts)
+            if message is not None:
+                await reply(body, message, replace_original=False)
+
     @app.action(actions.pattern(actions.AUDIT_NEXT))
     async def audit_next(ack: AsyncAck, body: Body) -> None:
         await ack()

@@ -386,3 +386,79 @@ def target_exists(target: str, reason: str | None, upsert_value: str | None) -> 
             ),
         ]
     return kit.message(kit.fallback(line), blocks)
+
+
+def report_value(report_id: str, report_format: str) -> str:
+    return actions.compact_json({"r": report_id, "f": report_format})
+
+
+def parse_report_value(value: str) -> tuple[str, str]:
+    """`(report_id, format)` from a Retry button; ValueError on anything else."""
+    try:
+        payload = json.loads(value) if len(value) <= actions.MAX_VALUE else None
+    except (ValueError, RecursionError) as exc:
+        raise ValueError("not a scanbot value") from exc
+    if not isinstance(payload, dict) or set(payload) != {"r", "f"}:
+        raise ValueError("not a report Retry value")
+    report_id, report_format = payload["r"], payload["f"]
+    if not isinstance(report_id, str) or report_format not in ("PDF", "HTML"):
+        raise ValueError("not a report Retry value")
+    return report_id, report_format
+
+
+def _report_words(asked: Sequence[str]) -> str:
+    return f" ({', '.join(asked)})" if asked else ""
+
+
+def report_preparing(report_format: str, user_id: str, asked: Sequence[str]) -> Message:
+    """Posted at once in the channel, edited when the file is there (or is not in time)."""
+    line = [
+        rich.text(f"⏳ HostedScan is preparing a {report_format} report of open risks"),
+        rich.value(_report_words(asked), kit.TARGET_CHARS),
+        rich.text(", asked by "),
+        rich.user(user_id),
+        rich.text("…"),
+    ]
+    return _message(line)
+
+
+def report_ready(report_format: str, user_id: str, asked: Sequence[str]) -> Message:
+    line = [
+        rich.text(f"📄 The {report_format} report of open risks"),
+        rich.value(_report_words(asked), kit.TARGET_CHARS),
+        rich.text(", asked by "),
+        rich.user(user_id),
+        rich.text(", is below."),
+    ]
+    return _message(line)
+
+
+def report_late(
+    report_format: str, report_id: str, seconds: float, asked: Sequence[str]
+) -> Message:
+    """Not ready in time: said, with a button that looks again (no second report asked)."""
+    line = [
+        rich.text(f"⌛ HostedScan had not finished the {report_format} report"),
+        rich.value(_report_words(asked), kit.TARGET_CHARS),
+        rich.text(
+            f" after {round(seconds)} seconds. Retry looks for it again; nothing new is asked."
+        ),
+    ]
+    retry = kit.button("Retry", actions.REPORT_RETRY, 0, report_value(report_id, report_format))
+    return kit.message(kit.fallback(line), [rich.paragraph(line), kit.actions_row(retry)])
+
+
+def report_comment(report_format: str) -> str:
+    return f"HostedScan report ({report_format}), open risks"
+
+
+def unknown_targets(values: Sequence[str]) -> Message:
+    """`target:` values that match no HostedScan target; nothing was asked."""
+    names = [[rich.value(v, kit.TARGET_CHARS, code=True)] for v in values[: kit.MAX_KINDS]]
+    line = [
+        rich.text("No HostedScan target is "),
+        *rich.joined(names, ", "),
+        rich.text(", so no report was asked for. `target:` takes a target id or its exact text; "),
+        rich.text("/scans targets lists them."),
+    ]
+    return _message(line)
