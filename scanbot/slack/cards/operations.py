@@ -69,7 +69,12 @@ def usage(command: OperationUsage) -> Message:
 def bad_targets(problems: Sequence[tuple[str, str]]) -> Message:
     """One sentence naming every target that cannot be scanned, and why; nothing was sent."""
     parts = [
-        [rich.value(target, kit.TARGET_CHARS, code=True), rich.text(f" ({why})")]
+        [
+            rich.value(target, kit.TARGET_CHARS, code=True),
+            rich.text(" ("),
+            rich.value(why, kit.REASON_CHARS),
+            rich.text(")"),
+        ]
         for target, why in problems[: kit.MAX_KINDS]
     ]
     more = len(problems) - len(parts)
