@@ -184,7 +184,12 @@ async def open_runtime(
         seal_key=seal_key,
     )
     channel_commands = ChannelCommandHandler(store, slack, triage, admins=settings.admin_ids)
-    answers = Answers(hostedscan, deadline=deadline, channel_commands=channel_commands)
+    answers = Answers(
+        hostedscan,
+        deadline=deadline,
+        channel_commands=channel_commands,
+        risk_details=RiskDetails(hostedscan),
+    )
     inflight = InFlight()
     responder = Responder.create(ResponseUrls(settings.slack_api_url))
     people = People(slack, allow_guests=settings.allow_guests)

@@ -151,13 +151,14 @@ async def socket_runtime(settings: Settings) -> None:
 
 
 async def _print_card(settings: Settings, command: str, text: str, *, as_json: bool) -> int:
+    from scanbot.alerts.risks import RiskDetails
     from scanbot.app import build_hostedscan
     from scanbot.slack.answers import Answers
     from scanbot.slack.terminal import render_text
 
     hostedscan = build_hostedscan(settings)
     try:
-        answers = Answers(hostedscan)
+        answers = Answers(hostedscan, risk_details=RiskDetails(hostedscan))
         reply = await (answers.scans(text) if command == "scans" else answers.scan(text))
     finally:
         await hostedscan.aclose()

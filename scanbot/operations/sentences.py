@@ -69,3 +69,7 @@ REPORT_NOT_UPLOADED = (
     "HostedScan made the report, but Slack did not take scanbot's upload: scanbot needs the "
     "`files:write` scope (ask an admin), then ask again."
 )
+REPORT_NO_TARGETS = (
+    "HostedScan does not say which targets this scan had, so no report was asked for: use "
+    "`/scans report` with `target:` or `tag:`."
+)

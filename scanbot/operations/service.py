@@ -293,6 +293,22 @@ class Operations:
         except Exception as exc:  # the boundary of one request
             return _failure(exc)
 
+    async def report_for_scan(self, scan_id: str, caller: Caller) -> Message | None:
+        """ "Report for these targets" on a scan's card: a PDF of their open risks."""
+        try:
+            async with asyncio.timeout(self._deadline):
+                refusal = await self._permissions.operator_refusal(caller.user_id, caller.team_id)
+                if refusal is not None:
+                    return kit.sentence(refusal)
+                scan = await self._hostedscan.get_scan(validate_scan_id(scan_id))
+            ids = [t.target_id for t in scan.requested_targets if t.target_id]
+            if not ids:
+                return kit.sentence(sentences.REPORT_NO_TARGETS)
+            command = MakeReport(targets=tuple(dict.fromkeys(ids)))
+            return await self._report(command, caller, {"target_ids": list(command.targets)})
+        except Exception as exc:  # the boundary of one click
+            return _failure(exc)
+
     async def _report_targets(
         self, command: MakeReport
     ) -> tuple[dict[str, list[str]] | None, list[str]]:

@@ -9,10 +9,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
+from scanbot.domain.events import RiskDetail
 from scanbot.hostedscan import (
     BadRequest,
     BadResponse,
@@ -21,6 +22,7 @@ from scanbot.hostedscan import (
     InvalidScanId,
     NotFound,
     RateLimited,
+    Scan,
     Unauthorized,
     Unavailable,
     validate_scan_id,
@@ -45,6 +47,9 @@ log = logging.getLogger(__name__)
 
 # Slack shows its own error after 3 s; we ack at once, then the user waits for this at most.
 DEFAULT_DEADLINE = 12.0
+# New risks whose details the /scan card fetches: the worst of these are listed (the card
+# shows ten); a scan with more says how many more.
+MAX_NEW_RISKS = 50
 
 
 def error_reference() -> str:
@@ -69,6 +74,15 @@ class ChannelCommands(Protocol):
     async def handle(self, command: ChannelCommand, channel_id: str, user_id: str) -> Reply: ...
 
 
+class RiskLookup(Protocol):
+    """Details of risks by id (alerts.risks.RiskDetails): as many as can be had, never raising
+    for an API failure."""
+
+    async def fetch(
+        self, ids_by_scan_type: Mapping[str, Collection[str]]
+    ) -> dict[str, RiskDetail]: ...
+
+
 class Answers:
     def __init__(
         self,
@@ -76,10 +90,12 @@ class Answers:
         *,
         deadline: float = DEFAULT_DEADLINE,
         channel_commands: ChannelCommands | None = None,
+        risk_details: RiskLookup | None = None,
     ) -> None:
         self._hostedscan = hostedscan
         self._deadline = deadline
         self._channel_commands = channel_commands
+        self._risk_details = risk_details
 
     async def scans(self, text: str, *, channel_id: str = "", user_id: str = "") -> Reply:
         """`/scans [words]`: a list card, usage, or a channel subcommand (subscribe, triage)."""
@@ -111,9 +127,19 @@ class Answers:
 
         async def fetch() -> Reply:
             scan = await self._hostedscan.get_scan(validate_scan_id(scan_id))
-            return Reply(scan_cards.scan_detail(scan, shared_by=shared_by))
+            new_risks = await self._new_risks(scan)
+            return Reply(scan_cards.scan_detail(scan, shared_by=shared_by, new_risks=new_risks))
 
         return await self._guarded(fetch, scan_id=scan_id)
+
+    async def _new_risks(self, scan: Scan) -> list[RiskDetail] | None:
+        """The scan's new risks with their titles and levels (the first MAX_NEW_RISKS ids);
+        a risk whose details could not be had keeps only its id."""
+        ids = [risk.risk_id for risk in scan.risks.new_open[:MAX_NEW_RISKS]]
+        if self._risk_details is None or not ids:
+            return None
+        found = await self._risk_details.fetch({scan.type: ids})
+        return [found.get(risk_id) or RiskDetail(risk_id=risk_id) for risk_id in ids]
 
     async def next_page(self, value: str) -> Reply:
         """The "Next" button: the same query, the following screen."""

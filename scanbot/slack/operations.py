@@ -128,6 +128,14 @@ def register_operations(app: AsyncApp, deps: OperationsDeps) -> None:
             message = await operations.upsert_target(_clicked(body), _caller(body))
             await reply(body, message, replace_original=False)
 
+    @app.action(actions.pattern(actions.REPORT_TARGETS))
+    async def report_targets(ack: AsyncAck, body: Body) -> None:
+        await ack()
+        async with deps.inflight.track():
+            message = await operations.report_for_scan(_clicked(body), _caller(body))
+            if message is not None:
+                await reply(body, message, replace_original=False)
+
     @app.action(actions.pattern(actions.REPORT_RETRY))
     async def report_retry(ack: AsyncAck, body: Body) -> None:
         await ack()
