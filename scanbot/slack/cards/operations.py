@@ -240,7 +240,7 @@ def rescanned(old_scan_id: str, new_scan_id: str, user_id: str) -> Message:
         rich.user(user_id),
         rich.text(" re-ran this scan as "),
         *_scan(new_scan_id, start=False),
-        rich.text(" (`/scan` it for its card)."),
+        rich.text("."),
     ]
     return _message(line)
 
@@ -411,15 +411,18 @@ def parse_report_value(value: str) -> tuple[str, str]:
     return report_id, report_format
 
 
-def _report_words(asked: Sequence[str]) -> str:
-    return f" ({', '.join(asked)})" if asked else ""
+def _report_words(asked: Sequence[str]) -> rich.Line:
+    """ " (openvas, tag:prod)": what the report covers, in the words typed."""
+    if not asked:
+        return []
+    return [rich.text(" ("), rich.value(", ".join(asked), kit.TARGET_CHARS), rich.text(")")]
 
 
 def report_preparing(report_format: str, user_id: str, asked: Sequence[str]) -> Message:
     """Posted at once in the channel, edited when the file is there (or is not in time)."""
     line = [
         rich.text(f"⏳ HostedScan is preparing a {report_format} report of open risks"),
-        rich.value(_report_words(asked), kit.TARGET_CHARS),
+        *_report_words(asked),
         rich.text(", asked by "),
         rich.user(user_id),
         rich.text("…"),
@@ -430,7 +433,7 @@ def report_preparing(report_format: str, user_id: str, asked: Sequence[str]) -> 
 def report_ready(report_format: str, user_id: str, asked: Sequence[str]) -> Message:
     line = [
         rich.text(f"📄 The {report_format} report of open risks"),
-        rich.value(_report_words(asked), kit.TARGET_CHARS),
+        *_report_words(asked),
         rich.text(", asked by "),
         rich.user(user_id),
         rich.text(", is below."),
@@ -444,7 +447,7 @@ def report_late(
     """Not ready in time: said, with a button that looks again (no second report asked)."""
     line = [
         rich.text(f"⌛ HostedScan had not finished the {report_format} report"),
-        rich.value(_report_words(asked), kit.TARGET_CHARS),
+        *_report_words(asked),
         rich.text(
             f" after {round(seconds)} seconds. Retry looks for it again; nothing new is asked."
         ),
