@@ -74,6 +74,9 @@ RUN_METADATA_VERSION = 1
 DEFAULT_DEADLINE = 12.0
 MAX_RESOLVED = 1000  # targets counted for one tag's confirmation; beyond, "1000+" is enough
 FINISH_BATCH = 200
+# How long a started scan is watched for its end (and a re-run for its thread): one that
+# has not finished by then (deleted, or stuck) stops costing a look every delivery round.
+WATCH_WINDOW = timedelta(days=7)
 DEFAULT_REPORT_WAIT = 90.0
 REPORT_FIRST_PAUSE = 0.5
 REPORT_MAX_PAUSE = 10.0
@@ -726,7 +729,9 @@ class Operations:
 
     async def _link_reruns(self) -> int:
         linked = 0
-        for operation in await self._store.operations.awaiting_link(limit=FINISH_BATCH):
+        since = self._clock() - WATCH_WINDOW
+        waiting = await self._store.operations.awaiting_link(since=since, limit=FINISH_BATCH)
+        for operation in waiting:
             new_id = operation.hostedscan_id or ""
             thread = await self._store.threads.get(new_id, operation.channel_id)
             if thread is None:
@@ -741,7 +746,8 @@ class Operations:
     async def _tell_finished_scans(self) -> int:
         """Mention each starter whose scan finished, in its alert thread if the channel has
         one, else privately; an OVER_LIMIT end explained."""
-        waiting = await self._store.operations.awaiting_finish(limit=FINISH_BATCH)
+        since = self._clock() - WATCH_WINDOW
+        waiting = await self._store.operations.awaiting_finish(since=since, limit=FINISH_BATCH)
         if not waiting:
             return 0
         snapshots = await self._store.snapshots.read([o.hostedscan_id or "" for o in waiting])

@@ -5,7 +5,7 @@ with HostedScan's answer."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -28,7 +28,7 @@ RUN_LIMIT_LOCK = 0x5CA9B0A
 RUN_WINDOW = timedelta(hours=1)
 # Scans the finish check looks at in one go.
 WATCH_LIMIT = 500
-_FINAL_STATES = ("SUCCEEDED", "FAILED", "OVER_LIMIT")
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class Operations:
@@ -137,8 +137,11 @@ class Operations:
             rows = (await conn.execute(query)).mappings().all()
         return {str(row["hostedscan_id"]): _operation(row) for row in rows}
 
-    async def awaiting_finish(self, *, limit: int = WATCH_LIMIT) -> list[Operation]:
-        """Scans started here whose starter has not been told they finished, oldest first."""
+    async def awaiting_finish(
+        self, *, since: datetime | None = None, limit: int = WATCH_LIMIT
+    ) -> list[Operation]:
+        """Scans started here (after `since`) whose starter has not been told they finished,
+        oldest first."""
         query = (
             sa.select(operations)
             .where(
@@ -146,6 +149,7 @@ class Operations:
                 operations.c.status == OperationStatus.DONE.value,
                 operations.c.notified_at.is_(None),
                 operations.c.hostedscan_id.is_not(None),
+                operations.c.at > (since or _EPOCH),
             )
             .order_by(operations.c.id)
             .limit(limit)
@@ -157,8 +161,11 @@ class Operations:
         """True for the one caller that marks it (a conditional UPDATE): only it speaks."""
         return await self._mark(operation_id, operations.c.notified_at, at)
 
-    async def awaiting_link(self, *, limit: int = WATCH_LIMIT) -> list[Operation]:
-        """Re-runs started here whose new thread has not been told what it re-runs."""
+    async def awaiting_link(
+        self, *, since: datetime | None = None, limit: int = WATCH_LIMIT
+    ) -> list[Operation]:
+        """Re-runs started here (after `since`) whose new thread has not been told what it
+        re-runs."""
         query = (
             sa.select(operations)
             .where(
@@ -166,6 +173,7 @@ class Operations:
                 operations.c.status == OperationStatus.DONE.value,
                 operations.c.linked_at.is_(None),
                 operations.c.hostedscan_id.is_not(None),
+                operations.c.at > (since or _EPOCH),
             )
             .order_by(operations.c.id)
             .limit(limit)

@@ -127,6 +127,7 @@ async def test_the_finish_notice_is_marked_once(store: Store) -> None:
     )
     waiting = await store.operations.awaiting_finish()
     assert [o.hostedscan_id for o in waiting] == ["s1"]
+    assert await store.operations.awaiting_finish(since=T0) == []  # started before: not watched
     assert (await store.operations.started_by_scan(["s1", "s2"])).keys() == {"s1"}
     marks = await asyncio.gather(
         *(store.operations.mark_notified(begun.operation.id, T0) for _ in range(4))
@@ -166,6 +167,7 @@ async def test_a_rerun_is_linked_once(store: Store) -> None:
         begun.operation.id, OperationStatus.DONE, at=T0, hostedscan_id="s1"
     )
     assert [o.id for o in await store.operations.awaiting_link()] == [begun.operation.id]
+    assert await store.operations.awaiting_link(since=T0 + timedelta(days=1)) == []
     marks = await asyncio.gather(
         *(store.operations.mark_linked(begun.operation.id, T0) for _ in range(3))
     )
