@@ -209,7 +209,7 @@ async def open_runtime(
     )
     # First: its `/scans` listener takes the operation sub-commands, the general one the rest.
     operation_listeners.register_operations(
-        bolt, operation_listeners.OperationsDeps(operations, inflight, responder, slack)
+        bolt, operation_listeners.OperationsDeps(operations, inflight, responder, slack, answers)
     )
     listeners.register(bolt, listeners.Deps(answers, inflight, responder, people, triage, slack))
     alerts = build_alerts(

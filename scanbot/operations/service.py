@@ -172,6 +172,10 @@ class Operations:
         rows, total = await self._store.operations.page(offset=offset, limit=cards.AUDIT_PAGE)
         return cards.audit_page(rows, offset, total)
 
+    async def viewer_refusal(self, caller: Caller) -> str | None:
+        """Why this person may not see HostedScan's data (a guest), or None."""
+        return await self._permissions.viewer_refusal(caller.user_id, caller.team_id)
+
     # --- targets -------------------------------------------------------------------------
 
     async def targets(self, text: str | None, offset: int, caller: Caller) -> Message:

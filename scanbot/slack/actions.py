@@ -47,6 +47,7 @@ RESCAN = "scanbot:v1:rescan"
 AUDIT_NEXT = "scanbot:v1:audit_next"
 TARGETS_NEXT = "scanbot:v1:targets_next"
 TARGET_UPSERT = "scanbot:v1:target_upsert"  # value: compact JSON of the target to update
+SCAN_RISKS = "scanbot:v1:scan_risks"  # value: a scan id; its new risks, each with View
 REPORT_TARGETS = "scanbot:v1:report_targets"  # value: a scan id; a report of its targets
 REPORT_RETRY = "scanbot:v1:report_retry"  # value: compact JSON {"r": report id, "f": format}
 

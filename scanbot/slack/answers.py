@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from scanbot.domain.events import RiskDetail
+from scanbot.domain.scans import ScanSummary
+from scanbot.domain.severity import most_severe_first
 from scanbot.hostedscan import (
     BadRequest,
     BadResponse,
@@ -40,6 +42,7 @@ from scanbot.scans.parse import (
 )
 from scanbot.slack import actions, kit
 from scanbot.slack.cards import scans as scan_cards
+from scanbot.slack.cards import triage as triage_cards
 from scanbot.slack.kit import Message
 from scanbot.slack.text import escape, truncate
 
@@ -133,6 +136,21 @@ class Answers:
             scan = await self._hostedscan.get_scan(validate_scan_id(scan_id))
             new_risks = await self._new_risks(scan)
             return Reply(scan_cards.scan_detail(scan, shared_by=shared_by, new_risks=new_risks))
+
+        return await self._guarded(fetch, scan_id=scan_id)
+
+    async def risks(self, scan_id: str) -> Reply:
+        """Show risks on a scan's card: its new risks, worst first, each with View."""
+
+        async def fetch() -> Reply:
+            scan = await self._hostedscan.get_scan(validate_scan_id(scan_id))
+            details = await self._new_risks(scan)
+            if details is None:  # no lookup, or not in time: the ids, each still viewable
+                ids = scan.risks.new_open[:MAX_NEW_RISKS]
+                details = [RiskDetail(risk_id=risk.risk_id) for risk in ids]
+            ordered = sorted(details, key=most_severe_first)
+            total = len(scan.risks.new_open)
+            return Reply(triage_cards.risks_list(ScanSummary.of(scan), ordered, total))
 
         return await self._guarded(fetch, scan_id=scan_id)
 

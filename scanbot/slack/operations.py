@@ -16,6 +16,7 @@ from scanbot.operations import sentences
 from scanbot.operations.service import SLACK_FAILURES, Caller, Operations
 from scanbot.scans.parse import OPERATION_COMMANDS, parse_scans_command
 from scanbot.slack import actions, kit
+from scanbot.slack.answers import Answers, Reply
 from scanbot.slack.cards import operations as cards
 from scanbot.slack.inflight import InFlight
 from scanbot.slack.kit import Message
@@ -31,6 +32,7 @@ class OperationsDeps:
     inflight: InFlight
     responder: Responder
     slack: AsyncWebClient
+    answers: Answers
 
 
 def _mapping(value: Any) -> dict[str, Any]:
@@ -127,6 +129,18 @@ def register_operations(app: AsyncApp, deps: OperationsDeps) -> None:
         async with deps.inflight.track():
             message = await operations.upsert_target(_clicked(body), _caller(body))
             await reply(body, message, replace_original=False)
+
+    @app.action(actions.pattern(actions.SCAN_RISKS))
+    async def scan_risks(ack: AsyncAck, body: Body) -> None:
+        await ack()
+        async with deps.inflight.track():
+            refusal = await operations.viewer_refusal(_caller(body))
+            answer = (
+                Reply.failure(refusal)
+                if refusal is not None
+                else await deps.answers.risks(_clicked(body))
+            )
+            await reply(body, answer.message, replace_original=False)
 
     @app.action(actions.pattern(actions.REPORT_TARGETS))
     async def report_targets(ack: AsyncAck, body: Body) -> None:

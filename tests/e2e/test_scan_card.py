@@ -33,6 +33,19 @@ def _button(card: Json, kind: str) -> Json:
     raise AssertionError(f"no {kind} button")
 
 
+async def test_guests_see_no_risks_from_the_card(stack: Stack) -> None:
+    scan_id = stack.world.add_scan(
+        type="OPENVAS", state="SUCCEEDED", targets=["a.example.com"], risks=2
+    )
+    stack.slack.guests.add("U0GUEST")
+    card = (await stack.command("/scan", scan_id)).body
+    risks = _button(card, actions.SCAN_RISKS)
+    before = stack.sandbox.count("/v1/")
+    answer = await stack.click(risks["action_id"], risks["value"], user_id="U0GUEST")
+    assert "guests" in answer.body["text"]
+    assert stack.sandbox.count("/v1/") == before
+
+
 async def test_the_card_lists_new_risks_by_title_and_acts(stack: Stack) -> None:
     scan_id = stack.world.add_scan(
         type="OPENVAS", state="SUCCEEDED", targets=["shop.example.com"], risks=4
@@ -49,6 +62,14 @@ async def test_the_card_lists_new_risks_by_title_and_acts(stack: Stack) -> None:
     shown = json.dumps(card["blocks"], ensure_ascii=False)
     for title in titles:
         assert json.dumps(title, ensure_ascii=False)[1:-1] in shown
+
+    risks = _button(card, actions.SCAN_RISKS)
+    listed = (await stack.click(risks["action_id"], risks["value"])).body
+    assert_valid_message(listed)
+    assert "4 new open risks" in listed["text"]
+    views = [e for b in listed["blocks"] if (e := b.get("accessory"))]
+    assert len(views) == 4  # each with View, which opens the risk without a thread
+    assert all(actions.pattern(actions.RISK).search(v["action_id"]) for v in views)
 
     report = _button(card, actions.REPORT_TARGETS)
     url = stack.slack.response_url(stack.slack_url)

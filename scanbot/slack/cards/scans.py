@@ -227,6 +227,8 @@ def _detail_actions(scan: Scan, *, shared: bool) -> list[Block]:
     buttons = [kit.button("Refresh", actions.REFRESH, 0, value)]
     if not shared:
         buttons.append(kit.button("Share in channel", actions.SHARE, 1, value))
+    if scan.risks.new_open:
+        buttons.append(kit.button("Show risks", actions.SCAN_RISKS, 0, value))
     if scan.requested_targets:
         buttons.append(kit.button("Report for these targets", actions.REPORT_TARGETS, 0, value))
     if scan.state in FINAL_STATES:

@@ -375,9 +375,10 @@ def test_detail_of_a_normal_scan() -> None:
     assert [(b["text"]["text"], b["value"]) for b in buttons_block["elements"]] == [
         ("Refresh", "5f0c1a2b3c4d"),
         ("Share in channel", "5f0c1a2b3c4d"),
+        ("Show risks", "5f0c1a2b3c4d"),
         ("Report for these targets", "5f0c1a2b3c4d"),  # running: no Re-scan yet
     ]
-    refresh, share, _report = buttons_block["elements"]
+    refresh, share, _risks, _report = buttons_block["elements"]
     assert actions.pattern(actions.REFRESH).search(refresh["action_id"])
     assert actions.pattern(actions.SHARE).search(share["action_id"])
     assert message["text"] == "OpenVAS scan 5f0c1a2b3c4d: running"
@@ -393,9 +394,10 @@ def test_shared_copy_names_who_shared_it_and_cannot_be_shared_again() -> None:
         "elements": [{"type": "mrkdwn", "text": "Shared by <@U0123ABCD>"}],
     } in (message["blocks"])
     kinds = [b["action_id"] for b in buttons(message)]
-    assert len(kinds) == 2
+    assert len(kinds) == 3
     assert actions.pattern(actions.REFRESH).search(kinds[0])
-    assert actions.pattern(actions.REPORT_TARGETS).search(kinds[1])
+    assert actions.pattern(actions.SCAN_RISKS).search(kinds[1])
+    assert actions.pattern(actions.REPORT_TARGETS).search(kinds[2])
     assert "<@" not in message["text"]
 
 
