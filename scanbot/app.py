@@ -5,7 +5,7 @@ from __future__ import annotations
 import gc
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -24,14 +24,17 @@ from scanbot.domain.events import DEFAULT_EVENTS
 from scanbot.hostedscan import HostedScanClient
 from scanbot.hostedscan.limiter import FairLimiter
 from scanbot.logs import silence_body_dumps
+from scanbot.operations.service import Operations
 from scanbot.settings import Settings
 from scanbot.slack import actions, listeners
+from scanbot.slack import operations as operation_listeners
 from scanbot.slack.answers import DEFAULT_DEADLINE, Answers
 from scanbot.slack.cards import triage as triage_cards
 from scanbot.slack.channel_commands import ChannelCommandHandler
 from scanbot.slack.inflight import InFlight
 from scanbot.slack.notifier import Notifier, notifier_for
 from scanbot.slack.people import People
+from scanbot.slack.permissions import Permissions
 from scanbot.slack.responder import Responder, ResponseUrls
 from scanbot.store import Store, database_url
 from scanbot.triage.service import Triage
@@ -120,6 +123,7 @@ def build_alerts(
     *,
     triage: Triage | None = None,
     clock: Callable[[], datetime] = utcnow,
+    after_delivery: Callable[[], Awaitable[int]] | None = None,
 ) -> AlertService:
     """The alert jobs; `slack` is the app's notifier (a bare client gets one on `clock`)."""
     notifier = notifier_for(slack, clock=clock)
@@ -142,6 +146,7 @@ def build_alerts(
         failures_before_notice=settings.poll_failures_before_notice,
         triage=triage,
         clock=clock,
+        after_delivery=after_delivery,
     )
 
 
@@ -184,13 +189,44 @@ async def open_runtime(
         seal_key=seal_key,
     )
     channel_commands = ChannelCommandHandler(store, notifier, triage, admins=settings.admin_ids)
-    answers = Answers(hostedscan, deadline=deadline, channel_commands=channel_commands)
+    answers = Answers(
+        hostedscan,
+        deadline=deadline,
+        channel_commands=channel_commands,
+        risk_details=RiskDetails(hostedscan),
+    )
     inflight = InFlight()
     responder = Responder.create(ResponseUrls(settings.slack_api_url))
     people = People(notifier, allow_guests=settings.allow_guests)
+    permissions = Permissions(
+        slack, people, operators=settings.operator_ids, admins=settings.admin_ids
+    )
+    operations = Operations(
+        store,
+        slack,
+        hostedscan,
+        permissions,
+        seal_key=seal_key,
+        run_limit=settings.run_limit,
+        clock=clock,
+        deadline=deadline,
+        report_wait=settings.report_wait,
+    )
+    # First: its `/scans` listener takes the operation sub-commands, the general one the rest.
+    operation_listeners.register_operations(
+        bolt, operation_listeners.OperationsDeps(operations, inflight, responder, slack, answers)
+    )
     deps = listeners.Deps(answers, inflight, responder, people, triage, notifier, seal_key)
     listeners.register(bolt, deps)
-    alerts = build_alerts(settings, alerts_hostedscan, notifier, store, triage=triage, clock=clock)
+    alerts = build_alerts(
+        settings,
+        alerts_hostedscan,
+        notifier,
+        store,
+        triage=triage,
+        clock=clock,
+        after_delivery=operations.notify_finished,
+    )
     return Runtime(
         settings,
         hostedscan,

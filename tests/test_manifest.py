@@ -34,6 +34,7 @@ SCOPES_FOR_METHOD: dict[str, set[str]] = {
     "files.getUploadURLExternal": {"files:write"},
     "files.completeUploadExternal": {"files:write"},
     "users.conversations": {"channels:read", "groups:read", "im:read", "mpim:read"},
+    "usergroups.users.list": {"usergroups:read"},
 }
 # slack_sdk helpers that call several Web API methods rather than api_call() directly.
 COMPOSITE_METHODS = {

@@ -117,6 +117,8 @@ class FakeSlack:
         self.guests: set[str] = set()
         self.external: set[str] = set()
         self.members: dict[str, list[str]] = {}
+        # User groups (S… ids) and their members, for usergroups.users.list.
+        self.usergroups: dict[str, list[str]] = {}
         self._faults: dict[str, list[_Fault]] = {}
         self._response_posts: dict[str, int] = {}
         self._ids = itertools.count(1)
@@ -135,6 +137,7 @@ class FakeSlack:
             "users.conversations": self._users_conversations,
             "chat.getPermalink": self._permalink,
             "apps.connections.open": self._connections_open,
+            "usergroups.users.list": self._usergroup_users,
         }
         self.app = Starlette(
             routes=[
@@ -473,6 +476,12 @@ class FakeSlack:
             "channels": [{"id": channel} for channel in page],
             "response_metadata": {"next_cursor": cursor},
         }
+
+    def _usergroup_users(self, body: Json, request: Request) -> Json:
+        group = _require(body, "usergroup", "no_such_subteam")
+        if group not in self.usergroups:
+            raise _SlackError("no_such_subteam")
+        return {"users": list(self.usergroups[group])}
 
     def _permalink(self, body: Json, request: Request) -> Json:
         channel = _require(body, "channel", "channel_not_found")
