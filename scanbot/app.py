@@ -27,7 +27,6 @@ from scanbot.logs import silence_body_dumps
 from scanbot.operations.service import Operations
 from scanbot.settings import Settings
 from scanbot.slack import actions, listeners
-from scanbot.slack import operations as operation_listeners
 from scanbot.slack.answers import DEFAULT_DEADLINE, Answers
 from scanbot.slack.cards import triage as triage_cards
 from scanbot.slack.channel_commands import ChannelCommandHandler
@@ -199,11 +198,11 @@ async def open_runtime(
     responder = Responder.create(ResponseUrls(settings.slack_api_url))
     people = People(notifier, allow_guests=settings.allow_guests)
     permissions = Permissions(
-        slack, people, operators=settings.operator_ids, admins=settings.admin_ids
+        notifier, people, operators=settings.operator_ids, admins=settings.admin_ids
     )
     operations = Operations(
         store,
-        slack,
+        notifier,
         hostedscan,
         permissions,
         seal_key=seal_key,
@@ -212,11 +211,9 @@ async def open_runtime(
         deadline=deadline,
         report_wait=settings.report_wait,
     )
-    # First: its `/scans` listener takes the operation sub-commands, the general one the rest.
-    operation_listeners.register_operations(
-        bolt, operation_listeners.OperationsDeps(operations, inflight, responder, slack, answers)
+    deps = listeners.Deps(
+        answers, inflight, responder, people, triage, notifier, seal_key, operations
     )
-    deps = listeners.Deps(answers, inflight, responder, people, triage, notifier, seal_key)
     listeners.register(bolt, deps)
     alerts = build_alerts(
         settings,

@@ -26,7 +26,6 @@ ORCHESTRATION = {
     "scanbot.alerts.service": "alerts.service",
     "scanbot.slack.listeners": "slack.listeners",
     "scanbot.slack.channel_commands": "slack.listeners",
-    "scanbot.slack.operations": "slack.listeners",
 }
 # Who may import whom. Composition roots (app, cli, web, demo, runtimes, __main__) may
 # import anything.
@@ -198,11 +197,7 @@ SLACK_ERRORS = ("slack_sdk.errors", "aiohttp")
 # The notifier reads Slack's errors for every Web API call; Socket Mode's connection policy
 # reads its own transport's (aiohttp, and apps.connections.open's refusals).
 READS_SLACK_ERRORS = {"scanbot.slack.notifier", "scanbot.socket_mode"}
-KNOWN_SLACK_ERRORS: dict[str, str] = {
-    # Issue 10's operations were written beside the notifier, not on it: they move onto it.
-    "scanbot.operations.service": "operations onto the notifier",
-    "scanbot.slack.permissions": "operations onto the notifier",
-}
+KNOWN_SLACK_ERRORS: dict[str, str] = {}
 
 
 def test_slacks_errors_are_read_in_one_module() -> None:

@@ -12,17 +12,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
-
-from aiohttp import ClientError
-from slack_sdk.errors import SlackClientError
-from slack_sdk.web.async_client import AsyncWebClient
 
 from scanbot.domain.clock import utcnow
 from scanbot.domain.operations import (
@@ -49,7 +44,6 @@ from scanbot.hostedscan import (
 )
 from scanbot.hostedscan.errors import HostedScanError, InvalidRequest, OutcomeUnknown
 from scanbot.hostedscan.models import ReportFile, ScanState, Target, parse_time
-from scanbot.operations import sentences
 from scanbot.scans.parse import (
     AddTarget,
     BadTargets,
@@ -59,18 +53,18 @@ from scanbot.scans.parse import (
     OperationUsage,
     RunScan,
     ShowAudit,
-    parse_target,
 )
-from scanbot.slack import actions, kit
+from scanbot.slack import actions, kit, sentences
 from scanbot.slack.cards import operations as cards
 from scanbot.slack.kit import Message
+from scanbot.slack.notifier import Notifier, SlackFailure
+from scanbot.slack.payloads import RunForm, parse_run_metadata
 from scanbot.slack.permissions import Permissions
 from scanbot.store import Store
 
 log = logging.getLogger(__name__)
 
 View = dict[str, Any]
-RUN_METADATA_VERSION = 1
 DEFAULT_DEADLINE = 12.0
 MAX_RESOLVED = 1000  # targets counted for one tag's confirmation; beyond, "1000+" is enough
 FINISH_BATCH = 200
@@ -82,7 +76,6 @@ REPORT_FIRST_PAUSE = 0.5
 REPORT_MAX_PAUSE = 10.0
 MAX_RISKS_COUNTED = 5000  # risks read for one screen of targets' counts
 _TICK = timedelta(microseconds=1)
-SLACK_FAILURES = (SlackClientError, ClientError, TimeoutError, OSError)
 
 
 @dataclass(frozen=True)
@@ -95,23 +88,11 @@ class Caller:
     trigger_id: str = ""
 
 
-@dataclass(frozen=True)
-class RunForm:
-    """What a sealed run confirmation carries: the plan, its channel, its author, a nonce."""
-
-    scan_type: str
-    field: str
-    values: tuple[str, ...]
-    channel_id: str
-    user_id: str
-    nonce: str
-
-
 class Operations:
     def __init__(
         self,
         store: Store,
-        slack: AsyncWebClient,
+        notifier: Notifier,
         hostedscan: HostedScanClient,
         permissions: Permissions,
         *,
@@ -123,7 +104,7 @@ class Operations:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self._store = store
-        self._slack = slack
+        self._notifier = notifier
         self._hostedscan = hostedscan
         self._permissions = permissions
         self._seal_key = seal_key
@@ -255,7 +236,11 @@ class Operations:
             )
         except BadRequest as exc:
             await self._finish(operation, OperationStatus.REFUSED, exc.reason or "")
-            value = None if upsert else _upsert_value(command)
+            value = (
+                None
+                if upsert
+                else actions.upsert_value(command.target, command.label, command.tags)
+            )
             return cards.target_exists(command.target, exc.reason, value)
         except OutcomeUnknown as exc:
             await self._finish(operation, OperationStatus.UNKNOWN, exc.__class__.__name__)
@@ -269,16 +254,13 @@ class Operations:
         )
         return cards.target_added(row, updated=upsert)
 
-    async def upsert_target(self, value: str, caller: Caller) -> Message:
+    async def upsert_target(self, command: AddTarget, caller: Caller) -> Message:
         """The "Update the existing target" button: the same target, with upsert."""
         try:
             async with asyncio.timeout(self._deadline):
                 refusal = await self._permissions.operator_refusal(caller.user_id, caller.team_id)
                 if refusal is not None:
                     return kit.sentence(refusal)
-                command = _parse_upsert_value(value)
-                if command is None:
-                    return kit.sentence(sentences.OLD_BUTTON)
                 return await self._add_target(command, caller, upsert=True)
         except Exception as exc:  # the boundary of one click
             return _failure(exc)
@@ -408,15 +390,15 @@ class Operations:
             return
         extension = "pdf" if report_format == "PDF" else "html"
         try:
-            await self._slack.files_upload_v2(
-                channel=caller.channel_id,
-                content=report.content,
+            await self._notifier.upload_file(
+                caller.channel_id,
+                report.content,
                 filename=f"hostedscan-report-{report_id}.{extension}",
                 title=f"HostedScan report ({report_format})",
-                initial_comment=cards.report_comment(report_format),
+                comment=cards.report_comment(report_format),
             )
-        except SLACK_FAILURES as exc:
-            log.warning("could not upload report %s: %s", report_id, _slack_error(exc))
+        except SlackFailure as failure:
+            log.warning("could not upload report %s: %s", report_id, failure.error)
             await self._update(caller.channel_id, ts, kit.sentence(sentences.REPORT_NOT_UPLOADED))
             return
         log.info(
@@ -445,12 +427,10 @@ class Operations:
             await self._sleep(min(pause, left))
             pause = min(pause * 2, REPORT_MAX_PAUSE)
 
-    async def retry_report(self, value: str, caller: Caller, message_ts: str) -> Message | None:
+    async def retry_report(
+        self, report_id: str, report_format: str, caller: Caller, message_ts: str
+    ) -> Message | None:
         """Retry on a late report: look for the same report again (nothing new asked)."""
-        try:
-            report_id, report_format = cards.parse_report_value(value)
-        except ValueError:
-            return kit.sentence(sentences.OLD_BUTTON)
         try:
             async with asyncio.timeout(self._deadline):
                 refusal = await self._permissions.operator_refusal(caller.user_id, caller.team_id)
@@ -465,21 +445,16 @@ class Operations:
 
     async def _post_ts(self, channel: str, message: Message) -> str | None:
         try:
-            posted = await self._slack.chat_postMessage(
-                channel=channel, text=message["text"], blocks=message["blocks"]
-            )
-        except SLACK_FAILURES as exc:
-            log.warning("could not post in %s: %s", channel, _slack_error(exc))
+            return await self._notifier.notice(channel, message) or None
+        except SlackFailure as failure:
+            log.warning("could not post in %s: %s", channel, failure.error)
             return None
-        return str(posted.get("ts") or "") or None
 
     async def _update(self, channel: str, ts: str, message: Message) -> None:
         try:
-            await self._slack.chat_update(
-                channel=channel, ts=ts, text=message["text"], blocks=message["blocks"]
-            )
-        except SLACK_FAILURES as exc:
-            log.warning("could not edit the report message: %s", _slack_error(exc))
+            await self._notifier.edit(channel, ts, message)
+        except SlackFailure as failure:
+            log.warning("could not edit the report message: %s", failure.error)
 
     # --- /scans run: the confirmation ---------------------------------------------------
 
@@ -506,23 +481,20 @@ class Operations:
             if field == "targets":
                 shown = tuple(RunTarget(target=value) for value in values)
                 view = cards.run_view(plan.model_copy(update={"shown": shown}), metadata)
-                await self._slack.views_open(trigger_id=caller.trigger_id, view=view)
+                await self._notifier.open_view(caller.trigger_id, view)
                 return None
-            opened = await self._slack.views_open(
-                trigger_id=caller.trigger_id, view=cards.run_loading_view()
-            )
-        except SLACK_FAILURES as exc:
-            log.warning("could not open the run confirmation: %s", _slack_error(exc))
+            view_id = await self._notifier.open_view(caller.trigger_id, cards.run_loading_view())
+        except SlackFailure as failure:
+            log.warning("could not open the run confirmation: %s", failure.error)
             return kit.sentence(sentences.SLACK_FAILED)
-        view_id = str((opened.get("view") or {}).get("id", ""))
         try:
             view = cards.run_view(await self._resolve(plan), metadata)
         except HostedScanError as exc:
             view = cards.run_unavailable_view(_sentence(exc))
         try:
-            await self._slack.views_update(view_id=view_id, view=view)
-        except SLACK_FAILURES as exc:
-            log.warning("could not show the run confirmation: %s", _slack_error(exc))
+            await self._notifier.update_view(view_id, view)
+        except SlackFailure as failure:
+            log.warning("could not show the run confirmation: %s", failure.error)
         return None
 
     async def _resolve(self, plan: RunPlan) -> RunPlan:
@@ -550,7 +522,7 @@ class Operations:
 
     def _seal(self, form: RunForm) -> str:
         payload = {
-            "v": RUN_METADATA_VERSION,
+            "v": actions.RUN_METADATA_VERSION,
             "t": form.scan_type,
             "f": form.field,
             "x": list(form.values),
@@ -563,23 +535,9 @@ class Operations:
     def run_form(self, private_metadata: str) -> RunForm | None:
         """The confirmation's content if scanbot sealed it; None for anything else."""
         try:
-            payload = json.loads(actions.unseal(private_metadata, self._seal_key))
-        except (ValueError, RecursionError):
+            return parse_run_metadata(private_metadata, key=self._seal_key)
+        except ValueError:
             return None
-        if not isinstance(payload, dict) or payload.get("v") != RUN_METADATA_VERSION:
-            return None
-        values = payload.get("x")
-        strings = (payload.get(k) for k in ("t", "f", "c", "u", "n"))
-        if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
-            return None
-        scan_type, field, channel_id, user_id, nonce = strings
-        if not all(
-            isinstance(v, str) and v for v in (scan_type, field, channel_id, user_id, nonce)
-        ):
-            return None
-        return RunForm(
-            str(scan_type), str(field), tuple(values), str(channel_id), str(user_id), str(nonce)
-        )
 
     # --- /scans run: the submission -----------------------------------------------------
 
@@ -716,11 +674,17 @@ class Operations:
 
     async def _post(self, channel: str, message: Message, thread_ts: str | None = None) -> bool:
         try:
-            await self._slack.chat_postMessage(
-                channel=channel, thread_ts=thread_ts, text=message["text"], blocks=message["blocks"]
-            )
-        except SLACK_FAILURES as exc:
-            log.warning("could not post in %s: %s", channel, _slack_error(exc))
+            await self._notifier.notice(channel, message, thread_ts=thread_ts)
+        except SlackFailure as failure:
+            log.warning("could not post in %s: %s", channel, failure.error)
+            return False
+        return True
+
+    async def _direct(self, user_id: str, message: Message) -> bool:
+        try:
+            await self._notifier.direct(user_id, message)
+        except SlackFailure as failure:
+            log.warning("could not tell %s in a DM: %s", user_id, failure.error)
             return False
         return True
 
@@ -773,7 +737,7 @@ class Operations:
         thread = await self._store.threads.get(scan_id, operation.channel_id)
         if thread is not None:
             return int(await self._post(thread.channel_id, message, thread.parent_ts))
-        return int(await self._post(operation.user_id, message))
+        return int(await self._direct(operation.user_id, message))
 
 
 def _chosen(command: RunScan) -> tuple[str, tuple[str, ...]]:
@@ -821,14 +785,7 @@ def _failure(exc: Exception) -> Message:
         return kit.sentence(_sentence(exc))
     reference = secrets.token_hex(4)
     log.error("unexpected error (error reference %s)", reference, exc_info=exc)
-    return kit.sentence(sentences.internal_error(reference))
-
-
-def _slack_error(exc: BaseException) -> str:
-    response = getattr(exc, "response", None)
-    if response is not None:
-        return str(response.get("error", "unknown"))
-    return exc.__class__.__name__
+    return kit.sentence(sentences.operation_failed_inside(reference))
 
 
 def _report_asked(command: MakeReport) -> list[str]:
@@ -836,30 +793,6 @@ def _report_asked(command: MakeReport) -> list[str]:
     words = [w.lower() for w in command.types] + [w.lower() for w in command.threat_levels]
     words += [f"target:{t}" for t in command.targets] + [f"tag:{t}" for t in command.tags]
     return words
-
-
-def _upsert_value(command: AddTarget) -> str | None:
-    payload = {"t": command.target, "l": command.label, "g": list(command.tags)}
-    value = actions.compact_json(payload)
-    return value if len(value) <= actions.MAX_VALUE else None
-
-
-def _parse_upsert_value(value: str) -> AddTarget | None:
-    """The target an upsert button names, checked again as the parser checks it."""
-    try:
-        payload = json.loads(value) if len(value) <= actions.MAX_VALUE else None
-    except (ValueError, RecursionError):
-        return None
-    if not isinstance(payload, dict) or set(payload) != {"t", "l", "g"}:
-        return None
-    target, label, tags = payload["t"], payload["l"], payload["g"]
-    if not isinstance(target, str) or not (label is None or isinstance(label, str)):
-        return None
-    if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
-        return None
-    words = ["add", target, *([f"label:{label}"] if label else []), *(f"tag:{t}" for t in tags)]
-    parsed = parse_target(words)
-    return parsed if isinstance(parsed, AddTarget) else None
 
 
 def _rerun_targets(scan: Scan) -> tuple[str, list[str]] | None:

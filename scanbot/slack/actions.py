@@ -62,6 +62,7 @@ MAX_VALUE = 2000  # Slack's limit on a button value
 MAX_BLOCK_ID = 255
 NEXT_VERSION = 1
 ASSIGN_METADATA_VERSION = 2  # 2: sealed (`seal`); 1 was plain JSON, now refused
+RUN_METADATA_VERSION = 1  # the run confirmation's sealed private_metadata
 
 # `<`, `>` and `&` only ever occur inside JSON strings here, so their \u escapes decode to
 # the same value while keeping mrkdwn control characters out of the payload.
@@ -154,4 +155,10 @@ def next_value(query_words: str, offset: int) -> str | None:
         raise ValueError(f"offset must not be negative, not {offset}")
     payload = {"v": NEXT_VERSION, "q": query_words, "o": offset}
     value = compact_json(payload)
+    return value if len(value) <= MAX_VALUE else None
+
+
+def upsert_value(target: str, label: str | None, tags: tuple[str, ...]) -> str | None:
+    """What "Update the existing target" carries: the target as typed (None: too long)."""
+    value = compact_json({"t": target, "l": label, "g": list(tags)})
     return value if len(value) <= MAX_VALUE else None

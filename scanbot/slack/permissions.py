@@ -9,40 +9,24 @@ import logging
 import time
 from collections.abc import Callable
 
-from aiohttp import ClientError
-from slack_sdk.errors import SlackApiError
-from slack_sdk.web.async_client import AsyncWebClient
-
+from scanbot.slack import sentences
+from scanbot.slack.notifier import Notifier, SlackFailure
 from scanbot.slack.people import People
-from scanbot.slack.text import user_mention
 
 log = logging.getLogger(__name__)
 
-ACTIONS_OFF = (
-    "Starting scans, adding targets and making reports from Slack are off. An admin "
-    "turns them on by setting `SCANBOT_OPERATORS` (Slack user or user group ids) or "
-    "`SCANBOT_ADMINS`, then restarting scanbot."
-)
-NOT_AN_OPERATOR = (
-    "Only scanbot's operators can start scans, add targets or make reports: ask one of them, "
-    "or ask an admin to add you to `SCANBOT_OPERATORS`."
-)
-GROUPS_UNVERIFIED = (
-    "scanbot could not check your user groups with Slack just now, so it did nothing. Try "
-    "again in a minute; if it keeps happening, ask an admin (scanbot needs `usergroups:read`)."
-)
-NO_ADMINS = "Only scanbot's admins can see this, and none is set: an admin sets `SCANBOT_ADMINS`."
-
-
-def admins_only(admins: frozenset[str]) -> str:
-    who = ", ".join(user_mention(admin) for admin in sorted(admins))
-    return f"Only scanbot's admins can see this: {who}."
+# The refusals, under the names callers and tests read (the words: slack/sentences.py).
+ACTIONS_OFF = sentences.ACTIONS_OFF
+NOT_AN_OPERATOR = sentences.NOT_AN_OPERATOR
+GROUPS_UNVERIFIED = sentences.GROUPS_UNVERIFIED
+NO_ADMINS = sentences.NO_ADMINS
+admins_only = sentences.admins_only_see
 
 
 class Permissions:
     def __init__(
         self,
-        slack: AsyncWebClient,
+        notifier: Notifier,
         people: People,
         *,
         operators: frozenset[str] = frozenset(),
@@ -50,7 +34,7 @@ class Permissions:
         ttl: float = 300.0,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._slack = slack
+        self._notifier = notifier
         self._people = people
         self._users = frozenset(o for o in operators if not o.startswith("S"))
         self._groups = tuple(sorted(o for o in operators if o.startswith("S")))
@@ -100,14 +84,9 @@ class Permissions:
         if cached is not None and self._monotonic() - cached[1] < self._ttl:
             return cached[0]
         try:
-            response = await self._slack.usergroups_users_list(usergroup=group)
-        except SlackApiError as exc:
-            log.warning("usergroups.users.list failed (%s)", exc.response.get("error"))
+            members = await self._notifier.usergroup_members(group)
+        except SlackFailure as failure:
+            log.warning("usergroups.users.list failed (%s)", failure.error)
             return None
-        except (ClientError, TimeoutError, OSError) as exc:
-            log.warning("usergroups.users.list failed (%s)", exc.__class__.__name__)
-            return None
-        users = response.get("users") or []
-        members = frozenset(str(u) for u in users if isinstance(u, str))
         self._members[group] = (members, self._monotonic())
         return members

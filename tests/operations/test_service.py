@@ -59,10 +59,8 @@ async def env(store: Store) -> AsyncIterator[Env]:  # noqa: F811 - the store fix
 
     async with serve_in_background(sandbox) as api, serve_in_background(fake.app) as slack_url:
         hostedscan = HostedScanClient.create(api, SANDBOX_API_KEY)
-        slack = AsyncWebClient(token=fake.bot_token, base_url=f"{slack_url}/api/")
-        permissions = Permissions(
-            slack, People(Notifier(slack)), operators=frozenset({ALICE, CAROL})
-        )
+        slack = Notifier(AsyncWebClient(token=fake.bot_token, base_url=f"{slack_url}/api/"))
+        permissions = Permissions(slack, People(slack), operators=frozenset({ALICE, CAROL}))
         operations = Operations(
             store,
             slack,

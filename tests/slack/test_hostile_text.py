@@ -490,9 +490,7 @@ CARD_MODULES = (admin, home, operations, scans, subscriptions, threads, triage)
 # and writers.
 NOT_RENDERERS = {
     triage.parse_assign_metadata,
-    operations.parse_targets_next_value,
     operations.targets_next_value,
-    operations.parse_report_value,
     operations.report_value,
     operations.report_comment,
 }

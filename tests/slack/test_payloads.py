@@ -52,7 +52,12 @@ def submitted(metadata: str, values: dict[str, Any] | None = None, **fields: Any
 def test_a_slash_command() -> None:
     form = slash_command("/scans", "running", response_url=URL, user_id="U1", channel_id="C1")
     assert Command.of(form) == Command(
-        text="running", user_id="U1", team_id="T0FAKE", channel_id="C1", response_url=URL
+        text="running",
+        user_id="U1",
+        team_id="T0FAKE",
+        channel_id="C1",
+        response_url=URL,
+        trigger_id=form["trigger_id"],
     )
 
 

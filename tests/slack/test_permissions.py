@@ -41,7 +41,11 @@ class Slack:
         clock = now or [0.0]
         people = People(Notifier(self.client), allow_guests=allow_guests)
         return Permissions(
-            self.client, people, operators=operators, admins=admins, monotonic=lambda: clock[0]
+            Notifier(self.client),
+            people,
+            operators=operators,
+            admins=admins,
+            monotonic=lambda: clock[0],
         )
 
 

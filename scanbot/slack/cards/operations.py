@@ -3,7 +3,6 @@ audit): pure renderers, values from outside in rich_text or escaped plain_text."
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -311,22 +310,6 @@ def targets_next_value(text: str | None, offset: int) -> str | None:
     return value if len(value) <= actions.MAX_VALUE else None
 
 
-def parse_targets_next_value(value: str) -> tuple[str | None, int]:
-    """`(text, offset)` from a targets Next button; ValueError on anything else."""
-    if len(value) > actions.MAX_VALUE:
-        raise ValueError("longer than any button value")
-    try:
-        payload = json.loads(value)
-    except (ValueError, RecursionError) as exc:
-        raise ValueError("not a scanbot value") from exc
-    if not isinstance(payload, dict) or set(payload) != {"v", "q", "o"} or payload["v"] != 1:
-        raise ValueError("not a targets Next value")
-    text, offset = payload["q"], payload["o"]
-    if not isinstance(text, str) or type(offset) is not int or offset < 0:
-        raise ValueError("not a targets Next value")
-    return text or None, offset
-
-
 def targets_page(
     rows: Sequence[TargetRow], text: str | None, offset: int, *, more: bool
 ) -> Message:
@@ -395,20 +378,6 @@ def target_exists(target: str, reason: str | None, upsert_value: str | None) -> 
 
 def report_value(report_id: str, report_format: str) -> str:
     return actions.compact_json({"r": report_id, "f": report_format})
-
-
-def parse_report_value(value: str) -> tuple[str, str]:
-    """`(report_id, format)` from a Retry button; ValueError on anything else."""
-    try:
-        payload = json.loads(value) if len(value) <= actions.MAX_VALUE else None
-    except (ValueError, RecursionError) as exc:
-        raise ValueError("not a scanbot value") from exc
-    if not isinstance(payload, dict) or set(payload) != {"r", "f"}:
-        raise ValueError("not a report Retry value")
-    report_id, report_format = payload["r"], payload["f"]
-    if not isinstance(report_id, str) or report_format not in ("PDF", "HTML"):
-        raise ValueError("not a report Retry value")
-    return report_id, report_format
 
 
 def _report_words(asked: Sequence[str]) -> rich.Line:
