@@ -41,7 +41,7 @@ RISK = "scanbot:v1:risk"  # opens a risk's modal
 # The callback_id of the assign modal's submission.
 ASSIGN_VIEW = "scanbot:v1:assign_view"
 
-# Acting on HostedScan (scanbot/slack/operations.py). RESCAN's value is the scan id; the
+# Acting on HostedScan (scanbot/slack/listeners/operations.py). RESCAN's value is the scan id; the
 # Next buttons' values are `f"{offset}"` (audit) or compact JSON (targets).
 RUN_VIEW = "scanbot:v1:run_view"  # the callback_id of the run confirmation modal
 RESCAN = "scanbot:v1:rescan"
