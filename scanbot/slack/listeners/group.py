@@ -37,7 +37,7 @@ class Deps:
     responder: Responder
     people: People
     triage: Triage
-    slack: Notifier  # the one Slack seam: whispers and the Home tab
+    slack: Notifier  # the one Slack seam: whispers, the run answers and the Home tab
     seal_key: bytes  # what the assign window's and run confirmation's metadata is sealed with
     operations: Operations  # acting on HostedScan: run, Re-scan, targets, reports, audit
 
