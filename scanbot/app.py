@@ -5,7 +5,7 @@ from __future__ import annotations
 import gc
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -26,6 +26,7 @@ from scanbot.hostedscan.client import DEFAULT_LIMITS
 from scanbot.hostedscan.limiter import FairLimiter
 from scanbot.logs import silence_body_dumps
 from scanbot.metrics import MeteredTransport, MeteredWebClient, Metrics
+from scanbot.operations.service import Operations
 from scanbot.settings import Settings
 from scanbot.slack import actions, listeners
 from scanbot.slack.answers import DEFAULT_DEADLINE, Answers
@@ -34,6 +35,7 @@ from scanbot.slack.channel_commands import ChannelCommandHandler
 from scanbot.slack.inflight import InFlight
 from scanbot.slack.notifier import Notifier, notifier_for
 from scanbot.slack.people import People
+from scanbot.slack.permissions import Permissions
 from scanbot.slack.responder import Responder, ResponseUrls
 from scanbot.slack.retries import connection_retries
 from scanbot.store import Store, database_url
@@ -134,6 +136,7 @@ def build_alerts(
     triage: Triage | None = None,
     clock: Callable[[], datetime] = utcnow,
     metrics: Metrics | None = None,
+    after_delivery: Callable[[], Awaitable[int]] | None = None,
 ) -> AlertService:
     """The alert jobs; `slack` is the app's notifier (a bare client gets one on `clock`)."""
     notifier = notifier_for(slack, clock=clock)
@@ -157,6 +160,7 @@ def build_alerts(
         triage=triage,
         clock=clock,
         metrics=metrics,
+        after_delivery=after_delivery,
     )
 
 
@@ -207,14 +211,38 @@ async def open_runtime(
         deadline=deadline,
         channel_commands=channel_commands,
         queued=lambda: limiter.waiting,
+        risk_details=RiskDetails(hostedscan),
     )
     inflight = InFlight()
     responder = Responder.create(ResponseUrls(settings.slack_api_url))
     people = People(notifier, allow_guests=settings.allow_guests)
-    deps = listeners.Deps(answers, inflight, responder, people, triage, notifier, seal_key)
+    permissions = Permissions(
+        notifier, people, operators=settings.operator_ids, admins=settings.admin_ids
+    )
+    operations = Operations(
+        store,
+        notifier,
+        hostedscan,
+        permissions,
+        seal_key=seal_key,
+        run_limit=settings.run_limit,
+        clock=clock,
+        deadline=deadline,
+        report_wait=settings.report_wait,
+    )
+    deps = listeners.Deps(
+        answers, inflight, responder, people, triage, notifier, seal_key, operations
+    )
     listeners.register(bolt, deps)
     alerts = build_alerts(
-        settings, alerts_hostedscan, notifier, store, triage=triage, clock=clock, metrics=metrics
+        settings,
+        alerts_hostedscan,
+        notifier,
+        store,
+        triage=triage,
+        clock=clock,
+        metrics=metrics,
+        after_delivery=operations.notify_finished,
     )
     return Runtime(
         settings,

@@ -1,4 +1,5 @@
-"""The `scanbot` command: serve, socket, scans, scan, sandbox, demo."""
+"""The `scanbot` command: serve, socket, scans, scan, poll, status, migrate, audit, sandbox,
+demo."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import sys
 from collections.abc import Sequence
 
 from scanbot.domain.events import DEFAULT_EVENTS
+from scanbot.domain.operations import Operation
 from scanbot.domain.status import Status
 from scanbot.settings import ConfigError, Settings, load_settings
 
@@ -37,6 +39,9 @@ def _parser() -> argparse.ArgumentParser:
 
     sub.add_parser("status", help="print the alert pipeline's health: outbox, parked alerts")
     sub.add_parser("migrate", help="bring the database schema up to date (Procfile release)")
+    audit = sub.add_parser("audit", help="print what people did to HostedScan through scanbot")
+    audit.add_argument("--limit", type=int, default=50, help="rows, newest first (default 50)")
+    audit.add_argument("--offset", type=int, default=0, help="newest rows to skip")
 
     sandbox = sub.add_parser("sandbox", help="run the local HostedScan-compatible sandbox API")
     sandbox.add_argument("--host", default="127.0.0.1")
@@ -100,6 +105,8 @@ def _run(args: argparse.Namespace) -> int:
         return asyncio.run(_status(settings))
     elif args.command == "migrate":
         asyncio.run(_migrate(settings))
+    elif args.command == "audit":
+        return asyncio.run(_audit(settings, max(1, args.limit), max(0, args.offset)))
     elif args.command in ("scans", "scan"):
         text = " ".join(args.words) if args.command == "scans" else args.scan_id
         return asyncio.run(_print_card(settings, args.command, text, as_json=args.json))
@@ -107,13 +114,14 @@ def _run(args: argparse.Namespace) -> int:
 
 
 async def _print_card(settings: Settings, command: str, text: str, *, as_json: bool) -> int:
+    from scanbot.alerts.risks import RiskDetails
     from scanbot.app import build_hostedscan
     from scanbot.slack.answers import Answers
     from scanbot.slack.terminal import render_text
 
     hostedscan = build_hostedscan(settings)
     try:
-        answers = Answers(hostedscan)
+        answers = Answers(hostedscan, risk_details=RiskDetails(hostedscan))
         reply = await (answers.scans(text) if command == "scans" else answers.scan(text))
     finally:
         await hostedscan.aclose()
@@ -194,6 +202,44 @@ def status_lines(status: Status) -> list[str]:
             f"{alert.event.kind.value}: {row.last_error}"
         )
     return lines
+
+
+async def _audit(settings: Settings, limit: int, offset: int) -> int:
+    from scanbot.app import open_store
+
+    store = await open_store(settings)
+    try:
+        rows, total = await store.operations.page(offset=offset, limit=limit)
+    finally:
+        await store.close()
+    print("\n".join(audit_lines(rows, total, offset)))
+    return 0
+
+
+def audit_lines(rows: Sequence[Operation], total: int, offset: int = 0) -> list[str]:
+    """`scanbot audit`: one line per operation, newest first, tab-separated for grep and cut."""
+    if not rows:
+        return [f"no operations recorded ({total} in all)"]
+    lines = [f"operations {offset + 1} to {offset + len(rows)} of {total}, newest first:"]
+    for row in rows:
+        request = json.dumps(row.request, separators=(",", ":"))  # \u-escapes: no terminal codes
+        fields = (
+            row.at.isoformat(timespec="seconds"),
+            row.user_id,
+            row.kind.value,
+            row.channel_id,
+            row.status.value,
+            row.hostedscan_id or "-",
+            request,
+            _printable(row.answer) or "-",
+        )
+        lines.append("\t".join(fields))
+    return lines
+
+
+def _printable(text: str) -> str:
+    """HostedScan's words on one line, with nothing a terminal would act on."""
+    return "".join(c if c.isprintable() else "?" for c in " ".join(text.split()))
 
 
 async def _migrate(settings: Settings) -> None:

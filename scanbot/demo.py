@@ -36,6 +36,7 @@ from scanbot.slack.terminal import render_text
 from scanbot.web import create_web_app
 
 DEMO_SEED = 42
+DEMO_USER = "U0ALICE"  # the stand-in user: an operator and an admin in the demo
 CHANNEL = "C0SECOPS"  # where the stand-in user types; slash_command's default channel
 PROMPT = "\N{SINGLE RIGHT-POINTING ANGLE QUOTATION MARK}"
 
@@ -103,6 +104,16 @@ class Tour:
         self._say("fills in the form and presses [ Assign ]")
         form = view_submission(view["callback_id"], view["private_metadata"], values)
         await post_signed(self.http, self.events_url, self.signing_secret, form)
+
+    async def command_only(self, command: str, text: str = "") -> None:
+        """A command whose answer is a form or a message in the channel, not a reply."""
+        self._say(f"{command} {text}".strip())
+        url = self.slack.response_url(self.slack_url)
+        form = slash_command(command, text, response_url=url)
+        await post_signed(self.http, self.events_url, self.signing_secret, form)
+
+    def say(self, what: str) -> None:
+        self._say(what)
 
     def _say(self, what: str, *, user: str = "U0ALICE") -> None:
         name = user.removeprefix("U0").lower()
@@ -184,6 +195,9 @@ async def _run(
             hostedscan_api_key=SANDBOX_API_KEY,
             hostedscan_api_url=sandbox_url,
             database_url=f"sqlite:///{scratch}/demo.sqlite3",
+            operators=DEMO_USER,
+            admins=DEMO_USER,
+            report_wait=20,
         )
         runtime = await open_runtime(settings, schedule_alerts=False)
         async with (
@@ -201,6 +215,7 @@ async def _run(
             await _tour(tour, world)
             await _alerts_tour(tour, world, runtime)
             await _triage_tour(tour, runtime)
+            await _operations_tour(tour, world, runtime)
 
 
 async def _tour(tour: Tour, world: SandboxWorld) -> None:
@@ -276,6 +291,56 @@ async def _triage_tour(tour: Tour, runtime: Runtime) -> None:
     await tour.command("/scans", "triage")
 
 
+async def _operations_tour(tour: Tour, world: SandboxWorld, runtime: Runtime) -> None:
+    """Acting on HostedScan: a scan confirmed and started, a re-scan, a report, the audit."""
+    out = tour.out
+    print(f"\n\033[1m{'=' * 20} Acting on HostedScan {'=' * 20}\033[0m", file=out)
+    await tour.command("/scans", "run openvas shop.example.com 10.0.0.5")
+    calls = len(tour.slack.calls_to("views.open"))
+    await tour.command_only("/scans", "run openvas shop.example.com https://shop.example.com/")
+    await _wait_quiet(runtime)
+    opened = tour.slack.calls_to("views.open")[calls:]
+    if opened:
+        view = opened[-1].body["view"]
+        print("  (a form opens: Start a scan)", file=out)
+        print(_indent(render_text({"text": "", "blocks": view["blocks"]}, ansi=True)), file=out)
+        tour.say("presses [ Start scan ]")
+        form = view_submission(view["callback_id"], view["private_metadata"], {})
+        await post_signed(tour.http, tour.events_url, tour.signing_secret, form)
+        await _wait_quiet(runtime)
+        for said in tour.slack.ephemerals[-1:]:
+            print("  (only visible to you)", file=out)
+            print(_indent(render_text(said, ansi=True)), file=out)
+    finished = [
+        m
+        for m in tour.slack.channels.get(CHANNEL, [])
+        if _is_alert_parent(m) and _has(m, actions.RESCAN)
+    ]
+    if finished:
+        parent = tour.slack.message(CHANNEL, finished[0]["ts"]) or finished[0]
+        print("  (Slack asks first: Re-run this scan? [ Re-scan ])", file=out)
+        await tour.act_on(parent, actions.RESCAN)
+        await _wait_quiet(runtime)
+        print(f"\n\033[1m#secops, the thread of scan {_scan_of(parent)}:\033[0m", file=out)
+        _print_thread(tour, tour.slack.message(CHANNEL, parent["ts"]) or parent)
+    await tour.command_only("/scans", "report pdf severity:high")
+    await _wait_quiet(runtime, seconds=30)
+    print("\n\033[1m#secops, the report:\033[0m", file=out)
+    for message in tour.slack.channels.get(CHANNEL, [])[-2:]:
+        print(_indent(render_text(message, ansi=True)), file=out)
+        for file in message.get("files", []):
+            print(f"  │ 📎 {file['name']} ({file['size']:,} bytes)", file=out)
+    await tour.command("/scans", "audit")
+
+
+def _has(message: dict[str, Any], kind: str) -> bool:
+    try:
+        find_element(message, kind)
+    except LookupError:
+        return False
+    return True
+
+
 def _is_alert_parent(message: dict[str, Any]) -> bool:
     if message.get("thread_ts", message["ts"]) != message["ts"]:
         return False
@@ -286,9 +351,9 @@ def _is_alert_parent(message: dict[str, Any]) -> bool:
     return True
 
 
-async def _wait_quiet(runtime: Runtime) -> None:
+async def _wait_quiet(runtime: Runtime, seconds: float = 10.0) -> None:
     """The clicks' work goes on after their acks: wait until it is done."""
-    for _ in range(500):
+    for _ in range(int(seconds / 0.02)):
         await asyncio.sleep(0.02)
         if not len(runtime.inflight):
             return

@@ -18,6 +18,7 @@ MIN_HEALTH_TOKEN = 16
 
 CHANNEL_ID = re.compile(r"[CGD][A-Z0-9]{2,30}")
 USER_ID = re.compile(r"[UW][A-Z0-9]{2,30}")
+USER_GROUP_ID = re.compile(r"S[A-Z0-9]{2,30}")
 
 
 class ConfigError(Exception):
@@ -62,6 +63,10 @@ class Settings(BaseSettings):
     )
     admins: str = Field(default="", validation_alias="SCANBOT_ADMINS")
     allow_guests: bool = Field(default=False, validation_alias="SCANBOT_ALLOW_GUESTS")
+    # Acting on HostedScan (see README, "Acting on HostedScan")
+    operators: str = Field(default="", validation_alias="SCANBOT_OPERATORS")
+    run_limit: int = Field(default=10, ge=1, le=1_000, validation_alias="SCANBOT_RUN_LIMIT")
+    report_wait: float = Field(default=90.0, ge=1, le=600, validation_alias="SCANBOT_REPORT_WAIT")
     poll_failures_before_notice: int = Field(
         default=3, ge=1, le=1_000, validation_alias="SCANBOT_POLL_FAILURES_BEFORE_NOTICE"
     )
@@ -119,6 +124,22 @@ class Settings(BaseSettings):
             if user.strip() and not USER_ID.fullmatch(user.strip()):
                 raise ValueError("must be Slack user ids like U0123ABCD, comma-separated")
         return value
+
+    @field_validator("operators")
+    @classmethod
+    def _operator_ids(cls, value: str) -> str:
+        for item in value.split(","):
+            item = item.strip()
+            if item and not (USER_ID.fullmatch(item) or USER_GROUP_ID.fullmatch(item)):
+                raise ValueError(
+                    "must be Slack user ids (U0123ABCD) or user group ids (S0123ABCD), "
+                    "comma-separated"
+                )
+        return value
+
+    @property
+    def operator_ids(self) -> frozenset[str]:
+        return frozenset(u.strip() for u in self.operators.split(",") if u.strip())
 
     @property
     def admin_ids(self) -> frozenset[str]:

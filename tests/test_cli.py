@@ -7,11 +7,13 @@ import json
 import os
 import sys
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 
 import pytest
 
 from scanbot.cli import status_lines
 from scanbot.domain.events import Alert, EventKind, ScanEvent
+from scanbot.domain.operations import Begun, OperationKind, OperationStatus
 from scanbot.domain.outbox import OutboxRow, OutboxStatus
 from scanbot.domain.scans import ScanSummary
 from scanbot.domain.status import Status
@@ -19,6 +21,7 @@ from scanbot.domain.subscriptions import Subscription
 from scanbot.sandbox.server import SANDBOX_API_KEY, create_sandbox_app
 from scanbot.sandbox.world import SandboxWorld, SimClock
 from scanbot.serving import serve_in_background
+from scanbot.store import Store, database_url
 
 
 @pytest.fixture
@@ -173,3 +176,39 @@ def test_status_lines_render_every_part_of_the_status() -> None:
         "outbox: empty",
         "subscriptions: 0",
     ]
+
+
+async def test_audit_prints_the_operations_newest_first(tmp_path: object) -> None:
+    url = f"sqlite:///{tmp_path}/audit.sqlite3"
+    store = await Store.open(database_url({}, url))
+    try:
+        for n, status in enumerate((OperationStatus.DONE, OperationStatus.REFUSED)):
+            begun = await store.operations.begin(
+                key=f"run:{n}",
+                user_id="U0ALICE",
+                kind=OperationKind.RUN,
+                channel_id="C0SECOPS",
+                request={"type": "NMAP", "targets": [f"h{n}.example.com"]},
+                at=datetime(2026, 11, 30, 9, n, tzinfo=UTC),
+            )
+            assert isinstance(begun, Begun)
+            answer = "QUEUED" if n == 0 else "Target\x1b[31m is\nnot verified"
+            await store.operations.finish(
+                begun.operation.id,
+                status,
+                at=datetime(2026, 11, 30, 9, n, 1, tzinfo=UTC),
+                answer=answer,
+                hostedscan_id="scan-1" if n == 0 else None,
+            )
+    finally:
+        await store.close()
+    code, out, _ = await scanbot("audit", env={"SCANBOT_DATABASE_URL": url})
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[0] == "operations 1 to 2 of 2, newest first:"
+    assert lines[1].split("\t")[1:6] == ["U0ALICE", "run", "C0SECOPS", "refused", "-"]
+    assert lines[1].endswith("Target?[31m is not verified")  # no terminal escape
+    assert lines[2].split("\t")[4:6] == ["done", "scan-1"]
+    assert '"targets":["h0.example.com"]' in lines[2]
+    code, out, _ = await scanbot("audit", "--offset", "5", env={"SCANBOT_DATABASE_URL": url})
+    assert out.strip() == "no operations recorded (2 in all)"

@@ -38,8 +38,9 @@ ALLOWED: dict[str, set[str]] = {
     "slack": {"domain", "scans", "hostedscan"},
     "alerts": {"domain", "scans", "hostedscan", "store", "slack", "failpoints"},
     "triage": {"domain", "scans", "hostedscan", "store", "slack", "alerts"},
+    "operations": {"domain", "scans", "hostedscan", "store", "slack"},
     "alerts.service": {"alerts", "triage", "slack", "store", "domain", "hostedscan", "metrics"},
-    "slack.listeners": {"slack", "triage", "store", "scans", "domain", "hostedscan"},
+    "slack.listeners": {"slack", "triage", "operations", "store", "scans", "domain", "hostedscan"},
     "sandbox": {"hostedscan"},
     # Leaves: settings, logging, the ASGI body cap, the server, the Socket Mode client, the
     # crash points.

@@ -36,6 +36,7 @@ SCOPES_FOR_METHOD: dict[str, set[str]] = {
     "users.conversations": {"channels:read", "groups:read", "im:read", "mpim:read"},
     "conversations.history": {"channels:history", "groups:history", "im:history"},
     "conversations.replies": {"channels:history", "groups:history", "im:history"},
+    "usergroups.users.list": {"usergroups:read"},
 }
 # slack_sdk helpers that call several Web API methods rather than api_call() directly.
 COMPOSITE_METHODS = {

@@ -31,7 +31,11 @@ def test_environment_names_are_read(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SCANBOT_POLL_INTERVAL", "30")
     monkeypatch.setenv("SCANBOT_ALERT_CHANNEL", "C0A, C0B")
     monkeypatch.setenv("SCANBOT_ADMINS", "U0ADMIN")
+    monkeypatch.setenv("SCANBOT_OPERATORS", "U0OPS, S0ONCALL")
+    monkeypatch.setenv("SCANBOT_RUN_LIMIT", "3")
     settings = load_settings(env_file=None)
+    assert settings.operator_ids == {"U0OPS", "S0ONCALL"}
+    assert settings.run_limit == 3
     assert settings.poll_interval == 30
     assert settings.alert_channel_ids == ["C0A", "C0B"]
     assert settings.admin_ids == {"U0ADMIN"}
@@ -46,6 +50,8 @@ def test_environment_names_are_read(monkeypatch: pytest.MonkeyPatch) -> None:
         ("poll_interval", "1", "SCANBOT_POLL_INTERVAL"),
         ("alert_channels", "#general", "SCANBOT_ALERT_CHANNEL"),
         ("admins", "alice", "SCANBOT_ADMINS"),
+        ("operators", "U0OK,@oncall", "SCANBOT_OPERATORS"),
+        ("run_limit", "0", "SCANBOT_RUN_LIMIT"),
         ("log_level", "LOUD", "SCANBOT_LOG_LEVEL"),
         ("max_body_bytes", "1000", "SCANBOT_MAX_BODY_BYTES"),
         ("max_body_bytes", "999999999", "SCANBOT_MAX_BODY_BYTES"),

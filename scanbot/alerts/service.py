@@ -62,6 +62,7 @@ class AlertService:
         admin_channel: str | None = None,
         failures_before_notice: int = 3,
         triage: Triage | None = None,
+        after_delivery: Callable[[], Awaitable[int]] | None = None,
         clock: Callable[[], datetime] = utcnow,
         metrics: Metrics | None = None,
     ) -> None:
@@ -77,6 +78,8 @@ class AlertService:
         self._clock = clock
         self._triage = triage
         self.metrics = metrics
+        # Run after each delivery round (the operations tell starters their scan finished).
+        self._after_delivery = after_delivery
         self._scheduler: AsyncIOScheduler | None = None
         self._tick_lock = asyncio.Lock()
         self._jobs: set[asyncio.Task[Any]] = set()
@@ -197,6 +200,8 @@ class AlertService:
             # Snoozes that ended and threads unmuted: one summary reply each; every snooze
             # that ended is cleared and its parent redrawn, held alerts or not.
             await self._triage.release_held(self._clock())
+        if self._after_delivery is not None and not report.paused:
+            await self._after_delivery()
         return report
 
     async def on_webhook(self, event: WebhookEvent) -> None:

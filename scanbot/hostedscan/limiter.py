@@ -41,7 +41,7 @@ class FairLimiter:
         except asyncio.CancelledError:
             if future.done() and not future.cancelled():
                 self._release()  # granted as it was cancelled: hand the slot on
-            else:
+            elif future in self._waiting[name]:  # a release may have dropped it already
                 self._waiting[name].remove(future)
             raise
 

@@ -122,6 +122,8 @@ class FakeSlack:
         self.guests: set[str] = set()
         self.external: set[str] = set()
         self.members: dict[str, list[str]] = {}
+        # User groups (S… ids) and their members, for usergroups.users.list.
+        self.usergroups: dict[str, list[str]] = {}
         self._faults: dict[str, list[_Fault]] = {}
         self.dropped = 0  # answers dropped after the call was done (`fail_next(drop=True)`)
         # Scopes the app was not granted: conversations.history and .replies answer
@@ -147,6 +149,7 @@ class FakeSlack:
             "apps.connections.open": self._connections_open,
             "conversations.history": self._history,
             "conversations.replies": self._replies,
+            "usergroups.users.list": self._usergroup_users,
         }
         self.app = Starlette(
             routes=[
@@ -507,6 +510,12 @@ class FakeSlack:
             "channels": [{"id": channel} for channel in page],
             "response_metadata": {"next_cursor": cursor},
         }
+
+    def _usergroup_users(self, body: Json, request: Request) -> Json:
+        group = _require(body, "usergroup", "no_such_subteam")
+        if group not in self.usergroups:
+            raise _SlackError("no_such_subteam")
+        return {"users": list(self.usergroups[group])}
 
     def _permalink(self, body: Json, request: Request) -> Json:
         channel = _require(body, "channel", "channel_not_found")

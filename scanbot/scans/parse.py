@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from scanbot.domain.events import DEFAULT_EVENTS, SUBSCRIBABLE_EVENTS
 from scanbot.hostedscan.models import ScanState, ScanType
+from scanbot.hostedscan.targets import target_problem, unreachable_reason
 from scanbot.scans.query import ScanQuery
 
 
@@ -77,7 +78,6 @@ class ShowTriage:
 ListCommand = ListScans | ShowUsage
 SubscriptionCommand = Subscribe | Unsubscribe | ListSubscriptions | SubscribeUsage
 ChannelCommand = SubscriptionCommand | ShowTriage
-ScansCommand = ListScans | ShowUsage | ChannelCommand
 ScanCommand = ShowScan | ShowUsage
 
 HELP = "help"
@@ -115,7 +115,25 @@ SUBCOMMAND_HELP: dict[str, SubcommandHelp] = {
     UNSUBSCRIBE: SubcommandHelp(f"<number>|{ALL}", "stops them"),
     TRIAGE: SubcommandHelp("", "lists the alerts nobody acknowledged yet"),
 }
-SUBCOMMANDS: frozenset[str] = frozenset(SUBCOMMAND_HELP)
+# The sub-commands that act on HostedScan (operators only; `audit`: admins), in the order
+# `/scans help` names them. Their parsers are at the end of this module.
+RUN = "run"
+TARGETS = "targets"
+TARGET = "target"
+REPORT = "report"
+AUDIT = "audit"
+OPERATION_HELP: dict[str, SubcommandHelp] = {
+    RUN: SubcommandHelp(
+        "<type> <host|URL|IP…>|id:<target id…>|tag:<tag…>", "starts a scan, after you confirm"
+    ),
+    TARGETS: SubcommandHelp("[text]", "lists HostedScan's targets (those containing the text)"),
+    TARGET: SubcommandHelp("add <host> [label:…] [tag:…]", "adds a target"),
+    REPORT: SubcommandHelp(
+        "[pdf|html] [type…] [severity:…] [target:…|tag:…]", "posts a report of open risks here"
+    ),
+    AUDIT: SubcommandHelp("", "lists what people did through scanbot (admins)"),
+}
+SUBCOMMANDS: frozenset[str] = frozenset(SUBCOMMAND_HELP) | frozenset(OPERATION_HELP)
 
 _S = ScanState
 STATE_WORDS: dict[str, tuple[str, ...]] = {
@@ -153,7 +171,7 @@ def known_words() -> list[str]:
     `by:<name>` is a pattern, not a word, so the usage text explains it on its own; the
     words after `subscribe` are their own (TYPE_WORDS, EVENT_WORDS, `target:`, `severity:`).
     """
-    return [*sorted(SUBCOMMANDS), *_FILTER_WORDS]
+    return [HELP, *sorted(SUBCOMMANDS - {HELP}), *_FILTER_WORDS]
 
 
 def parse_scans_command(text: str) -> ScansCommand:
@@ -162,6 +180,8 @@ def parse_scans_command(text: str) -> ScansCommand:
     first = words[0].lower() if words else ""
     if first in _SUBSCRIPTION_PARSERS:
         return _SUBSCRIPTION_PARSERS[first](words[1:])
+    if first in _OPERATION_PARSERS:
+        return _OPERATION_PARSERS[first](words[1:])
     if first == TRIAGE:
         return ShowTriage() if len(words) == 1 else ShowUsage(unknown=words[1])
     return parse_list_command(text)
@@ -421,4 +441,247 @@ _SUBSCRIPTION_PARSERS: dict[str, Callable[[Sequence[str]], SubscriptionCommand]]
     SUBSCRIBE: parse_subscribe,
     UNSUBSCRIBE: parse_unsubscribe,
     SUBSCRIPTIONS: parse_subscriptions,
+}
+
+
+# --- /scans run, targets, target add, report, audit -------------------------------------
+
+ID_PREFIX = "id:"
+TAG_PREFIX = "tag:"
+LABEL_PREFIX = "label:"
+ADD = "add"
+MAX_RUN_TARGETS = 25  # more in one scan from a chat line is more likely a paste gone wrong
+MAX_TAGS = 10  # HostedScan keeps at most 10 tags a target
+MAX_LABEL = 200
+MAX_TARGET_SEARCH = 100
+REPORT_FORMATS: dict[str, str] = {"pdf": "PDF", "html": "HTML"}
+_ID = re.compile(r"[A-Za-z0-9_-]{1,128}")  # hostedscan.validate_scan_id's rule
+_TAG = re.compile(r"[^\s<>&]{1,64}")
+
+
+@dataclass(frozen=True)
+class RunScan:
+    """`/scans run`: one scan of `scan_type` (an API name) on exactly one kind of targets."""
+
+    scan_type: str
+    hosts: tuple[str, ...] = ()
+    target_ids: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ListTargets:
+    text: str | None = None
+    offset: int = 0
+
+
+@dataclass(frozen=True)
+class AddTarget:
+    target: str
+    label: str | None = None
+    tags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class MakeReport:
+    """`/scans report`: `report_format` PDF or HTML; types are API names; `threat_levels`
+    the levels asked for (empty: all); at most one of `targets` (ids or hosts) and `tags`."""
+
+    report_format: str = "PDF"
+    types: tuple[str, ...] = ()
+    threat_levels: tuple[str, ...] = ()
+    targets: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ShowAudit:
+    offset: int = 0
+
+
+@dataclass(frozen=True)
+class BadTargets:
+    """Targets HostedScan would refuse or skip: each as typed, with why (our words)."""
+
+    problems: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
+class OperationUsage:
+    """How to use `command` (a word of OPERATION_HELP); `reason` our sentence (plain words
+    and `code` spans, no user text), `unknown` the word refused, as typed."""
+
+    command: str
+    reason: str
+    unknown: str | None = None
+
+
+OperationCommand = (
+    RunScan | ListTargets | AddTarget | MakeReport | ShowAudit | BadTargets | OperationUsage
+)
+ScansCommand = ListScans | ShowUsage | ChannelCommand | OperationCommand
+# For isinstance: the commands that act on HostedScan.
+OPERATION_COMMANDS = (
+    RunScan,
+    ListTargets,
+    AddTarget,
+    MakeReport,
+    ShowAudit,
+    BadTargets,
+    OperationUsage,
+)
+
+RUN_REASON = (
+    "`/scans run` takes a scan type, then the hosts, URLs or IP addresses to scan, "
+    "or `id:` target ids, or `tag:` tags; e.g. `/scans run openvas example.com`."
+)
+RUN_TYPE_REASON = (
+    "The first word after `/scans run` is the scan type: "
+    + ", ".join(f"`{word}`" for word in TYPE_WORDS)
+    + "."
+)
+MIXED_TARGETS_REASON = (
+    "One scan takes hosts, or `id:` target ids, or `tag:` tags, not a mix: run one scan for each."
+)
+TOO_MANY_TARGETS_REASON = (
+    f"One scan from Slack takes at most {MAX_RUN_TARGETS} targets; use a `tag:` for more."
+)
+BAD_ID_REASON = "A target id is letters, digits, `_` and `-`; `/scans targets` lists them."
+BAD_TAG_REASON = "A tag is up to 64 characters without spaces, `<`, `>` or `&`."
+TARGETS_REASON = "`/scans targets` takes at most one word to look for, of at most 100 characters."
+TARGET_ADD_REASON = (
+    "`/scans target add` takes one host, URL or IP address, then optional `label:` and "
+    "`tag:` words; e.g. `/scans target add shop.example.com label:Shop tag:prod`."
+)
+LABEL_REASON = f"A `label:` takes 1 to {MAX_LABEL} characters, once."
+TOO_MANY_TAGS_REASON = f"A target takes at most {MAX_TAGS} tags."
+REPORT_REASON = (
+    "`/scans report` takes `pdf` or `html`, scan types, `severity:high`, `medium` or `low`, "
+    "and `target:` or `tag:` words; e.g. `/scans report pdf openvas severity:high tag:prod`."
+)
+REPORT_FILTER_REASON = "A report is of `target:` targets or of `tag:` tags, not both."
+AUDIT_REASON = "`/scans audit` takes no words, or a page number: `/scans audit 2`."
+
+
+def parse_run(words: Sequence[str]) -> OperationCommand:
+    """The words after `/scans run`: a type, then targets of one kind."""
+    if not words:
+        return OperationUsage(RUN, RUN_REASON)
+    types = TYPE_WORDS.get(words[0].lower())
+    if types is None:
+        return OperationUsage(RUN, RUN_TYPE_REASON, words[0])
+    kinds: dict[str, list[str]] = {"hosts": [], "ids": [], "tags": []}
+    problems: list[tuple[str, str]] = []
+    for word in words[1:]:
+        key = word.lower()
+        if key.startswith(ID_PREFIX):
+            value = word[len(ID_PREFIX) :]
+            if not _ID.fullmatch(value):
+                return OperationUsage(RUN, BAD_ID_REASON, word)
+            kinds["ids"].append(value)
+        elif key.startswith(TAG_PREFIX):
+            value = word[len(TAG_PREFIX) :]
+            if not _TAG.fullmatch(value):
+                return OperationUsage(RUN, BAD_TAG_REASON, word)
+            kinds["tags"].append(value)
+        else:
+            why = target_problem(word) or unreachable_reason(word)
+            if why is not None:
+                problems.append((word, why))
+            kinds["hosts"].append(word)
+    if problems:
+        return BadTargets(tuple(problems))
+    given = {name: tuple(dict.fromkeys(values)) for name, values in kinds.items() if values}
+    if not given:
+        return OperationUsage(RUN, RUN_REASON)
+    if len(given) > 1:
+        return OperationUsage(RUN, MIXED_TARGETS_REASON)
+    if sum(len(values) for values in given.values()) > MAX_RUN_TARGETS:
+        return OperationUsage(RUN, TOO_MANY_TARGETS_REASON)
+    return RunScan(types[0], given.get("hosts", ()), given.get("ids", ()), given.get("tags", ()))
+
+
+def parse_targets(words: Sequence[str]) -> OperationCommand:
+    if len(words) > 1 or (words and len(words[0]) > MAX_TARGET_SEARCH):
+        return OperationUsage(TARGETS, TARGETS_REASON, words[-1])
+    return ListTargets(words[0] if words else None)
+
+
+def parse_target(words: Sequence[str]) -> OperationCommand:
+    """`/scans target add <host> [label:…] [tag:…]`."""
+    if len(words) < 2 or words[0].lower() != ADD:
+        return OperationUsage(TARGET, TARGET_ADD_REASON, words[0] if words else None)
+    host = words[1]
+    why = target_problem(host) or unreachable_reason(host)
+    if why is not None:
+        return BadTargets(((host, why),))
+    label: str | None = None
+    tags: list[str] = []
+    for word in words[2:]:
+        key = word.lower()
+        if key.startswith(LABEL_PREFIX):
+            value = word[len(LABEL_PREFIX) :]
+            if label is not None or not 0 < len(value) <= MAX_LABEL:
+                return OperationUsage(TARGET, LABEL_REASON, word)
+            label = value
+        elif key.startswith(TAG_PREFIX):
+            value = word[len(TAG_PREFIX) :]
+            if not _TAG.fullmatch(value):
+                return OperationUsage(TARGET, BAD_TAG_REASON, word)
+            tags.append(value)
+        else:
+            return OperationUsage(TARGET, TARGET_ADD_REASON, word)
+    unique = tuple(dict.fromkeys(tags))
+    if len(unique) > MAX_TAGS:
+        return OperationUsage(TARGET, TOO_MANY_TAGS_REASON)
+    return AddTarget(host, label, unique)
+
+
+def parse_report(words: Sequence[str]) -> OperationCommand:
+    """The words after `/scans report`, in any order."""
+    report_format = "PDF"
+    types: set[str] = set()
+    levels: set[str] = set()
+    targets: list[str] = []
+    tags: list[str] = []
+    for word in words:
+        key = word.lower()
+        if key in REPORT_FORMATS:
+            report_format = REPORT_FORMATS[key]
+        elif key in TYPE_WORDS:
+            types.update(TYPE_WORDS[key])
+        elif key.startswith(SEVERITY_PREFIX) and key[len(SEVERITY_PREFIX) :] in SEVERITY_WORDS:
+            levels.add(SEVERITY_WORDS[key[len(SEVERITY_PREFIX) :]])
+        elif key.startswith(TARGET_PREFIX) and len(word) > len(TARGET_PREFIX):
+            targets.append(word[len(TARGET_PREFIX) :])
+        elif key.startswith(TAG_PREFIX) and _TAG.fullmatch(word[len(TAG_PREFIX) :]):
+            tags.append(word[len(TAG_PREFIX) :])
+        else:
+            return OperationUsage(REPORT, REPORT_REASON, word)
+    if targets and tags:
+        return OperationUsage(REPORT, REPORT_FILTER_REASON)
+    ordered_levels = tuple(level for level in ("HIGH", "MEDIUM", "LOW") if level in levels)
+    return MakeReport(
+        report_format,
+        tuple(sorted(types)),
+        ordered_levels,
+        tuple(dict.fromkeys(targets)),
+        tuple(dict.fromkeys(tags)),
+    )
+
+
+def parse_audit(words: Sequence[str]) -> OperationCommand:
+    if not words:
+        return ShowAudit()
+    if len(words) == 1 and words[0].isascii() and words[0].isdigit() and len(words[0]) <= 6:
+        return ShowAudit(offset=max(0, int(words[0]) - 1))
+    return OperationUsage(AUDIT, AUDIT_REASON, words[-1])
+
+
+_OPERATION_PARSERS: dict[str, Callable[[Sequence[str]], OperationCommand]] = {
+    RUN: parse_run,
+    TARGETS: parse_targets,
+    TARGET: parse_target,
+    REPORT: parse_report,
+    AUDIT: parse_audit,
 }

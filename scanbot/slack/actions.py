@@ -41,6 +41,17 @@ RISK = "scanbot:v1:risk"  # opens a risk's modal
 # The callback_id of the assign modal's submission.
 ASSIGN_VIEW = "scanbot:v1:assign_view"
 
+# Acting on HostedScan (scanbot/slack/listeners/operations.py). RESCAN's value is the scan id; the
+# Next buttons' values are `f"{offset}"` (audit) or compact JSON (targets).
+RUN_VIEW = "scanbot:v1:run_view"  # the callback_id of the run confirmation modal
+RESCAN = "scanbot:v1:rescan"
+AUDIT_NEXT = "scanbot:v1:audit_next"
+TARGETS_NEXT = "scanbot:v1:targets_next"
+TARGET_UPSERT = "scanbot:v1:target_upsert"  # value: compact JSON of the target to update
+SCAN_RISKS = "scanbot:v1:scan_risks"  # value: a scan id; its new risks, each with View
+REPORT_TARGETS = "scanbot:v1:report_targets"  # value: a scan id; a report of its targets
+REPORT_RETRY = "scanbot:v1:report_retry"  # value: compact JSON {"r": report id, "f": format}
+
 # A select's options carry only their own values, so the actions block holding the Snooze
 # select names its scan in its block_id: `f"{TRIAGE_BLOCK}:{scan_id}"`.
 TRIAGE_BLOCK = "scanbot:v1:triage"
@@ -51,6 +62,7 @@ MAX_VALUE = 2000  # Slack's limit on a button value
 MAX_BLOCK_ID = 255
 NEXT_VERSION = 1
 ASSIGN_METADATA_VERSION = 2  # 2: sealed (`seal`); 1 was plain JSON, now refused
+RUN_METADATA_VERSION = 1  # the run confirmation's sealed private_metadata
 
 # `<`, `>` and `&` only ever occur inside JSON strings here, so their \u escapes decode to
 # the same value while keeping mrkdwn control characters out of the payload.
@@ -143,4 +155,10 @@ def next_value(query_words: str, offset: int) -> str | None:
         raise ValueError(f"offset must not be negative, not {offset}")
     payload = {"v": NEXT_VERSION, "q": query_words, "o": offset}
     value = compact_json(payload)
+    return value if len(value) <= MAX_VALUE else None
+
+
+def upsert_value(target: str, label: str | None, tags: tuple[str, ...]) -> str | None:
+    """What "Update the existing target" carries: the target as typed (None: too long)."""
+    value = compact_json({"t": target, "l": label, "g": list(tags)})
     return value if len(value) <= MAX_VALUE else None

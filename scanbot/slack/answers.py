@@ -9,10 +9,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
+from scanbot.domain.events import RiskDetail
+from scanbot.domain.scans import ScanSummary
+from scanbot.domain.severity import most_severe_first
 from scanbot.hostedscan import (
     HostedScanClient,
     HostedScanError,
@@ -27,6 +30,7 @@ from scanbot.hostedscan import (
 from scanbot.hostedscan.shared import SharedReads
 from scanbot.scans.listing import ScanListing, collect_listing
 from scanbot.scans.parse import (
+    OPERATION_COMMANDS,
     ChannelCommand,
     ListScans,
     ShowScan,
@@ -37,6 +41,7 @@ from scanbot.scans.parse import (
 )
 from scanbot.slack import kit, sentences
 from scanbot.slack.cards import scans as scan_cards
+from scanbot.slack.cards import triage as triage_cards
 from scanbot.slack.kit import Message
 from scanbot.slack.payloads import NextPage
 from scanbot.slack.text import escape, truncate
@@ -49,6 +54,13 @@ DEFAULT_DEADLINE = 12.0
 SHARED_FOR = 5.0
 # Answers drawn and sent at once (`Answers.drawing`, held by the listeners' replies too).
 DRAWING_AT_ONCE = 4
+# New risks whose details the /scan card fetches (the worst of these are listed, ten at
+# most; a scan with more says how many more), and how long it waits for them: past that,
+# the card lists the ids, so a slow HostedScan delays the card by at most this much
+# (bench/commands.py: fetching 50 without a budget pushed a third of the cards past the
+# deadline at 0.2 s a call).
+MAX_NEW_RISKS = 20
+RISK_DETAILS_SECONDS = 2.0
 
 
 def error_reference() -> str:
@@ -73,6 +85,15 @@ class ChannelCommands(Protocol):
     async def handle(self, command: ChannelCommand, channel_id: str, user_id: str) -> Reply: ...
 
 
+class RiskLookup(Protocol):
+    """Details of risks by id (alerts.risks.RiskDetails): as many as can be had, never raising
+    for an API failure."""
+
+    async def fetch(
+        self, ids_by_scan_type: Mapping[str, Collection[str]]
+    ) -> dict[str, RiskDetail]: ...
+
+
 class Answers:
     def __init__(
         self,
@@ -82,6 +103,7 @@ class Answers:
         channel_commands: ChannelCommands | None = None,
         shared_for: float = SHARED_FOR,
         queued: Callable[[], int] = lambda: 0,
+        risk_details: RiskLookup | None = None,
     ) -> None:
         """`queued`: HostedScan requests waiting for scanbot's own limit (the limiter's)."""
         self._hostedscan = hostedscan
@@ -95,6 +117,7 @@ class Answers:
         # Identical reads at once share one request, and its answer for a few seconds.
         self.scans_read: SharedReads[Scan] = SharedReads(ttl=shared_for)
         self.listings_read: SharedReads[ScanListing] = SharedReads(ttl=shared_for)
+        self._risk_details = risk_details
 
     async def scans(self, text: str, *, channel_id: str = "", user_id: str = "") -> Reply:
         """`/scans [words]`: a list card, usage, or a channel subcommand (subscribe, triage)."""
@@ -103,6 +126,8 @@ class Answers:
             return Reply(scan_cards.usage(command.unknown, command.suggestion))
         if isinstance(command, ListScans):
             return await self._list(command.query.words(), command.offset)
+        if isinstance(command, OPERATION_COMMANDS):  # Slack's operations listener takes these
+            return Reply.failure("That acts on HostedScan for a person in Slack: run it in Slack.")
         if self._channel_commands is None or not channel_id:
             return Reply.failure(sentences.NEEDS_A_CHANNEL)
         channel_commands = self._channel_commands
@@ -130,10 +155,40 @@ class Answers:
             scan = await self.scans_read.get(
                 valid, lambda: self._hostedscan.get_scan(valid), fresh=fresh
             )
+            new_risks = await self._new_risks(scan)
             async with self.drawing:
-                return Reply(scan_cards.scan_detail(scan, shared_by=shared_by))
+                return Reply(scan_cards.scan_detail(scan, shared_by=shared_by, new_risks=new_risks))
 
         return await self._guarded(fetch, scan_id=scan_id)
+
+    async def risks(self, scan_id: str) -> Reply:
+        """Show risks on a scan's card: its new risks, worst first, each with View."""
+
+        async def fetch() -> Reply:
+            scan = await self._hostedscan.get_scan(validate_scan_id(scan_id))
+            details = await self._new_risks(scan)
+            if details is None:  # no lookup, or not in time: the ids, each still viewable
+                ids = scan.risks.new_open[:MAX_NEW_RISKS]
+                details = [RiskDetail(risk_id=risk.risk_id) for risk in ids]
+            ordered = sorted(details, key=most_severe_first)
+            total = len(scan.risks.new_open)
+            return Reply(triage_cards.risks_list(ScanSummary.of(scan), ordered, total))
+
+        return await self._guarded(fetch, scan_id=scan_id)
+
+    async def _new_risks(self, scan: Scan) -> list[RiskDetail] | None:
+        """The scan's new risks with their titles and levels (the first MAX_NEW_RISKS ids);
+        a risk whose details could not be had keeps only its id."""
+        ids = [risk.risk_id for risk in scan.risks.new_open[:MAX_NEW_RISKS]]
+        if self._risk_details is None or not ids:
+            return None
+        try:
+            async with asyncio.timeout(RISK_DETAILS_SECONDS):
+                found = await self._risk_details.fetch({scan.type: ids})
+        except TimeoutError:
+            log.info("risk details of scan %s not in time: the card lists ids", scan.id[:64])
+            return None
+        return [found.get(risk_id) or RiskDetail(risk_id=risk_id) for risk_id in ids]
 
     async def next_page(self, page: NextPage) -> Reply:
         """The "Next" button: the same query, the following screen."""

@@ -149,6 +149,21 @@ def button(label: str, kind: str, n: int, value: str) -> Block:
     }
 
 
+def rescan_button(scan_id_value: str) -> Block:
+    """Re-scan, behind Slack's confirm dialog: it spends the customer's HostedScan plan."""
+    block = button("Re-scan", actions.RESCAN, 0, scan_id_value)
+    block["confirm"] = {
+        "title": plain("Re-run this scan?"),
+        "text": plain(
+            "HostedScan starts a new scan of the same type on the same targets. It counts "
+            "against the plan and cannot be cancelled."
+        ),
+        "confirm": plain("Re-scan"),
+        "deny": plain("Cancel"),
+    }
+    return block
+
+
 def actions_row(*elements: Block) -> Block:
     return {"type": "actions", "elements": list(elements)}
 

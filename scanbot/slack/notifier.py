@@ -294,15 +294,23 @@ class Notifier:
                 return None
         return None
 
-    async def notice(self, channel_id: str, message: Message) -> str:
-        """A sentence of scanbot's own in the channel (a subscription, an admin note), with
-        Slack's defaults for link previews."""
+    async def notice(
+        self, channel_id: str, message: Message, *, thread_ts: str | None = None
+    ) -> str:
+        """A message of scanbot's own in the channel (a subscription, an admin note, an
+        operation's news), in the thread under `thread_ts` if given, with Slack's defaults
+        for link previews; its ts ("" when Slack answers without one)."""
+        options: dict[str, Any] = {} if thread_ts is None else {"thread_ts": thread_ts}
         response = await _sent(
             self._client.chat_postMessage(
-                channel=channel_id, text=message["text"], blocks=message["blocks"]
+                channel=channel_id, text=message["text"], blocks=message["blocks"], **options
             )
         )
         return str(response.get("ts") or "")
+
+    async def direct(self, user_id: str, message: Message) -> str:
+        """A message in the person's DM with scanbot (chat.postMessage to their user id)."""
+        return await self.notice(user_id, message)
 
     async def _post(self, channel_id: str, message: Message, **options: Any) -> str:
         response = await _sent(
@@ -332,6 +340,22 @@ class Notifier:
     async def whisper(self, channel_id: str, user_id: str, text: str) -> None:
         """An ephemeral sentence only `user_id` sees in the channel."""
         await _sent(self._client.chat_postEphemeral(channel=channel_id, user=user_id, text=text))
+
+    async def whisper_message(self, channel_id: str, user_id: str, message: Message) -> None:
+        """An ephemeral message (text and blocks) only `user_id` sees in the channel."""
+        await _sent(
+            self._client.chat_postEphemeral(
+                channel=channel_id, user=user_id, text=message["text"], blocks=message["blocks"]
+            )
+        )
+
+    async def edit(self, channel_id: str, ts: str, message: Message) -> None:
+        """Replace a message scanbot posted (not an alert's parent: `edit_parent` draws those)."""
+        await _sent(
+            self._client.chat_update(
+                channel=channel_id, ts=ts, text=message["text"], blocks=message["blocks"]
+            )
+        )
 
     # -- files ---------------------------------------------------------------------------
 
@@ -385,6 +409,12 @@ class Notifier:
         response = await _sent(self._client.users_info(user=user_id))
         user = response.get("user")
         return user if isinstance(user, dict) else {}
+
+    async def usergroup_members(self, usergroup_id: str) -> frozenset[str]:
+        """The user ids in a user group (usergroups.users.list; needs `usergroups:read`)."""
+        response = await _sent(self._client.usergroups_users_list(usergroup=usergroup_id))
+        users = response.get("users") or []
+        return frozenset(str(u) for u in users if isinstance(u, str))
 
     async def permalink(self, channel_id: str, ts: str) -> str | None:
         """A link to the message; None when Slack answers without one."""

@@ -15,7 +15,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from scanbot.scans.parse import AddTarget, parse_target
 from scanbot.slack import actions, sentences
+from scanbot.slack.cards.operations import AUTH_ACTION, AUTH_BLOCK, AUTH_VALUE
 from scanbot.slack.kit import PRIVATE_METADATA
 
 Body = Mapping[str, Any]
@@ -24,6 +26,8 @@ Body = Mapping[str, Any]
 OLD_BUTTON = sentences.OLD_BUTTON
 UNREADABLE_LIST_BUTTON = sentences.BUTTON_UNREADABLE
 FORM_NOT_SEALED = sentences.FORM_NOT_SEALED
+OPERATION_BUTTON_UNREADABLE = sentences.OPERATION_BUTTON_UNREADABLE
+MAX_AUDIT_OFFSET_DIGITS = 8
 
 
 class PayloadError(ValueError):
@@ -64,6 +68,7 @@ class Command:
     team_id: str
     channel_id: str
     response_url: str
+    trigger_id: str = ""  # opens a modal (the run confirmation) for 3 s
 
     @classmethod
     def of(cls, body: Body) -> Command:
@@ -73,6 +78,7 @@ class Command:
             team_id=team_of(body),
             channel_id=text_of(body.get("channel_id", "")),
             response_url=text_of(body.get("response_url", "")),
+            trigger_id=text_of(body.get("trigger_id", "")),
         )
 
 
@@ -144,6 +150,38 @@ class Click:
             raise PayloadError(UNREADABLE_LIST_BUTTON, reason) from exc
         return NextPage(words, offset)
 
+    def targets_page(self) -> tuple[str | None, int]:
+        """The filter text and offset of a targets "Next" button (`cards.targets_next_value`)."""
+        try:
+            return parse_targets_next_value(self.value)
+        except ValueError as exc:
+            reason = f"a targets Next value scanbot cannot read ({len(self.value)} chars): {exc}"
+            raise PayloadError(OPERATION_BUTTON_UNREADABLE, reason) from exc
+
+    def report_retry(self) -> tuple[str, str]:
+        """The report id and format of a late report's Retry (`cards.report_value`)."""
+        try:
+            return parse_report_value(self.value)
+        except ValueError as exc:
+            reason = f"a report Retry value scanbot cannot read ({len(self.value)} chars): {exc}"
+            raise PayloadError(OPERATION_BUTTON_UNREADABLE, reason) from exc
+
+    def upsert_target(self) -> AddTarget:
+        """The target "Update the existing target" names (`actions.upsert_value`), checked
+        again as the parser checks a typed one."""
+        command = parse_upsert_value(self.value)
+        if command is None:
+            reason = f"an upsert value scanbot cannot read ({len(self.value)} chars)"
+            raise PayloadError(OPERATION_BUTTON_UNREADABLE, reason)
+        return command
+
+    @property
+    def audit_offset(self) -> int:
+        """Where the audit's next page starts (anything unreadable: the first page)."""
+        value = self.value
+        readable = value.isascii() and value.isdigit() and len(value) <= MAX_AUDIT_OFFSET_DIGITS
+        return int(value) if readable else 0
+
     def snoozed_scan(self) -> str:
         """The scan a Snooze select is about, named by its block id (`actions.triage_block_id`)."""
         try:
@@ -191,6 +229,51 @@ class AssignForm:
             assignee=form_value(values, "assignee", "user", "selected_user"),
             note=form_value(values, "note", "text", "value") or "",
         )
+
+
+@dataclass(frozen=True)
+class RunForm:
+    """What a sealed run confirmation carries: the plan, its channel, its author, a nonce."""
+
+    scan_type: str
+    field: str
+    values: tuple[str, ...]
+    channel_id: str
+    user_id: str
+    nonce: str
+
+
+@dataclass(frozen=True)
+class RunSubmission:
+    """A submitted run confirmation: the sealed form, who submitted it (its author: anyone
+    else is refused) and whether the scan uses the targets' authentication."""
+
+    form: RunForm
+    user_id: str
+    team_id: str
+    use_authentication: bool
+
+    @classmethod
+    def of(cls, body: Body, *, key: bytes) -> RunSubmission:
+        """PayloadError for a form scanbot did not seal with `key`, or someone else's."""
+        view = mapping(body.get("view"))
+        metadata = text_of(view.get("private_metadata", ""))
+        try:
+            form = parse_run_metadata(metadata, key=key)
+        except ValueError as exc:
+            reason = f"a run form whose metadata scanbot did not seal ({len(metadata)} chars)"
+            raise PayloadError(sentences.RUN_FORM_NOT_SEALED, reason) from exc
+        user_id = user_of(body)
+        if form.user_id != user_id:
+            reason = f"a run form of {form.user_id:.20} submitted by {user_id:.20}"
+            raise PayloadError(sentences.RUN_FORM_NOT_YOURS, reason)
+        values = mapping(mapping(view.get("state")).get("values"))
+        chosen = mapping(mapping(values.get(AUTH_BLOCK)).get(AUTH_ACTION))
+        options = chosen.get("selected_options")
+        use_authentication = isinstance(options, list) and any(
+            mapping(option).get("value") == AUTH_VALUE for option in options
+        )
+        return cls(form, user_id, team_of(body), use_authentication)
 
 
 def form_value(values: Mapping[str, Any], block: str, action: str, key: str) -> str | None:
@@ -278,3 +361,73 @@ def parse_assign_metadata(text: str, *, key: bytes) -> tuple[str, str, str]:
         raise ValueError("assign metadata's scan, channel and ts must be non-empty strings")
     scan_id, channel_id, message_ts = fields
     return scan_id, channel_id, message_ts
+
+
+def parse_run_metadata(text: str, *, key: bytes) -> RunForm:
+    """The run confirmation's content (`Operations.run_form`'s seal), if scanbot sealed it
+    with `key`; ValueError on anything else."""
+    if len(text) > PRIVATE_METADATA:
+        raise ValueError("run metadata is longer than any private_metadata")
+    try:
+        payload = json.loads(actions.unseal(text, key))
+    except RecursionError as exc:
+        raise ValueError("run metadata is not scanbot's") from exc
+    if not isinstance(payload, dict) or payload.get("v") != actions.RUN_METADATA_VERSION:
+        raise ValueError("run metadata has an unknown version")
+    values = payload.get("x")
+    if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+        raise ValueError("run metadata's targets are not strings")
+    fields = [payload.get(k) for k in ("t", "f", "c", "u", "n")]
+    if not all(isinstance(v, str) and v for v in fields):
+        raise ValueError("run metadata's fields must be non-empty strings")
+    scan_type, field, channel_id, user_id, nonce = (str(v) for v in fields)
+    return RunForm(scan_type, field, tuple(values), channel_id, user_id, nonce)
+
+
+def parse_targets_next_value(value: str) -> tuple[str | None, int]:
+    """`(text, offset)` from a targets Next button; ValueError on anything else."""
+    if len(value) > actions.MAX_VALUE:
+        raise ValueError("longer than any button value")
+    try:
+        payload = json.loads(value)
+    except (ValueError, RecursionError) as exc:
+        raise ValueError("not a scanbot value") from exc
+    if not isinstance(payload, dict) or set(payload) != {"v", "q", "o"} or payload["v"] != 1:
+        raise ValueError("not a targets Next value")
+    text, offset = payload["q"], payload["o"]
+    if not isinstance(text, str) or type(offset) is not int or offset < 0:
+        raise ValueError("not a targets Next value")
+    return text or None, offset
+
+
+def parse_report_value(value: str) -> tuple[str, str]:
+    """`(report_id, format)` from a Retry button; ValueError on anything else."""
+    try:
+        payload = json.loads(value) if len(value) <= actions.MAX_VALUE else None
+    except (ValueError, RecursionError) as exc:
+        raise ValueError("not a scanbot value") from exc
+    if not isinstance(payload, dict) or set(payload) != {"r", "f"}:
+        raise ValueError("not a report Retry value")
+    report_id, report_format = payload["r"], payload["f"]
+    if not isinstance(report_id, str) or report_format not in ("PDF", "HTML"):
+        raise ValueError("not a report Retry value")
+    return report_id, report_format
+
+
+def parse_upsert_value(value: str) -> AddTarget | None:
+    """The target an upsert button names (`actions.upsert_value`), checked again as the
+    parser checks it; None for anything else."""
+    try:
+        payload = json.loads(value) if len(value) <= actions.MAX_VALUE else None
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(payload, dict) or set(payload) != {"t", "l", "g"}:
+        return None
+    target, label, tags = payload["t"], payload["l"], payload["g"]
+    if not isinstance(target, str) or not (label is None or isinstance(label, str)):
+        return None
+    if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
+        return None
+    words = ["add", target, *([f"label:{label}"] if label else []), *(f"tag:{t}" for t in tags)]
+    parsed = parse_target(words)
+    return parsed if isinstance(parsed, AddTarget) else None

@@ -28,9 +28,10 @@ class People:
         self._monotonic = monotonic
         self._members: dict[tuple[str, str], tuple[bool, float]] = {}
 
-    async def refusal(self, user_id: str, team_id: str) -> str | None:
-        """None if this person may see scan data; otherwise the sentence to show them."""
-        if self._allow_guests:
+    async def refusal(self, user_id: str, team_id: str, *, always: bool = False) -> str | None:
+        """None if this person may see scan data; otherwise the sentence to show them.
+        `always`: check even when SCANBOT_ALLOW_GUESTS is on (acting on HostedScan)."""
+        if self._allow_guests and not always:
             return None
         key = (user_id, team_id)
         cached = self._members.get(key)

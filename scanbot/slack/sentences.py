@@ -15,7 +15,7 @@ from scanbot.hostedscan import (
     Unauthorized,
     Unavailable,
 )
-from scanbot.slack.text import escape
+from scanbot.slack.text import escape, user_mention
 
 # -- Slack failures, told to the person who clicked -----------------------------------------
 
@@ -209,3 +209,101 @@ def already_snoozed(label: str, *, until_a_change: bool) -> str:
 
 def no_new_risks(scan_id: str) -> str:
     return f"Scan {code(scan_id)} has no newly open risks."
+
+
+# -- Acting on HostedScan (scanbot/operations, the operations' listeners) ------------------
+
+RUN_FORM_NOT_SEALED = (
+    "This form is out of date or was not made by scanbot, so nothing was started: close it "
+    "and run `/scans run` again."
+)
+RUN_FORM_NOT_YOURS = "Only the person who ran `/scans run` can confirm this scan."
+TARGETS_TOO_LONG = (
+    "These targets are too long to confirm in one form: add them with `/scans target add` "
+    "and a `tag:`, then run `/scans run <type> tag:<tag>`."
+)
+NOTHING_TO_SCAN = "Nothing to scan: no HostedScan target matches. `/scans targets` lists them."
+HOSTEDSCAN_BUSY = (
+    "HostedScan is busy or not answering right now, and nothing was started. Try again in a minute."
+)
+HOSTEDSCAN_RATE_LIMITED = (
+    "HostedScan asked scanbot to slow down, and nothing was started. Try again in a minute."
+)
+OUTCOME_UNKNOWN = (
+    "HostedScan did not answer in time, so scanbot cannot tell whether the scan started. "
+    "Look with `/scans active` before starting it again."
+)
+KEY_REJECTED = (
+    "HostedScan rejected scanbot's API key, so nothing was done. Ask an admin to check the "
+    "`HOSTEDSCAN_API_KEY` setting."
+)
+ALREADY_UNDER_WAY = "This scan is being started already: its answer follows."
+OVER_LIMIT_EXPLAINED = (
+    "HostedScan ended it as over the limit: the account's plan allows no more scans of this "
+    "kind for now. Nothing was scanned; an admin can raise the plan in HostedScan, or run it "
+    "again once the plan's period renews."
+)
+RESCAN_NOT_FINISHED = "This scan has not finished yet: it can be re-run once it has."
+RESCAN_NO_TARGETS = (
+    "HostedScan does not say which targets this scan had, so it cannot be re-run from here: "
+    "use `/scans run`."
+)
+SLACK_FAILED = "Slack did not take scanbot's window just now: try again."
+
+
+def operation_failed_inside(reference: str) -> str:
+    return (
+        f"Sorry, something went wrong inside scanbot (error reference `{reference}`). "
+        "Try again; an admin can find the details in the log."
+    )
+
+
+def refused_before_answer(reference: str) -> str:
+    return (
+        "HostedScan sent an answer scanbot could not use, so whether it acted is unknown. "
+        f"Give an admin the error reference `{reference}`."
+    )
+
+
+FORM_USED = "This confirmation was used already and did not start a scan: run `/scans run` again."
+TARGET_OUTCOME_UNKNOWN = (
+    "HostedScan did not answer in time, so scanbot cannot tell whether the target was "
+    "added: `/scans targets` shows whether it was."
+)
+OPERATION_BUTTON_UNREADABLE = (
+    "This button's data could not be read, so nothing was changed: run the command again."
+)
+REPORT_CANNOT_POST = (
+    "scanbot cannot post in this channel, so it asked HostedScan for nothing: invite it with "
+    "`/invite @scanbot`, then ask again."
+)
+REPORT_NOT_UPLOADED = (
+    "HostedScan made the report, but Slack did not take scanbot's upload: scanbot needs the "
+    "`files:write` scope (ask an admin), then ask again."
+)
+REPORT_NO_TARGETS = (
+    "HostedScan does not say which targets this scan had, so no report was asked for: use "
+    "`/scans report` with `target:` or `tag:`."
+)
+
+# -- Who may act on HostedScan (scanbot/slack/permissions.py) --------------------------------
+
+ACTIONS_OFF = (
+    "Starting scans, adding targets and making reports from Slack are off. An admin "
+    "turns them on by setting `SCANBOT_OPERATORS` (Slack user or user group ids) or "
+    "`SCANBOT_ADMINS`, then restarting scanbot."
+)
+NOT_AN_OPERATOR = (
+    "Only scanbot's operators can start scans, add targets or make reports: ask one of them, "
+    "or ask an admin to add you to `SCANBOT_OPERATORS`."
+)
+GROUPS_UNVERIFIED = (
+    "scanbot could not check your user groups with Slack just now, so it did nothing. Try "
+    "again in a minute; if it keeps happening, ask an admin (scanbot needs `usergroups:read`)."
+)
+NO_ADMINS = "Only scanbot's admins can see this, and none is set: an admin sets `SCANBOT_ADMINS`."
+
+
+def admins_only_see(admins: frozenset[str]) -> str:
+    who = ", ".join(user_mention(admin) for admin in sorted(admins))
+    return f"Only scanbot's admins can see this: {who}."

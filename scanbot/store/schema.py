@@ -147,3 +147,26 @@ bot_state = sa.Table(
     sa.Column("key", sa.String(64), primary_key=True),
     sa.Column("value", sa.JSON, nullable=False),
 )
+
+operations = sa.Table(
+    "operations",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    # Once-only: a replayed or doubled confirmation, or a second Re-scan of the same scan,
+    # finds this row instead of starting a second scan (migration 0006).
+    sa.Column("key", sa.String(255), nullable=True, unique=True),
+    sa.Column("user_id", sa.String(32), nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),  # an OperationKind
+    sa.Column("channel_id", CHANNEL, nullable=False),
+    sa.Column("request", sa.JSON, nullable=False),  # what was asked, as sent
+    sa.Column("status", sa.String(16), nullable=False),  # an OperationStatus
+    sa.Column("answer", sa.Text, nullable=False, server_default=""),
+    sa.Column("hostedscan_id", ID, nullable=True),  # the scan, target or report made
+    sa.Column("at", WHEN, nullable=False),
+    sa.Column("done_at", WHEN, nullable=True),
+    sa.Column("notified_at", WHEN, nullable=True),  # the starter told the scan finished
+    sa.Column("linked_at", WHEN, nullable=True),  # a re-run's new thread told what it re-runs
+    sa.Index("ix_operations_user_kind_at", "user_id", "kind", "at"),
+    sa.Index("ix_operations_hostedscan_id", "hostedscan_id"),
+    sqlite_autoincrement=True,
+)

@@ -1,6 +1,7 @@
 """The store as the composition root hands it out: one database and an object per
 aggregate on it (`store.snapshots`, `store.outbox`, `store.threads`, `store.triage`,
-`store.subscriptions`, `store.state`, `store.webhooks`, `store.housekeeping`)."""
+`store.subscriptions`, `store.state`, `store.webhooks`, `store.housekeeping`,
+`store.operations`)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from sqlalchemy.engine import URL
 from scanbot.domain.status import Status
 from scanbot.store.database import Database
 from scanbot.store.housekeeping import Housekeeping
+from scanbot.store.operations import Operations
 from scanbot.store.outbox import Outbox
 from scanbot.store.snapshots import Snapshots
 from scanbot.store.state import BotState
@@ -31,6 +33,7 @@ class Store:
         self.subscriptions = Subscriptions(db)
         self.webhooks = WebhookEvents(db)
         self.housekeeping = Housekeeping(db)
+        self.operations = Operations(db)
 
     @classmethod
     async def open(

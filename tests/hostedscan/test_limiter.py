@@ -73,6 +73,29 @@ async def test_a_cancelled_waiter_gives_its_place_back() -> None:
     assert limiter.waiting == 0
 
 
+async def test_a_waiter_cancelled_then_passed_over_by_a_release_leaves_cleanly() -> None:
+    """Found by bench/commands.py: a deadline cancels a waiter, a release runs before the
+    waiter's task resumes and drops the cancelled future from the queue; the waiter must
+    not fail looking for it (it raised ValueError, an unexpected error for the user)."""
+    limiter = FairLimiter(1)
+    lane = limiter.lane("commands")
+
+    async def wait_for_a_slot() -> None:
+        async with lane:
+            pass
+
+    async with lane:
+        waiter = asyncio.create_task(wait_for_a_slot())
+        await asyncio.sleep(0)  # it waits for the slot
+        waiter.cancel()  # its future is cancelled; its task resumes on a later turn
+    # leaving released the slot before the waiter's task ran: the release dropped it
+    with pytest.raises(asyncio.CancelledError):
+        await waiter
+    async with asyncio.timeout(1), lane:
+        pass
+    assert limiter.waiting == 0
+
+
 def test_capacity_must_be_positive() -> None:
     with pytest.raises(ValueError, match="at least 1"):
         FairLimiter(0)

@@ -22,13 +22,22 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from scanbot.domain.events import Alert, EventKind, RiskDetail, ScanEvent
+from scanbot.domain.operations import (
+    Operation,
+    OperationKind,
+    OperationStatus,
+    RunPlan,
+    RunTarget,
+    TargetRow,
+)
 from scanbot.domain.scans import ScanSummary
 from scanbot.domain.subscriptions import Subscription
 from scanbot.domain.threads import Acknowledgement, SnoozeChoice, TriageView
 from scanbot.hostedscan.models import Risk, Scan
 from scanbot.scans.listing import ScanListing
+from scanbot.scans.parse import OperationUsage
 from scanbot.scans.query import ScanQuery
-from scanbot.slack.cards import admin, home, scans, subscriptions, threads, triage
+from scanbot.slack.cards import admin, home, operations, scans, subscriptions, threads, triage
 from scanbot.slack.text import INVISIBLE_MARK, escape
 
 from .blockkit import (
@@ -259,6 +268,47 @@ def messages(strings: Sequence[str]) -> Iterator[tuple[str, Mapping[str, Any]]]:
     yield "home", home.home_view(USERS[1], waiting, waiting)
     comment = triage.report_comment(s(), s(), s())
     yield "report comment", {"text": comment, "blocks": []}
+    yield from _operation_messages(s)
+
+
+def _operation_messages(s: Strings) -> Iterator[tuple[str, Mapping[str, Any]]]:
+    """What `/scans run`, Re-scan, targets, reports and the audit show."""
+    yield "operation usage", operations.usage(OperationUsage("run", "Use it so.", s()))
+    yield "bad targets", operations.bad_targets([(s(), "a private address"), (s(), s())])
+    yield "run loading", operations.run_loading_view()
+    shown = (RunTarget(target=s(), label=s()), RunTarget(target=s()))
+    plan = RunPlan(scan_type=s(), field="tags", values=(s(), s()), shown=shown, missing=(s(),))
+    yield "run", operations.run_view(plan, "sealed.metadata")
+    yield "run nothing", operations.run_view(plan.model_copy(update={"shown": ()}), "m")
+    yield "run unavailable", operations.run_unavailable_view("HostedScan is busy.")
+    yield "started", operations.started(s(), s(), rescan_of=s())
+    yield "already started", operations.already_started(s())
+    yield "refused", operations.refused("the scan", s())
+    yield "over run limit", operations.over_run_limit(3, NOW)
+    yield "finished", operations.finished(USERS[0], s(), s(), s(), "It went over.")
+    yield "rescanned", operations.rescanned(s(), s(), USERS[0])
+    yield "reruns", operations.reruns(s(), USERS[1])
+    row = Operation(
+        id=1,
+        key=s(),
+        user_id=USERS[0],
+        kind=OperationKind.RUN,
+        channel_id=CHANNEL,
+        request={"type": s(), "targets": [s(), s()]},
+        status=OperationStatus.REFUSED,
+        answer=s(),
+        hostedscan_id=s(),
+        at=NOW,
+    )
+    yield "audit", operations.audit_page([row, row.model_copy(update={"user_id": s()})], 0, 40)
+    target = TargetRow(target_id=s(), target=s(), label=s(), tags=(s(), s()), open_risks=2)
+    yield "targets", operations.targets_page([target, target], s(), 0, more=True)
+    yield "target added", operations.target_added(target, updated=False)
+    yield "target exists", operations.target_exists(s(), s(), '{"t":"x"}')
+    yield "unknown targets", operations.unknown_targets([s(), s()])
+    yield "report preparing", operations.report_preparing("PDF", USERS[0], [s()])
+    yield "report ready", operations.report_ready("HTML", USERS[0], [s()])
+    yield "report late", operations.report_late("PDF", "r1", 90.0, [s()])
 
 
 # --- what each must be -------------------------------------------------------------------
@@ -385,6 +435,23 @@ SHOWS_A_VALUE = [
     "risk unavailable",
     "risk",
     "home",
+    "operation usage",
+    "bad targets",
+    "run",
+    "run nothing",
+    "started",
+    "already started",
+    "refused",
+    "rescanned",
+    "reruns",
+    "audit",
+    "targets",
+    "target added",
+    "target exists",
+    "unknown targets",
+    "report preparing",
+    "report ready",
+    "report late",
 ]
 
 
@@ -411,12 +478,22 @@ def test_the_list_of_kinds_is_complete() -> None:
         "unsubscribed",  # numbers only
         "assign",
         "report comment",
+        "run loading",  # the bot's words only
+        "run unavailable",
+        "over run limit",
+        "finished",  # scan ids and states here come from the store, shown in rich_text
     }
 
 
-CARD_MODULES = (admin, home, scans, subscriptions, threads, triage)
-# Public functions of the card modules that render nothing: the assign form's reader.
-NOT_RENDERERS = {triage.parse_assign_metadata}
+CARD_MODULES = (admin, home, operations, scans, subscriptions, threads, triage)
+# Public functions of the card modules that render nothing: the forms' and buttons' readers
+# and writers.
+NOT_RENDERERS = {
+    triage.parse_assign_metadata,
+    operations.targets_next_value,
+    operations.report_value,
+    operations.report_comment,
+}
 
 
 def renderers() -> dict[str, Callable[..., Any]]:

@@ -229,6 +229,50 @@ async def test_reads_permalink_channels_auth_and_a_whisper(served: Served) -> No
     assert served.fake.ephemerals[-1]["text"] == "only you"
 
 
+async def test_messages_for_operations_edit_dm_whisper_and_thread(served: Served) -> None:
+    notifier = served.notifier()
+    ts = await notifier.notice(C, MESSAGE)
+    in_thread = await notifier.notice(C, MESSAGE, thread_ts=ts)
+    assert [m["ts"] for m in served.fake.thread(C, ts)] == [ts, in_thread]
+    edited: Message = {"text": "edited", "blocks": MESSAGE["blocks"]}
+    await notifier.edit(C, ts, edited)
+    (update,) = served.bodies("chat.update")
+    assert (update["channel"], update["ts"], update["text"]) == (C, ts, "edited")
+    assert update["blocks"] == MESSAGE["blocks"]
+    assert await notifier.direct("U0ALICE", MESSAGE)
+    assert served.bodies("chat.postMessage")[-1]["channel"] == "U0ALICE"
+    await notifier.whisper_message(C, "U0ALICE", MESSAGE)
+    whispered = served.fake.ephemerals[-1]
+    assert (whispered["text"], whispered["blocks"]) == (MESSAGE["text"], MESSAGE["blocks"])
+
+
+async def test_usergroup_members(served: Served) -> None:
+    notifier = served.notifier()
+    served.fake.usergroups["S0ONCALL"] = ["U0ALICE", "U0BOB"]
+    assert await notifier.usergroup_members("S0ONCALL") == {"U0ALICE", "U0BOB"}
+    served.fake.usergroups["S0EMPTY"] = []
+    assert await notifier.usergroup_members("S0EMPTY") == frozenset()
+    with pytest.raises(Parked) as caught:  # an error code the table does not know
+        await notifier.usergroup_members("S0GONE")
+    assert caught.value.error == "no_such_subteam"
+    served.fake.fail_next("usergroups.users.list", error="missing_scope")
+    with pytest.raises(Paused):
+        await notifier.usergroup_members("S0ONCALL")
+
+
+async def test_operation_messages_fail_typed(served: Served) -> None:
+    notifier = served.notifier()
+    served.fake.fail_next("chat.update", error="message_not_found")
+    with pytest.raises(Refused):
+        await notifier.edit(C, "1.0", MESSAGE)
+    served.fake.fail_next("chat.postEphemeral", error="user_not_in_channel")
+    with pytest.raises(Parked):
+        await notifier.whisper_message(C, "U0ALICE", MESSAGE)
+    served.fake.fail_next("chat.postMessage", status=503)
+    with pytest.raises(RetryLater):
+        await notifier.direct("U0ALICE", MESSAGE)
+
+
 def test_a_bare_client_becomes_a_notifier_and_a_notifier_stays() -> None:
     client = AsyncWebClient(token=TOKEN)
     notifier = notifier_for(client)

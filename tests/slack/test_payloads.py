@@ -24,6 +24,7 @@ from scanbot.slack.payloads import (
     HomeOpened,
     NextPage,
     PayloadError,
+    RunSubmission,
     parse_assign_metadata,
 )
 
@@ -52,7 +53,12 @@ def submitted(metadata: str, values: dict[str, Any] | None = None, **fields: Any
 def test_a_slash_command() -> None:
     form = slash_command("/scans", "running", response_url=URL, user_id="U1", channel_id="C1")
     assert Command.of(form) == Command(
-        text="running", user_id="U1", team_id="T0FAKE", channel_id="C1", response_url=URL
+        text="running",
+        user_id="U1",
+        team_id="T0FAKE",
+        channel_id="C1",
+        response_url=URL,
+        trigger_id=form["trigger_id"],
     )
 
 
@@ -135,9 +141,19 @@ def test_any_body_reads_into_typed_values_or_the_one_error(raw: Any) -> None:
     body = raw if isinstance(raw, dict) else {"actions": raw}
     click = Click.of(body)
     assert all(isinstance(getattr(click, f), str) for f in ("value", "channel_id", "user_id"))
-    for decode in (click.next_page, click.snoozed_scan, lambda: AssignForm.of(body, key=KEY)):
+    decoders = (
+        click.next_page,
+        click.snoozed_scan,
+        click.targets_page,
+        click.report_retry,
+        click.upsert_target,
+        lambda: AssignForm.of(body, key=KEY),
+        lambda: RunSubmission.of(body, key=KEY),
+    )
+    for decode in decoders:
         with contextlib.suppress(PayloadError):
             decode()
+    assert click.audit_offset >= 0
     Command.of(body)
     HomeOpened.of(body, body)
 
@@ -321,3 +337,51 @@ def test_parse_assign_metadata_refuses_malformed(text: str) -> None:
 def test_any_metadata_parses_or_raises_value_error(text: str) -> None:
     with contextlib.suppress(ValueError):
         parse_assign_metadata(text, key=KEY)
+
+
+# -- the operations' buttons and run form ---------------------------------------------------
+
+
+def test_the_operations_values_read_back_what_scanbot_wrote() -> None:
+    from scanbot.slack.cards import operations as cards
+
+    assert payloads.parse_targets_next_value(cards.targets_next_value("web", 10) or "") == (
+        "web",
+        10,
+    )
+    assert payloads.parse_report_value(cards.report_value("r-1", "PDF")) == ("r-1", "PDF")
+    target = payloads.parse_upsert_value(actions.upsert_value("a.example", "L", ("t",)) or "")
+    assert target is not None
+    assert (target.target, target.label, target.tags) == ("a.example", "L", ("t",))
+    assert actions.upsert_value("a" * 3000, None, ()) is None  # too long for a button
+
+
+def run_metadata(**changes: Any) -> str:
+    payload = {"v": 1, "t": "NMAP", "f": "tags", "x": ["prod"], "c": "C1", "u": "U1", "n": "n1"}
+    payload.update(changes)
+    return actions.seal(actions.compact_json(payload), KEY)
+
+
+def test_a_run_form_scanbot_sealed() -> None:
+    form = payloads.parse_run_metadata(run_metadata(), key=KEY)
+    assert (form.scan_type, form.field, form.values) == ("NMAP", "tags", ("prod",))
+    assert (form.channel_id, form.user_id, form.nonce) == ("C1", "U1", "n1")
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [{"v": 2}, {"x": "prod"}, {"x": [1]}, {"t": ""}, {"u": None}, {"n": 7}],
+    ids=["version", "values not a list", "value not text", "empty type", "no user", "nonce"],
+)
+def test_a_run_form_of_another_shape_is_refused(changes: dict[str, Any]) -> None:
+    with pytest.raises(ValueError, match=r"."):
+        payloads.parse_run_metadata(run_metadata(**changes), key=KEY)
+
+
+@SETTINGS
+@given(st.text(max_size=200) | odd_text)
+def test_any_run_metadata_parses_or_raises_value_error(text: str) -> None:
+    with contextlib.suppress(ValueError):
+        payloads.parse_run_metadata(actions.seal(text, KEY), key=KEY)
+    with contextlib.suppress(ValueError):
+        payloads.parse_run_metadata(text, key=KEY)

@@ -16,6 +16,7 @@ from scanbot.scans.parse import (
     EVENT_NOTES,
     EVENT_WORDS,
     HELP,
+    OPERATION_HELP,
     SEVERITY_PREFIX,
     SEVERITY_WORDS,
     STATE_WORDS,
@@ -52,6 +53,15 @@ def _in_a_channel() -> str:
     return f"*In a channel:* {'; '.join(described)}."
 
 
+def _operations() -> str:
+    """The sub-commands that act on HostedScan, as OPERATION_HELP says them."""
+    described = []
+    for word, entry in OPERATION_HELP.items():
+        usage = " ".join(part for part in ("/scans", word, entry.arguments) if part)
+        described.append(f"`{escape(usage)}` {entry.does}")
+    return f"*Acting on HostedScan (operators):* {'; '.join(described)}."
+
+
 def _events() -> str:
     """The event words, the default ones, then what the less obvious ones cover."""
     notes = "".join(
@@ -70,6 +80,8 @@ USAGE = "\n".join(
         f"*`{escape(SCAN_SYNTAX)}`* shows one scan: its targets, risks and result files.",
         "",
         _in_a_channel(),
+        "",
+        _operations(),
     ]
 )
 USAGE_FALLBACK = escape(f"Usage: {SCANS_SYNTAX} or {SCAN_SYNTAX}")

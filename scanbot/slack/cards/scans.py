@@ -9,7 +9,9 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Sequence
 
-from scanbot.hostedscan.models import Scan, ScanState
+from scanbot.domain.events import RiskDetail
+from scanbot.domain.severity import most_severe_first
+from scanbot.hostedscan.models import FINAL_STATES, Scan, ScanState
 from scanbot.scans.listing import ScanListing
 from scanbot.scans.query import ScanQuery, state_name, type_name
 from scanbot.slack import actions, kit, rich
@@ -35,6 +37,7 @@ TIMES = "\N{MULTIPLICATION SIGN}"  # a count of files of one kind
 MAX_ENTRIES = 15  # scans in one list message
 MAX_LISTED = 10  # targets of each kind in a detail card
 MAX_RISK_IDS = 5
+MAX_RISK_LINES = 10
 
 
 def _phrase(query: ScanQuery, count: int) -> str:
@@ -181,13 +184,25 @@ def _codes(values: Sequence[str], total: int, limit: int) -> Line:
     return rich.joined([*codes, _more(len(values), total)] if total > len(values) else codes, ", ")
 
 
-def _risks(scan: Scan) -> Block:
+def _risks(scan: Scan, new_risks: Sequence[RiskDetail] | None) -> Block:
     lines = [rich.fact("Risks", rich.text(_risk_counts(scan)))]
     new = scan.risks.new_open
+    if new and new_risks is not None:
+        return _new_risks(lines, new_risks, len(new))
     if new:
         ids = [risk.risk_id for risk in new[:MAX_RISK_IDS]]
         lines.append(rich.fact("New", *_codes(ids, len(new), ID_CHARS)))
     return rich.paragraph(*lines)
+
+
+def _new_risks(lines: list[Line], details: Sequence[RiskDetail], total: int) -> Block:
+    """The new risks by threat level and title, worst first (`domain.severity`), at most
+    MAX_RISK_LINES of them: a risk without details shows its id."""
+    ordered = sorted(details, key=most_severe_first)[:MAX_RISK_LINES]
+    parts = [rich.section(*lines, [bold("New:")]), rich.bullets(kit.risk_line(r) for r in ordered)]
+    if total > len(ordered):
+        parts.append(rich.section([rich.text(f"and {total - len(ordered)} more")]))
+    return rich.block(*parts)
 
 
 def _skipped(scan: Scan) -> Block:
@@ -212,6 +227,12 @@ def _detail_actions(scan: Scan, *, shared: bool) -> list[Block]:
     buttons = [kit.button("Refresh", actions.REFRESH, 0, value)]
     if not shared:
         buttons.append(kit.button("Share in channel", actions.SHARE, 1, value))
+    if scan.risks.new_open:
+        buttons.append(kit.button("Show risks", actions.SCAN_RISKS, 0, value))
+    if scan.requested_targets:
+        buttons.append(kit.button("Report for these targets", actions.REPORT_TARGETS, 0, value))
+    if scan.state in FINAL_STATES:
+        buttons.append(kit.rescan_button(value))
     return [kit.actions_row(*buttons)]
 
 
@@ -219,8 +240,15 @@ def _targets(values: Sequence[str]) -> list[Line]:
     return [[rich.value(v, TARGET_CHARS, code=True)] for v in values[:MAX_LISTED]]
 
 
-def scan_detail(scan: Scan, *, shared_by: str | None = None) -> Message:
-    """The card of one scan; with `shared_by` (a Slack user id), its public copy."""
+def scan_detail(
+    scan: Scan,
+    *,
+    shared_by: str | None = None,
+    new_risks: Sequence[RiskDetail] | None = None,
+) -> Message:
+    """The card of one scan; with `shared_by` (a Slack user id), its public copy. With
+    `new_risks` (details of its new risks, as many as could be had), they are listed by
+    threat level and title, worst first; without, by id."""
     facts = rich.paragraph(
         rich.fact("Scan ID", rich.value(scan.id, ID_CHARS, code=True)),
         rich.fact("State", rich.text(kit.shown_state(scan.state))),
@@ -233,7 +261,7 @@ def scan_detail(scan: Scan, *, shared_by: str | None = None) -> Message:
     blocks = [
         kit.header(f"{kit.shown_type(scan.type)} scan · {kit.shown_state(scan.state)}"),
         facts,
-        _risks(scan),
+        _risks(scan, new_risks),
         _bullets("Requested targets", requested, len(scan.requested_targets)),
     ]
     if scan.resolved_targets:

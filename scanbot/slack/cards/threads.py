@@ -218,13 +218,15 @@ def _triage_actions(summary: ScanSummary, triage: TriageView, now: datetime) -> 
     value = actions.scan_value(summary.scan_id)
     if value is None:
         return []
-    look_row = kit.actions_row(
+    look = [
         kit.button("Details", actions.DETAILS, 0, value),
         kit.button("Refresh", actions.THREAD_REFRESH, 0, value),
         kit.button("Show risks", actions.RISKS, 0, value),
         kit.button("Report", actions.REPORT, 0, value),
-    )
-    return [_triage_row(summary, triage, now, value), look_row]
+    ]
+    if summary.is_final:  # finished, failed or over the limit: it can be run again
+        look.append(kit.rescan_button(value))
+    return [_triage_row(summary, triage, now, value), kit.actions_row(*look)]
 
 
 def _card_lines(summary: ScanSummary) -> list[Line]:

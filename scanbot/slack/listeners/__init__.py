@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from slack_bolt.async_app import AsyncApp
 
-from scanbot.slack.listeners import commands, home, scan_cards, triage, unknown
+from scanbot.slack.listeners import commands, home, operations, scan_cards, triage, unknown
 from scanbot.slack.listeners.group import Deps
 
 __all__ = ["Deps", "register"]
 
 
 def register(app: AsyncApp, deps: Deps) -> None:
+    operations.register(app, deps)  # first: its `/scans` takes only the operation sub-commands
     commands.register(app, deps)
     scan_cards.register(app, deps)
     triage.register(app, deps)

@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 
 from slack_bolt.async_app import AsyncAck
 
+from scanbot.operations.service import Operations
 from scanbot.slack import kit
 from scanbot.slack.answers import Answers, Reply
 from scanbot.slack.inflight import InFlight
@@ -36,8 +37,9 @@ class Deps:
     responder: Responder
     people: People
     triage: Triage
-    slack: Notifier  # the one Slack seam: whispers and the Home tab
-    seal_key: bytes  # what the assign window's private_metadata is sealed with
+    slack: Notifier  # the one Slack seam: whispers, the run answers and the Home tab
+    seal_key: bytes  # what the assign window's and run confirmation's metadata is sealed with
+    operations: Operations  # acting on HostedScan: run, Re-scan, targets, reports, audit
 
 
 class ListenerGroup:

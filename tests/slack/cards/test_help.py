@@ -13,6 +13,7 @@ from scanbot.scans.parse import (
     EVENT_NOTES,
     EVENT_WORDS,
     HELP,
+    OPERATION_HELP,
     SEVERITY_WORDS,
     STATE_WORDS,
     SUBCOMMAND_HELP,
@@ -63,7 +64,8 @@ WRITTEN_SUBSCRIBE_USAGE = (
 
 
 def test_usage_reads_as_it_was_written() -> None:
-    assert USAGE == WRITTEN_USAGE
+    # Then the operations paragraph, generated from OPERATION_HELP (checked below).
+    assert USAGE.startswith(WRITTEN_USAGE + "\n\n*Acting on HostedScan (operators):*")
     assert USAGE_FALLBACK == "Usage: /scans [state…] [type…] [by:someone] or /scan &lt;scan id&gt;"
 
 
@@ -72,6 +74,13 @@ def test_subscribe_usage_reads_as_it_was_written() -> None:
     assert SUBSCRIBE_FALLBACK == (
         "Usage: /scans subscribe [type…] [target:text] [severity:level] [event…]"
     )
+
+
+@pytest.mark.parametrize("word", list(OPERATION_HELP))
+def test_usage_names_every_operation(word: str) -> None:
+    entry = OPERATION_HELP[word]
+    usage = " ".join(part for part in ("/scans", word, entry.arguments) if part)
+    assert f"`{escape(usage)}` {entry.does}" in USAGE.splitlines()[-1]
 
 
 def code_words(text: str) -> list[str]:
@@ -89,7 +98,7 @@ def test_usage_names_every_filter_word_in_the_tables_order(
 
 
 def test_usage_names_every_subcommand_with_what_it_does() -> None:
-    channel_line = USAGE.splitlines()[-1]
+    channel_line = next(line for line in USAGE.splitlines() if line.startswith("*In a channel"))
     assert re.findall(r"`/scans (\w+)", channel_line) == [w for w in SUBCOMMAND_HELP if w != HELP]
     events = " ".join(f"`{event}`" for event in EVENT_WORDS)
     for word, entry in SUBCOMMAND_HELP.items():

@@ -6,7 +6,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from scanbot.hostedscan.models import Scan, ScanState, ScanType
+from scanbot.domain.events import RiskDetail
+from scanbot.hostedscan.models import Scan, ScanRisks, ScanState, ScanType
 from scanbot.scans.listing import ScanListing
 from scanbot.scans.query import ScanQuery
 from scanbot.slack import actions, payloads
@@ -374,8 +375,10 @@ def test_detail_of_a_normal_scan() -> None:
     assert [(b["text"]["text"], b["value"]) for b in buttons_block["elements"]] == [
         ("Refresh", "5f0c1a2b3c4d"),
         ("Share in channel", "5f0c1a2b3c4d"),
+        ("Show risks", "5f0c1a2b3c4d"),
+        ("Report for these targets", "5f0c1a2b3c4d"),  # running: no Re-scan yet
     ]
-    refresh, share = buttons_block["elements"]
+    refresh, share, _risks, _report = buttons_block["elements"]
     assert actions.pattern(actions.REFRESH).search(refresh["action_id"])
     assert actions.pattern(actions.SHARE).search(share["action_id"])
     assert message["text"] == "OpenVAS scan 5f0c1a2b3c4d: running"
@@ -391,9 +394,45 @@ def test_shared_copy_names_who_shared_it_and_cannot_be_shared_again() -> None:
         "elements": [{"type": "mrkdwn", "text": "Shared by <@U0123ABCD>"}],
     } in (message["blocks"])
     kinds = [b["action_id"] for b in buttons(message)]
-    assert len(kinds) == 1
+    assert len(kinds) == 3
     assert actions.pattern(actions.REFRESH).search(kinds[0])
+    assert actions.pattern(actions.SCAN_RISKS).search(kinds[1])
+    assert actions.pattern(actions.REPORT_TARGETS).search(kinds[2])
     assert "<@" not in message["text"]
+
+
+def test_a_finished_scan_can_be_rerun_from_its_card() -> None:
+    finished = scan().model_copy(update={"state": "FAILED"})
+    kinds = [b["action_id"] for b in buttons(cards.scan_detail(finished))]
+    assert any(actions.pattern(actions.RESCAN).search(kind) for kind in kinds)
+
+
+def test_new_risks_by_threat_level_and_title_worst_first() -> None:
+    details = [
+        RiskDetail(risk_id="r-low", title="Old jQuery", threat_level="LOW"),
+        RiskDetail(risk_id="r-high", title="<!channel> *SQL* injection", threat_level="HIGH"),
+        RiskDetail(risk_id="r-none"),  # its details could not be had
+        RiskDetail(risk_id="r-med", title="Weak TLS", threat_level="MEDIUM", cvss="5.3"),
+    ]
+    found = scan().model_copy(
+        update={
+            "risks": ScanRisks.model_validate(
+                {"new_open": [{"risk_id": f"r{n}"} for n in range(14)]}
+            )
+        }
+    )
+    message = cards.scan_detail(found, new_risks=details)
+    assert_valid_message(message)
+    # unknown levels first (domain.severity: a risk scanbot cannot rank is never buried)
+    assert rich_markup(message["blocks"][2]).splitlines() == [
+        "*Risks:* 14 new · 0 still open · 0 closed",
+        "*New:*",
+        "• ⚪ `r-none` · details unavailable",
+        "• 🔴 *High* <!channel> *SQL* injection",  # a text element: shown as typed, inert
+        "• 🟠 *Medium* Weak TLS · CVSS 5.3",
+        "• 🟡 *Low* Old jQuery",
+        "and 10 more",
+    ]
 
 
 @pytest.mark.parametrize(

@@ -468,10 +468,19 @@ def test_parent_card_of_a_fresh_thread() -> None:
         actions.THREAD_REFRESH,
         actions.RISKS,
         actions.REPORT,
+        actions.RESCAN,  # a finished scan can be run again
     ]
     assert all(e.get("value") in (None, SCAN_ID) for e in elements(message))
     assert not [b for b in message["blocks"] if b["type"] == "context"]  # no facts yet
     assert message["text"] == "Scan scan-123 (OpenVAS): failed"
+    rescan = next(e for e in elements(message) if e.get("action_id", "").startswith(actions.RESCAN))
+    assert rescan["confirm"]["confirm"]["text"] == "Re-scan"  # Slack's confirm dialog first
+
+
+def test_a_running_scan_has_no_rescan_button() -> None:
+    running = failed_summary().model_copy(update={"state": "RUNNING", "progress": 40.0})
+    message = valid_triage(parent_card(running, triage=TriageView(), now=NOW))
+    assert actions.RESCAN not in kinds(message)
 
 
 def test_parent_card_snooze_select() -> None:
@@ -518,6 +527,7 @@ def test_parent_card_with_every_fact() -> None:
         actions.THREAD_REFRESH,
         actions.RISKS,
         actions.REPORT,
+        actions.RESCAN,
     ]
 
 

@@ -21,6 +21,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
+from scanbot.operations.service import Caller, Operations
 from scanbot.sandbox.slack_user import block_action, event_callback, slash_command, view_submission
 from scanbot.slack import actions, kit, listeners
 from scanbot.slack.answers import Answers, Reply
@@ -104,6 +105,31 @@ class RecordingAnswers:
     async def next_page(self, page: NextPage) -> Reply:
         return await self._answer("next_page", page)
 
+    async def risks(self, scan_id: str) -> Reply:
+        return await self._answer("risks", scan_id)
+
+
+class RecordingOperations:
+    """Every Operations method the listeners call, recorded (without the Caller, kept in
+    `callers`), answering a sentence naming the call (None when `answer` is None)."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, tuple[Any, ...]]] = []
+        self.callers: list[Caller] = []
+        self.answer: str | None = "done"
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+
+        async def operation(*args: Any, **kwargs: Any) -> kit.Message | None:
+            self.callers += [a for a in args if isinstance(a, Caller)]
+            shown = tuple(a for a in args if not isinstance(a, Caller)) + tuple(kwargs.items())
+            self.calls.append((name, shown))
+            return None if self.answer is None else kit.sentence(f"{name} {self.answer}")
+
+        return operation
+
 
 class RecordingTriage:
     """Every Triage method the listeners call, recorded, answering `outcome`."""
@@ -157,6 +183,9 @@ class RecordingSlack:
     async def views_publish(self, **kwargs: Any) -> AsyncSlackResponse:
         return await self._call("views.publish", **kwargs)
 
+    async def chat_postMessage(self, **kwargs: Any) -> AsyncSlackResponse:
+        return await self._call("chat.postMessage", **kwargs)
+
 
 @dataclass
 class Harness:
@@ -168,6 +197,7 @@ class Harness:
     people: GuestCheck
     responder: RecordingResponder
     slack: RecordingSlack
+    operations: RecordingOperations
     inflight: InFlight
     deps: listeners.Deps
     acks: list[BoltResponse] = field(default_factory=list)
@@ -195,8 +225,15 @@ class Harness:
     async def click(self, action_id: str, value: str = "", **fields: Any) -> BoltResponse:
         return await self.form(block_action(action_id, value, response_url=URL, **fields))
 
-    async def submit(self, metadata: str, values: dict[str, Any], **fields: Any) -> BoltResponse:
-        return await self.form(view_submission(actions.ASSIGN_VIEW, metadata, values, **fields))
+    async def submit(
+        self,
+        metadata: str,
+        values: dict[str, Any],
+        *,
+        callback_id: str = actions.ASSIGN_VIEW,
+        **fields: Any,
+    ) -> BoltResponse:
+        return await self.form(view_submission(callback_id, metadata, values, **fields))
 
     async def event(self, event: dict[str, Any]) -> BoltResponse:
         return await self.dispatch(event_callback(event), "application/json")
@@ -222,6 +259,7 @@ async def authorize(**_: Any) -> AuthorizeResult:
 async def harness() -> AsyncIterator[Harness]:
     answers, triage, people = RecordingAnswers(), RecordingTriage(), GuestCheck()
     responder, slack, inflight = RecordingResponder(), RecordingSlack(), InFlight()
+    operations = RecordingOperations()
     deps = listeners.Deps(
         cast(Answers, answers),
         inflight,
@@ -230,6 +268,7 @@ async def harness() -> AsyncIterator[Harness]:
         cast(Triage, triage),
         Notifier(cast(AsyncWebClient, slack)),  # the real seam over a recording client
         SEAL_KEY,
+        cast(Operations, operations),
     )
     app = AsyncApp(
         signing_secret="not-checked-here",
@@ -238,5 +277,5 @@ async def harness() -> AsyncIterator[Harness]:
         raise_error_for_unhandled_request=True,
     )
     listeners.register(app, deps)
-    yield Harness(app, answers, triage, people, responder, slack, inflight, deps)
+    yield Harness(app, answers, triage, people, responder, slack, operations, inflight, deps)
     await inflight.drain(5.0)

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from scanbot.slack import actions
+from scanbot.slack.cards import operations
 from scanbot.slack.payloads import OLD_BUTTON
 
 from .conftest import Harness
@@ -21,7 +22,8 @@ KINDS = [
     if name.isupper()
     and isinstance(value, str)
     and value.startswith("scanbot:v1:")
-    and value not in (actions.ASSIGN_VIEW, actions.TRIAGE_BLOCK)
+    # Forms' callback ids and a block id, not buttons (their submissions: below).
+    and value not in (actions.ASSIGN_VIEW, actions.RUN_VIEW, actions.TRIAGE_BLOCK)
 ]
 
 
@@ -42,6 +44,21 @@ CALLS = {
     actions.RISKS: "show_risks",
     actions.REPORT: "report",
     actions.RISK: "open_risk",
+    actions.RESCAN: "rescan",
+    actions.SCAN_RISKS: "risks",
+    actions.REPORT_TARGETS: "report_for_scan",
+    actions.REPORT_RETRY: "retry_report",
+    actions.TARGETS_NEXT: "targets",
+    actions.TARGET_UPSERT: "upsert_target",
+    actions.AUDIT_NEXT: "audit",
+}
+# The values the operations' buttons carry (the others: a scan id, or a list's Next).
+VALUES = {
+    actions.NEXT: actions.next_value("", 0),
+    actions.REPORT_RETRY: operations.report_value("report-1", "PDF"),
+    actions.TARGETS_NEXT: operations.targets_next_value("web", 10),
+    actions.TARGET_UPSERT: actions.upsert_value("example.com", None, ()),
+    actions.AUDIT_NEXT: "20",
 }
 
 
@@ -51,13 +68,14 @@ def test_every_kind_scanbot_draws_has_a_listener_here() -> None:
 
 @pytest.mark.parametrize("kind", KINDS)
 async def test_every_kind_reaches_its_own_listener(harness: Harness, kind: str) -> None:
-    value = actions.next_value("", 0) if kind == actions.NEXT else "scan-1"
+    value = VALUES.get(kind, "scan-1")
     assert value is not None
     block_id = actions.triage_block_id("scan-1")
     assert block_id is not None
     selected = "1h" if kind == actions.SNOOZE else None
     await harness.click(actions.action_id(kind, 0), value, block_id=block_id, selected=selected)
-    called = [name for name, *_ in harness.triage.calls + harness.answers.calls]
+    calls = harness.triage.calls + harness.answers.calls + harness.operations.calls
+    called = [name for name, *_ in calls]
     assert called == [CALLS[kind]]
     assert OLD_BUTTON not in [p.text for p in harness.responder.posted]
 
@@ -68,7 +86,7 @@ async def test_every_kind_reaches_its_own_listener(harness: Harness, kind: str) 
 async def test_anything_else_is_answered_as_an_old_button(harness: Harness, action_id: str) -> None:
     response = await harness.click(action_id, "scan-1")
     assert response.status == 200
-    assert harness.triage.calls == harness.answers.calls == []
+    assert harness.triage.calls == harness.answers.calls == harness.operations.calls == []
     (posted,) = harness.responder.posted
     assert posted.text == OLD_BUTTON
     assert posted.options == {"response_type": "ephemeral", "replace_original": False}
