@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Collection
 from datetime import UTC, datetime
 from typing import Any, cast
 
@@ -18,7 +19,7 @@ from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from scanbot.alerts import service
 from scanbot.alerts.cycle import CycleReport, Poller
-from scanbot.alerts.leader import Leadership, SoleInstance
+from scanbot.alerts.leader import Leadership
 from scanbot.alerts.sender import Sender, SendReport
 from scanbot.alerts.service import STOP_GRACE, AlertService
 from scanbot.hostedscan.webhooks import WebhookEvent
@@ -46,7 +47,9 @@ class FakePoller:
         self.running = 0
         self.overlapped = False
 
-    async def run_cycle(self, *, steady_only: bool = False) -> CycleReport:
+    async def run_cycle(
+        self, *, steady_only: bool = False, also: Collection[str] = ()
+    ) -> CycleReport:
         self.steps.done.append("cycle (steady only)" if steady_only else "cycle")
         self.running += 1
         self.overlapped |= self.running > 1
@@ -58,8 +61,8 @@ class FakePoller:
         self.cycle += 1
         return CycleReport(cycle=self.cycle)
 
-    async def refresh_scan(self, scan_id: str) -> None:
-        self.steps.done.append(f"refresh {scan_id}")
+    async def refresh_scans(self, scan_ids: Collection[str]) -> None:
+        self.steps.done += [f"refresh {scan_id}" for scan_id in scan_ids]
         if self.errors:
             error = self.errors.pop(0)
             if error is not None:
@@ -276,14 +279,16 @@ async def test_a_webhook_looks_at_what_it_names_then_delivers(
     assert h.steps.done == [*steps, *([f"release held at {NOW}"] if steps else [])]
 
 
-async def test_a_webhook_that_fails_is_left_to_the_next_poll(
+async def test_a_webhook_that_fails_is_kept_for_a_retry_not_delivered(
     h: Harness, caplog: pytest.LogCaptureFixture
 ) -> None:
+    # The retries themselves (back-off, kept until done, then polling): tests/alerts/test_inbox.
     h.poller.errors = [RuntimeError("HostedScan down")]
     with caplog.at_level(logging.ERROR, logger="scanbot"):
         await h.service.on_webhook(WebhookEvent(id="ev-9", type="scan.failed", data={"id": "s"}))
+    await h.service.webhooks.aclose()
     assert h.steps.done == ["refresh s"]  # nothing delivered
-    assert caplog.messages == ["webhook ev-9 not processed: HostedScan down"]
+    assert caplog.messages == ["webhook work not processed (will retry): HostedScan down"]
 
 
 async def test_start_schedules_the_jobs_and_stop_releases_leadership(h: Harness) -> None:
@@ -297,16 +302,11 @@ async def test_start_schedules_the_jobs_and_stop_releases_leadership(h: Harness)
 # -- stopping: a job under way gets STOP_GRACE, then is cancelled without a traceback --
 
 
-def _bare_service() -> AlertService:
-    nothing = cast(Any, None)  # stop() and the scheduler touch none of these
-    return AlertService(nothing, nothing, nothing, SoleInstance(), nothing, poll_interval=3600)
-
-
 async def test_stop_cancels_a_job_under_way_after_its_grace_without_a_traceback(
-    caplog: pytest.LogCaptureFixture,
+    h: Harness, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO)
-    service = _bare_service()
+    service = h.service
     started, cancelled = asyncio.Event(), asyncio.Event()
 
     async def tick() -> None:
@@ -317,7 +317,7 @@ async def test_stop_cancels_a_job_under_way_after_its_grace_without_a_traceback(
             cancelled.set()
             raise
 
-    service.tick = tick  # type: ignore[method-assign]
+    service.poll = tick  # type: ignore[method-assign]
     service.start()  # the poll job runs at once
     await asyncio.wait_for(started.wait(), 5)
     began = time.monotonic()
@@ -330,15 +330,15 @@ async def test_stop_cancels_a_job_under_way_after_its_grace_without_a_traceback(
     assert any("stopped tick under way" in r.getMessage() for r in caplog.records)
 
 
-async def test_stop_lets_a_short_job_finish() -> None:
-    service = _bare_service()
+async def test_stop_lets_a_short_job_finish(h: Harness) -> None:
+    service = h.service
     finished = asyncio.Event()
 
     async def tick() -> None:
         await asyncio.sleep(0.1)
         finished.set()
 
-    service.tick = tick  # type: ignore[method-assign]
+    service.poll = tick  # type: ignore[method-assign]
     service.start()
     await asyncio.sleep(0.02)
     await service.stop()
