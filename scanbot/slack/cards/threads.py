@@ -263,8 +263,9 @@ def parent_card(
     latest: ScanEvent | None = None,
 ) -> Message:
     """The thread's parent as it is at `now`: the scan, its newest event if given, and with
-    `triage`, who acknowledged, the assignee, snooze (one that ended by `now` is not shown)
-    and mute, and the triage buttons; without `triage`, only a Details button. The sender
+    `triage`, the scan it re-runs, who acknowledged, the assignee, snooze (one that ended
+    by `now` is not shown) and mute, and the triage buttons; without `triage`, only a
+    Details button. The sender
     and triage both draw the parent with this.
     """
     blocks = [
