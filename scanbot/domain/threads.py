@@ -63,13 +63,15 @@ class Acknowledgement(Value):
 
 
 class TriageView(Value):
-    """What the parent card shows besides the scan: who acknowledged, who owns it, quiet?"""
+    """What the parent card shows besides the scan: who acknowledged, who owns it, quiet?
+    And the scan it re-runs, when a Re-scan started it."""
 
     acknowledgements: tuple[Acknowledgement, ...] = ()  # oldest first
     assignee: str | None = None
     snoozed_until: datetime | None = None  # a time-boxed snooze
     snoozed_in_state: str | None = None  # "until the next state change": the state it waits out
     muted: bool = False
+    rerun_of: str | None = None  # the old scan's id, when this scan is its Re-scan
 
     def is_quiet(self, now: datetime, state: str) -> bool:
         """Whether alerts for this thread are held (not lost) right now."""
@@ -87,7 +89,9 @@ class TriageView(Value):
         """Part of the parent's card key: an edit is due when this changes."""
         acks = ",".join(a.user_id for a in self.acknowledgements)
         snooze = self.snoozed_until.isoformat() if self.snoozed_until else self.snoozed_in_state
-        return f"{acks}|{self.assignee}|{snooze}|{self.muted}"
+        # A re-run's part only when there is one: the keys parents already show stay true.
+        rerun = "" if self.rerun_of is None else f"|rerun:{self.rerun_of}"
+        return f"{acks}|{self.assignee}|{snooze}|{self.muted}{rerun}"
 
 
 class AuditEntry(Value):

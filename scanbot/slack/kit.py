@@ -46,6 +46,7 @@ class Message(TypedDict):
 # Slack's limits (see slack-facts.md), and our share of the undocumented total.
 MAX_BLOCKS = 50
 MAX_VIEW_BLOCKS = 100  # a modal or the Home tab
+MAX_ACTION_ELEMENTS = 25  # buttons and menus in one actions block
 SECTION_TEXT = 3000
 HEADER_TEXT = 150
 BUTTON_TEXT = 75
@@ -165,7 +166,8 @@ def rescan_button(scan_id_value: str) -> Block:
 
 
 def actions_row(*elements: Block) -> Block:
-    return {"type": "actions", "elements": list(elements)}
+    """One actions block; Slack refuses more than MAX_ACTION_ELEMENTS in it."""
+    return {"type": "actions", "elements": list(elements[:MAX_ACTION_ELEMENTS])}
 
 
 def message(fallback: str, blocks: list[Block]) -> Message:

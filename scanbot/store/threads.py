@@ -13,12 +13,21 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from scanbot.domain.clock import utcnow
 from scanbot.domain.events import Alert, Snapshot
+from scanbot.domain.operations import OperationKind, OperationStatus
 from scanbot.domain.outbox import OutboxStatus
 from scanbot.domain.scans import ScanSummary
 from scanbot.domain.threads import Acknowledgement, AlertThread, TriageView
 from scanbot.store.database import OBSERVE_LOCK, Database, chunks
 from scanbot.store.outbox import Outbox
-from scanbot.store.schema import acknowledgements, alert_threads, outbox, scan_snapshots
+from scanbot.store.schema import (
+    acknowledgements,
+    alert_threads,
+    operations,
+    outbox,
+    scan_snapshots,
+)
+
+RESCAN_KEY = "rescan:"  # a Re-scan operation's once-only key: rescan:<old scan id>
 
 
 class Threads:
@@ -144,10 +153,12 @@ class Threads:
 
     async def views(self, threads: Sequence[AlertThread]) -> list[TriageView]:
         """Each thread's triage view, reading the acknowledgements in one query, not one a
-        thread (the sender looks at every thread each delivery round)."""
+        thread (the sender looks at every thread each delivery round), and the scans re-run
+        by these threads' scans."""
         if not threads:
             return []
         acks = await self._acknowledgements(threads[0] if len(threads) == 1 else None)
+        reruns = await self._reruns({t.scan_id for t in threads})
         return [
             TriageView(
                 acknowledgements=tuple(acks.get((t.scan_id, t.channel_id), ())),
@@ -155,9 +166,28 @@ class Threads:
                 snoozed_until=t.snoozed_until,
                 snoozed_in_state=t.snoozed_in_state,
                 muted=t.muted,
+                rerun_of=reruns.get(t.scan_id),
             )
             for t in threads
         ]
+
+    async def _reruns(self, scan_ids: set[str]) -> dict[str, str]:
+        """The scan each of these scans re-runs, by new scan id: from the Re-scan operations
+        that started them (done, so the new scan id is recorded)."""
+        c = operations.c
+        found: dict[str, str] = {}
+        async with self._db.read() as conn:
+            for chunk in chunks(sorted(scan_ids)):
+                query = sa.select(c.hostedscan_id, c.key, c.request).where(
+                    c.kind == OperationKind.RESCAN.value,
+                    c.status == OperationStatus.DONE.value,
+                    c.hostedscan_id.in_(chunk),
+                )
+                for row in (await conn.execute(query.order_by(c.id))).mappings():
+                    old_id = rerun_of(row["key"], row["request"])
+                    if old_id:
+                        found.setdefault(str(row["hostedscan_id"]), old_id)
+        return found
 
     async def _acknowledgements(
         self, only: AlertThread | None
@@ -208,6 +238,16 @@ def summary_update(summary: ScanSummary, fetched_at: datetime) -> sa.Update:
             summary=summary.model_dump_json(), summary_at=fetched_at, summary_stage=summary.stage
         )
     )
+
+
+def rerun_of(key: str | None, request: Any) -> str | None:
+    """The old scan a Re-scan operation re-ran: its request's `rescan_of`, else its
+    once-only key `rescan:<old scan id>`."""
+    if isinstance(request, dict) and isinstance(request.get("rescan_of"), str):
+        return request["rescan_of"] or None
+    if key is not None and key.startswith(RESCAN_KEY):
+        return key.removeprefix(RESCAN_KEY) or None
+    return None
 
 
 def _thread(row: Any) -> AlertThread:

@@ -20,6 +20,7 @@ from tests.slack.blockkit import assert_valid_message
 CHANNEL = "C0SECOPS"
 ALICE, BOB = "U0ALICE", "U0BOB"
 Json = dict[str, Any]
+SWEEPING = {"full_sweep_every": 1}  # every tick lists the scans: a new one is seen at once
 
 
 @pytest.fixture
@@ -142,3 +143,72 @@ async def test_hostedscan_refusing_the_report_is_said_in_the_message(stack: Stac
     assert "risks_filter is not valid" in json.dumps(message["blocks"])
     (row,), _ = await stack.runtime.store.operations.page()
     assert row.status is OperationStatus.REFUSED
+
+
+async def _alert_parent(stack: Stack) -> tuple[str, Json]:
+    """A finished scan's alert thread in the channel: its id and its parent."""
+    await stack.command("/scans", "subscribe started finished failed", channel_id=CHANNEL)
+    await stack.runtime.alerts.tick()  # baseline
+    scan_id = stack.world.add_scan(type="OPENVAS", state="SUCCEEDED", targets=["shop.example.com"])
+    await stack.runtime.alerts.tick()
+    (parent,) = [
+        m
+        for m in stack.slack.channels[CHANNEL]
+        if scan_id in m["text"] and m.get("thread_ts", m["ts"]) == m["ts"]
+    ]
+    assert_valid_message(parent)
+    return scan_id, parent
+
+
+async def _click_report_for_targets(stack: Stack, parent: Json, user: str) -> list[Json]:
+    (button,) = [
+        e
+        for b in parent["blocks"]
+        for e in b.get("elements", [])
+        if str(e.get("action_id", "")).startswith(actions.REPORT_TARGETS)
+    ]
+    assert button["text"]["text"] == "Report for these targets"
+    url = stack.slack.response_url(stack.slack_url)
+    form = block_action(
+        button["action_id"],
+        button["value"],
+        response_url=url,
+        user_id=user,
+        channel_id=CHANNEL,
+        message_ts=parent["ts"],
+        is_ephemeral=False,
+    )
+    assert (await stack.send(form)).status_code == 200
+    await wait_until(lambda: len(stack.runtime.inflight) == 0, seconds=20)
+    return [post.body for post in stack.slack.responses_to(url)]
+
+
+@pytest.mark.parametrize("stack", [SWEEPING], indirect=True)
+async def test_report_for_these_targets_from_an_alert_parent(stack: Stack) -> None:
+    scan_id, parent = await _alert_parent(stack)
+    assert await _click_report_for_targets(stack, parent, ALICE) == []
+    scan = stack.world.get_scan(scan_id)
+    assert scan is not None
+    target_ids = [t["target_id"] for t in scan["requested_targets"]]
+    assert target_ids
+    (body,) = stack.sandbox.write_bodies("/v1/reports")
+    assert body["targets_filter"] == {"target_ids": target_ids}
+    assert body["report_format"] == "PDF"
+    (upload,) = stack.slack.uploads.values()
+    assert (upload.content or b"").startswith(b"%PDF")
+    (complete,) = stack.slack.calls_to("files.completeUploadExternal")
+    assert complete.body["channel_id"] == CHANNEL
+    message = _report_message(stack)
+    assert "is below" in message["text"]
+    assert_valid_message(message, allowed_mentions={f"<@{ALICE}>"})
+
+
+@pytest.mark.parametrize("stack", [SWEEPING], indirect=True)
+async def test_report_for_these_targets_refused_to_a_non_operator(stack: Stack) -> None:
+    _, parent = await _alert_parent(stack)
+    before = len(stack.slack.channels[CHANNEL])
+    (answer,) = await _click_report_for_targets(stack, parent, BOB)
+    assert answer["text"] == NOT_AN_OPERATOR
+    assert stack.sandbox.write_bodies("/v1/reports") == []
+    assert stack.slack.uploads == {}
+    assert len(stack.slack.channels[CHANNEL]) == before  # nothing said in the channel

@@ -1,11 +1,13 @@
 """Re-scan from an alert thread end to end: Slack's confirm dialog on the button, one POST
 for a double click, a replayed click and two people at once (the database decides), an
-answer lost after the POST never followed by a second one, and the two threads linked."""
+answer lost after the POST never followed by a second one, the two threads linked, and the
+new scan's parent saying which scan it re-runs."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import re
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -13,11 +15,11 @@ import pytest
 
 from scanbot.domain.operations import OperationStatus
 from scanbot.operations import sentences
-from scanbot.sandbox.slack_user import block_action
+from scanbot.sandbox.slack_user import block_action, event_callback, signed_headers
 from scanbot.slack import actions
 from scanbot.slack.permissions import NOT_AN_OPERATOR
-from tests.e2e.conftest import Stack, frozen_world, running_stack, wait_until
-from tests.slack.blockkit import assert_valid_message
+from tests.e2e.conftest import SIGNING_SECRET, Stack, frozen_world, running_stack, wait_until
+from tests.slack.blockkit import assert_valid_message, assert_valid_view, readable
 
 CHANNEL = "C0SECOPS"
 ALICE, BOB, CAROL, ADMIN = "U0ALICE", "U0BOB", "U0CAROL", "U0ADMIN"
@@ -172,3 +174,42 @@ async def test_the_run_limit_counts_rescans() -> None:
         answer = await _click(stack, second)
         assert "SCANBOT_RUN_LIMIT" in answer["text"]
         assert len(_posts(stack)) == 1
+
+
+def _reads(message: Json) -> str:
+    return "\n".join(readable(message["blocks"]))
+
+
+async def test_the_new_parent_says_which_scan_it_reruns(stack: Stack) -> None:
+    old_id = await _thread_of_a_finished_scan(stack)
+    await _click(stack, old_id)
+    (row,), _ = await stack.runtime.store.operations.page()
+    new_id = row.hostedscan_id or "?"
+    await stack.runtime.alerts.tick()  # the new scan's first alert: its parent, as posted
+    await stack.runtime.alerts.tick()  # the following round edits it: the card key differs
+    parent = _parent(stack, new_id)
+    assert "edited" in parent
+    assert f"Re-run of scan `{old_id}`" in _reads(parent)
+    assert_valid_message(parent)
+    old_parent = _parent(stack, old_id)  # a scan nobody re-ran says nothing of the kind
+    assert "Re-run of" not in _reads(old_parent)
+    assert "Re-run of" not in json.dumps(old_parent)
+    await stack.runtime.alerts.tick()
+    assert _parent(stack, new_id)["edited"] == parent["edited"]  # drawn once, not every round
+
+    # The triage list and the Home tab list both threads as before.
+    answer = await stack.command("/scans", "triage", channel_id=CHANNEL)
+    listed = json.dumps(answer.body)
+    assert old_id in listed
+    assert new_id in listed
+    assert "Re-run of" not in listed
+    body = event_callback({"type": "app_home_opened", "user": ALICE, "tab": "home"})
+    headers = signed_headers(SIGNING_SECRET, body)
+    headers["Content-Type"] = "application/json"
+    assert (await stack.http.post(stack.events_url, content=body, headers=headers)).is_success
+    (published,) = await stack.slack.wait_for_calls("views.publish")
+    view = published.body["view"]
+    dates = set(re.findall(r"<!date\^[^>]*>", json.dumps(view)))
+    links = {f"<{url}" for url in re.findall(r'"url": "([^"]+/archives/[^"]+)"', json.dumps(view))}
+    assert_valid_view(view, allowed_mentions={f"<#{CHANNEL}>", f"<@{ALICE}>", *dates, *links})
+    assert new_id in json.dumps(view)

@@ -75,6 +75,13 @@ def test_a_button_carries_a_versioned_id_and_a_short_label() -> None:
     assert kit.actions_row(button) == {"type": "actions", "elements": [button]}
 
 
+def test_an_actions_row_keeps_to_slacks_limit() -> None:
+    buttons = [kit.button(f"b{n}", actions.DETAILS, n, "scan-1") for n in range(30)]
+    row = kit.actions_row(*buttons)
+    assert row["elements"] == buttons[: kit.MAX_ACTION_ELEMENTS]
+    assert kit.MAX_ACTION_ELEMENTS == 25
+
+
 def test_text_size_counts_every_text_a_reader_sees() -> None:
     blocks = [
         section("abc"),

@@ -7,8 +7,10 @@ from datetime import timedelta
 
 from scanbot.domain.clock import utcnow
 from scanbot.domain.events import Snapshot
-from scanbot.domain.threads import Acknowledgement, AlertThread
+from scanbot.domain.operations import Begun, OperationKind, OperationStatus
+from scanbot.domain.threads import Acknowledgement, AlertThread, TriageView, card_key
 from scanbot.store import Store
+from scanbot.store.threads import rerun_of
 from tests.store.values import (
     T0,
     alert,
@@ -189,6 +191,62 @@ async def test_views_read_each_threads_acknowledgements_oldest_first(store: Stor
     assert await store.threads.view(a) == views[0]  # one thread: the same view, one query
     assert await store.threads.views([]) == []
     assert views[0].acknowledgements[0] == Acknowledgement(user_id="U1", at=T0)
+
+
+async def rescan(store: Store, old_id: str, status: OperationStatus, new_id: str | None) -> None:
+    """A Re-scan operation of `old_id`, closed with `status` and the new scan id."""
+    begun = await store.operations.begin(
+        key=f"rescan:{old_id}",
+        user_id="U1",
+        kind=OperationKind.RESCAN,
+        channel_id="C1",
+        request={"rescan_of": old_id, "type": "NMAP", "target_ids": ["t1"]},
+        at=T0,
+    )
+    assert isinstance(begun, Begun)
+    await store.operations.finish(begun.operation.id, status, at=T0, hostedscan_id=new_id)
+
+
+async def test_views_say_which_scan_a_rerun_reruns(store: Store) -> None:
+    new, plain, pending, other_channel = [
+        await started(store, scan_id, channel)
+        for scan_id, channel in (
+            ("scan-new", "C1"),
+            ("scan-plain", "C1"),
+            ("scan-pending", "C1"),
+            ("scan-new", "C2"),
+        )
+    ]
+    await rescan(store, "scan-old", OperationStatus.DONE, "scan-new")
+    await rescan(store, "scan-x", OperationStatus.PENDING, None)
+    await rescan(store, "scan-y", OperationStatus.REFUSED, "scan-pending")  # no scan made
+    run = await store.operations.begin(
+        key="run:1",
+        user_id="U1",
+        kind=OperationKind.RUN,
+        channel_id="C1",
+        request={"type": "NMAP", "targets": ["a.example.com"]},
+        at=T0,
+    )
+    assert isinstance(run, Begun)
+    await store.operations.finish(
+        run.operation.id, OperationStatus.DONE, at=T0, hostedscan_id="scan-plain"
+    )
+
+    views = await store.threads.views([new, plain, pending, other_channel])
+    assert [v.rerun_of for v in views] == ["scan-old", None, None, "scan-old"]
+    assert (await store.threads.view(new)).rerun_of == "scan-old"  # one thread: the same
+    assert (await store.threads.view(plain)).rerun_of is None
+    assert card_key(new.summary, views[0]) != card_key(new.summary, TriageView())
+
+
+def test_rerun_of_reads_the_request_else_the_key() -> None:
+    assert rerun_of("rescan:a", {"rescan_of": "b"}) == "b"
+    assert rerun_of("rescan:a", {}) == "a"
+    assert rerun_of("rescan:a", None) == "a"
+    assert rerun_of("run:1", {"type": "NMAP"}) is None
+    assert rerun_of(None, {"rescan_of": ""}) is None
+    assert rerun_of("rescan:", {"rescan_of": 7}) is None
 
 
 async def test_unacknowledged_and_assigned_threads(store: Store) -> None:

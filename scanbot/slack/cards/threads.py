@@ -214,7 +214,8 @@ def _triage_row(summary: ScanSummary, triage: TriageView, now: datetime, value: 
 
 
 def _triage_actions(summary: ScanSummary, triage: TriageView, now: datetime) -> list[Block]:
-    """Two rows: what on-call does to the thread, then what they can look at (Details first)."""
+    """Two rows: what on-call does to the thread, then what they can look at (Details first)
+    and the operations that apply (a report of the scan's targets; Re-scan once it ended)."""
     value = actions.scan_value(summary.scan_id)
     if value is None:
         return []
@@ -223,19 +224,23 @@ def _triage_actions(summary: ScanSummary, triage: TriageView, now: datetime) -> 
         kit.button("Refresh", actions.THREAD_REFRESH, 0, value),
         kit.button("Show risks", actions.RISKS, 0, value),
         kit.button("Report", actions.REPORT, 0, value),
+        kit.button("Report for these targets", actions.REPORT_TARGETS, 0, value),
     ]
     if summary.is_final:  # finished, failed or over the limit: it can be run again
         look.append(kit.rescan_button(value))
     return [_triage_row(summary, triage, now, value), kit.actions_row(*look)]
 
 
-def _card_lines(summary: ScanSummary) -> list[Line]:
-    """*Scan* `abc` · OpenVAS, *State:*, the progress bar while running, *Targets:*, *Risks:*."""
+def _card_lines(summary: ScanSummary, rerun_of: str | None = None) -> list[Line]:
+    """*Scan* `abc` · OpenVAS, "Re-run of scan `old`" when a Re-scan started it, *State:*,
+    the progress bar while running, *Targets:*, *Risks:*."""
     scan_id = rich.value(summary.scan_id, ID_CHARS, code=True)
     lines = [
-        [bold("Scan"), rich.text(" "), scan_id, rich.text(f" · {kit.shown_type(summary.type)}")],
-        rich.fact("State", rich.text(kit.shown_state(summary.state))),
+        [bold("Scan"), rich.text(" "), scan_id, rich.text(f" · {kit.shown_type(summary.type)}")]
     ]
+    if rerun_of is not None:
+        lines.append([rich.text("Re-run of scan "), rich.value(rerun_of, ID_CHARS, code=True)])
+    lines.append(rich.fact("State", rich.text(kit.shown_state(summary.state))))
     if summary.state == ScanState.RUNNING:
         lines.append([rich.text(kit.progress(summary.progress))])
     lines.append(rich.fact("Targets", *_targets(summary)))
@@ -258,13 +263,14 @@ def parent_card(
     latest: ScanEvent | None = None,
 ) -> Message:
     """The thread's parent as it is at `now`: the scan, its newest event if given, and with
-    `triage`, who acknowledged, the assignee, snooze (one that ended by `now` is not shown)
-    and mute, and the triage buttons; without `triage`, only a Details button. The sender
+    `triage`, the scan it re-runs, who acknowledged, the assignee, snooze (one that ended
+    by `now` is not shown) and mute, and the triage buttons; without `triage`, only a
+    Details button. The sender
     and triage both draw the parent with this.
     """
     blocks = [
         kit.header(f"{kit.shown_type(summary.type)} scan · {kit.shown_state(summary.state)}"),
-        rich.paragraph(*_card_lines(summary)),
+        rich.paragraph(*_card_lines(summary, triage.rerun_of if triage else None)),
     ]
     if latest is not None:
         blocks.append(kit.plain_context(_latest(latest)))

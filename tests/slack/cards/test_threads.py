@@ -468,6 +468,7 @@ def test_parent_card_of_a_fresh_thread() -> None:
         actions.THREAD_REFRESH,
         actions.RISKS,
         actions.REPORT,
+        actions.REPORT_TARGETS,  # a report of the scan's targets, as the /scan card has
         actions.RESCAN,  # a finished scan can be run again
     ]
     assert all(e.get("value") in (None, SCAN_ID) for e in elements(message))
@@ -481,6 +482,37 @@ def test_a_running_scan_has_no_rescan_button() -> None:
     running = failed_summary().model_copy(update={"state": "RUNNING", "progress": 40.0})
     message = valid_triage(parent_card(running, triage=TriageView(), now=NOW))
     assert actions.RESCAN not in kinds(message)
+
+
+def test_every_actions_row_of_a_parent_is_within_slacks_limit() -> None:
+    views = [
+        TriageView(),
+        TriageView(acknowledgements=acks(ALICE), snoozed_in_state="FAILED", muted=True),
+    ]
+    for view in views:
+        message = valid_triage(parent_card(failed_summary(), triage=view, now=NOW), users=[ALICE])
+        rows = [b for b in message["blocks"] if b["type"] == "actions"]
+        assert rows
+        assert all(0 < len(row["elements"]) <= kit.MAX_ACTION_ELEMENTS for row in rows)
+
+
+def test_a_rerun_parent_names_the_scan_it_reruns() -> None:
+    message = valid_triage(
+        parent_card(failed_summary(), triage=TriageView(rerun_of="old-scan-9"), now=NOW)
+    )
+    assert "Re-run of scan `old-scan-9`" in texts(message)
+    plain = valid_triage(parent_card(failed_summary(), triage=TriageView(), now=NOW))
+    assert "Re-run of" not in texts(plain)
+    untriaged = valid_triage(parent_card(failed_summary(), now=NOW))
+    assert "Re-run of" not in texts(untriaged)
+
+
+@pytest.mark.parametrize("hostile", HOSTILE)
+def test_a_hostile_rerun_id_is_inert(hostile: str) -> None:
+    view = TriageView(rerun_of=hostile)
+    message = valid_triage(parent_card(failed_summary(), triage=view, now=NOW))
+    assert text_shown(hostile, kit.ID_CHARS) in literal(message)  # shown as is, inert
+    assert any(t.endswith("Re-run of scan ") for t in literal(message))
 
 
 def test_parent_card_snooze_select() -> None:
@@ -527,6 +559,7 @@ def test_parent_card_with_every_fact() -> None:
         actions.THREAD_REFRESH,
         actions.RISKS,
         actions.REPORT,
+        actions.REPORT_TARGETS,
         actions.RESCAN,
     ]
 
