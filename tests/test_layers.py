@@ -37,8 +37,10 @@ ALLOWED: dict[str, set[str]] = {
     "slack": {"domain", "scans", "hostedscan"},
     "alerts": {"domain", "scans", "hostedscan", "store", "slack", "failpoints"},
     "triage": {"domain", "scans", "hostedscan", "store", "slack", "alerts"},
-    "alerts.service": {"alerts", "triage", "slack", "store", "domain", "hostedscan"},
-    "slack.listeners": {"slack", "triage", "store", "scans", "domain", "hostedscan"},
+    "alerts.service": {"alerts", "triage", "slack", "store", "domain", "hostedscan", "summaries"},
+    "slack.listeners": {"slack", "triage", "store", "scans", "domain", "hostedscan", "summaries"},
+    # Scheduled summaries: their commands, computation, chart, schedule and job.
+    "summaries": {"domain", "scans", "hostedscan", "store", "slack"},
     "sandbox": {"hostedscan"},
     # Leaves: settings, logging, the ASGI body cap, the server, the crash points.
     "settings": set(),

@@ -1,0 +1,137 @@
+"""Scheduled summaries and the daily risk counts: one schedule per (channel, period),
+replaced when set again; each period claimed once (`claim`); one count per UTC day."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from scanbot.domain.clock import utcnow
+from scanbot.domain.summaries import DailyCount, SummarySchedule
+from scanbot.store.database import Database
+from scanbot.store.schema import risk_counts, summary_schedules
+
+
+class Summaries:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def set(
+        self,
+        channel_id: str,
+        *,
+        period: str,
+        at: str,
+        tz: str,
+        weekday: int | None = None,
+        types: Sequence[str] = (),
+        target_contains: str | None = None,
+        min_severity: str | None = None,
+        created_by: str = "",
+    ) -> SummarySchedule:
+        """The channel's `period` summary, added or replaced (what was last sent is kept, so
+        replacing a schedule never sends a period twice)."""
+        values: dict[str, Any] = {
+            "at": at,
+            "tz": tz,
+            "weekday": weekday,
+            "types": list(types),
+            "target_contains": target_contains,
+            "min_severity": min_severity,
+            "created_by": created_by,
+        }
+        insert = self._db.insert(summary_schedules).values(
+            channel_id=channel_id, period=period, created_at=utcnow(), **values
+        )
+        upsert = insert.on_conflict_do_update(
+            index_elements=["channel_id", "period"], set_=values
+        ).returning(*summary_schedules.c)
+        async with self._db.transaction() as conn:
+            row = (await conn.execute(upsert)).mappings().one()
+        return _schedule(row)
+
+    async def all(self, channel_id: str | None = None) -> list[SummarySchedule]:
+        """A channel's schedules (None: every channel's), oldest first."""
+        query = sa.select(summary_schedules).order_by(summary_schedules.c.id)
+        if channel_id is not None:
+            query = query.where(summary_schedules.c.channel_id == channel_id)
+        async with self._db.read() as conn:
+            return [_schedule(row) for row in (await conn.execute(query)).mappings()]
+
+    async def get(self, schedule_id: int) -> SummarySchedule | None:
+        query = sa.select(summary_schedules).where(summary_schedules.c.id == schedule_id)
+        async with self._db.read() as conn:
+            row = (await conn.execute(query)).mappings().first()
+        return None if row is None else _schedule(row)
+
+    async def remove(self, channel_id: str) -> int:
+        """Stop every summary of the channel; how many there were."""
+        statement = summary_schedules.delete().where(summary_schedules.c.channel_id == channel_id)
+        async with self._db.transaction() as conn:
+            return (await conn.execute(statement)).rowcount or 0
+
+    async def claim(self, schedule: SummarySchedule, period: str) -> bool:
+        """Take `period` (a key that sorts in time) for this schedule: True once, for one
+        caller, however many replicas or retries ask; False when it or a later period was
+        already taken."""
+        column = summary_schedules.c.last_period
+        statement = (
+            summary_schedules.update()
+            .where(summary_schedules.c.id == schedule.id)
+            .where(sa.or_(column.is_(None), column < period))
+            .values(last_period=period)
+        )
+        async with self._db.transaction() as conn:
+            return bool((await conn.execute(statement)).rowcount)
+
+    async def counted(self, schedule_id: int, open_risks: int, at: datetime) -> None:
+        """What the summary just computed counted: the next one's change is from here."""
+        statement = (
+            summary_schedules.update()
+            .where(summary_schedules.c.id == schedule_id)
+            .values(last_open=open_risks, last_at=at)
+        )
+        async with self._db.transaction() as conn:
+            await conn.execute(statement)
+
+    async def record_count(self, count: DailyCount, at: datetime | None = None) -> bool:
+        """The day's count, unless one was recorded that day already (True if written)."""
+        insert = self._db.insert(risk_counts).values(
+            **count.model_dump(), recorded_at=at or utcnow()
+        )
+        async with self._db.transaction() as conn:
+            result = await conn.execute(insert.on_conflict_do_nothing(index_elements=["day"]))
+            return bool(result.rowcount)
+
+    async def has_count(self, day: date) -> bool:
+        query = sa.select(risk_counts.c.day).where(risk_counts.c.day == day)
+        async with self._db.read() as conn:
+            return (await conn.execute(query)).first() is not None
+
+    async def counts(self, since: date) -> list[DailyCount]:
+        """The daily counts from `since` on, oldest first."""
+        query = sa.select(risk_counts).where(risk_counts.c.day >= since).order_by(risk_counts.c.day)
+        async with self._db.read() as conn:
+            rows = (await conn.execute(query)).mappings()
+            return [DailyCount.model_validate(dict(row)) for row in rows]
+
+
+def _schedule(row: Any) -> SummarySchedule:
+    return SummarySchedule(
+        id=row["id"],
+        channel_id=row["channel_id"],
+        period=row["period"],
+        weekday=row["weekday"],
+        at=row["at"],
+        tz=row["tz"],
+        types=tuple(row["types"]),
+        target_contains=row["target_contains"],
+        min_severity=row["min_severity"],
+        created_by=row["created_by"],
+        last_period=row["last_period"],
+        last_open=row["last_open"],
+        last_at=row["last_at"],
+    )

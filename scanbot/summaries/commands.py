@@ -1,0 +1,57 @@
+"""`/scans summary …` in a channel or DM: schedule, replace or stop its posture summaries,
+in the time zone given (`tz:`) or else the one Slack has for the person who typed it."""
+
+from __future__ import annotations
+
+import logging
+
+from aiohttp import ClientError
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from scanbot.domain.summaries import WEEKLY
+from scanbot.scans.parse import ScheduleSummary, SummaryCommand, known_zone
+from scanbot.slack.answers import Reply
+from scanbot.slack.cards import summaries as summary_cards
+from scanbot.store import Store
+
+log = logging.getLogger(__name__)
+
+DEFAULT_ZONE = "UTC"
+
+
+async def user_timezone(slack: AsyncWebClient, user_id: str) -> str:
+    """The IANA time zone Slack has for `user_id` (`users.info`'s `tz`), else UTC."""
+    try:
+        response = await slack.users_info(user=user_id)
+    except SlackApiError as exc:
+        log.warning("users.info failed (%s): using UTC", exc.response.get("error"))
+        return DEFAULT_ZONE
+    except (ClientError, TimeoutError, OSError) as exc:
+        log.warning("users.info failed (%s): using UTC", exc.__class__.__name__)
+        return DEFAULT_ZONE
+    zone = (response.get("user") or {}).get("tz")
+    return zone if isinstance(zone, str) and known_zone(zone) else DEFAULT_ZONE
+
+
+class SummaryCommands:
+    def __init__(self, store: Store, slack: AsyncWebClient) -> None:
+        self._store = store
+        self._slack = slack
+
+    async def handle(self, command: SummaryCommand, channel_id: str, user_id: str) -> Reply:
+        if not isinstance(command, ScheduleSummary):
+            return Reply(summary_cards.stopped(await self._store.summaries.remove(channel_id)))
+        tz = command.tz or await user_timezone(self._slack, user_id)
+        schedule = await self._store.summaries.set(
+            channel_id,
+            period=command.period,
+            at=f"{command.at:%H:%M}",
+            tz=tz,
+            weekday=command.weekday if command.period == WEEKLY else None,
+            types=command.types,
+            target_contains=command.target_contains,
+            min_severity=command.min_severity,
+            created_by=user_id,
+        )
+        return Reply(summary_cards.scheduled(schedule))
