@@ -41,6 +41,7 @@ scan_snapshots = sa.Table(
     sa.Column("announced", sa.Boolean, nullable=False),
     sa.Column("last_seen", WHEN, nullable=False, index=True),
     sa.Column("missing_since", WHEN, nullable=True),
+    sa.Column("final_at", WHEN, nullable=True),  # first seen finished (migration 0007)
     sa.Index(
         "ix_scan_snapshots_not_final",
         "scan_id",

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -119,14 +120,18 @@ class Snapshots:
                 "announced": snapshot.announced,
                 "last_seen": snapshot.last_seen,
                 "missing_since": snapshot.missing_since,
+                "final_at": snapshot.last_seen if snapshot.summary.is_final else None,
             }
             for snapshot in snapshots
         ]
         statement = self._db.insert(scan_snapshots)
-        columns = [name for name in rows[0] if name != "scan_id"]
-        statement = statement.on_conflict_do_update(
-            index_elements=["scan_id"], set_={c: statement.excluded[c] for c in columns}
+        columns = [name for name in rows[0] if name not in ("scan_id", "final_at")]
+        changes: dict[str, Any] = {c: statement.excluded[c] for c in columns}
+        # When scanbot first saw the scan finished (summaries count scans per period).
+        changes["final_at"] = sa.func.coalesce(
+            scan_snapshots.c.final_at, statement.excluded.final_at
         )
+        statement = statement.on_conflict_do_update(index_elements=["scan_id"], set_=changes)
         await conn.execute(statement, rows)
 
 

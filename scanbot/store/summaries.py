@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from scanbot.domain.clock import utcnow
 from scanbot.domain.summaries import DailyCount, SummarySchedule
 from scanbot.store.database import Database
-from scanbot.store.schema import risk_counts, summary_schedules
+from scanbot.store.schema import risk_counts, scan_snapshots, summary_schedules
 
 
 class Summaries:
@@ -117,6 +117,17 @@ class Summaries:
         async with self._db.read() as conn:
             rows = (await conn.execute(query)).mappings()
             return [DailyCount.model_validate(dict(row)) for row in rows]
+
+    async def finished_scans(self, since: datetime, until: datetime) -> dict[str, int]:
+        """Scans scanbot first saw finished in [since, until), counted by final state."""
+        final_at = scan_snapshots.c.final_at
+        query = (
+            sa.select(scan_snapshots.c.state, sa.func.count())
+            .where(final_at >= since, final_at < until)
+            .group_by(scan_snapshots.c.state)
+        )
+        async with self._db.read() as conn:
+            return {state: count for state, count in (await conn.execute(query)).all()}
 
 
 def _schedule(row: Any) -> SummarySchedule:

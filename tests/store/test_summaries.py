@@ -14,7 +14,7 @@ from sqlalchemy import Connection
 from scanbot.domain.summaries import DailyCount
 from scanbot.store import Store
 from tests.store.conftest import Database
-from tests.store.values import T0
+from tests.store.values import T0, snap
 
 
 async def test_a_schedule_round_trips_and_is_replaced_per_period(store: Store) -> None:
@@ -126,3 +126,26 @@ async def test_migration_0007_keeps_subscriptions_and_downgrades(database: Datab
         assert len(await store.subscriptions.all()) == 1
     finally:
         await store.close()
+
+
+async def test_finished_scans_count_when_first_seen_finished(store: Store) -> None:
+    hour = timedelta(hours=1)
+    await store.snapshots.record(
+        [
+            snap("run", "RUNNING", last_seen=T0),
+            snap("ok", "SUCCEEDED", last_seen=T0),
+            snap("bad", "FAILED", last_seen=T0),
+        ],
+        [],
+    )
+    await store.snapshots.record(
+        [
+            snap("run", "OVER_LIMIT", last_seen=T0 + hour),
+            snap("ok", "SUCCEEDED", last_seen=T0 + 5 * hour),
+        ],
+        [],
+    )
+    assert await store.summaries.finished_scans(T0, T0 + hour) == {"SUCCEEDED": 1, "FAILED": 1}
+    # Seen again later, "ok" still counts when it was first seen finished.
+    assert await store.summaries.finished_scans(T0 + hour, T0 + 2 * hour) == {"OVER_LIMIT": 1}
+    assert await store.summaries.finished_scans(T0 - hour, T0) == {}

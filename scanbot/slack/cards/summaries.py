@@ -1,5 +1,5 @@
-"""Scheduled summaries: the answers to `/scans summary …`, their lines in `/scans
-subscriptions`, and the summary itself (open risks, change, overdue, scans, top targets).
+"""Scheduled summaries: the answers to `/scans summary …` and their lines in `/scans
+subscriptions` (the summary itself: `summaries.card`).
 
 The kit's rules hold (`slack.kit`): targets and typed text go into rich_text, cut.
 """

@@ -2,7 +2,8 @@
 
 `summary_schedules`: one schedule per (channel, period); `last_period` makes each period
 queued once. `risk_counts`: one row per UTC day, written once. `subscriptions` gains a
-quiet window (`quiet_start`-`quiet_end` in `tz`) and `quiet_all`.
+quiet window (`quiet_start`-`quiet_end` in `tz`) and `quiet_all`; `scan_snapshots` gains
+`final_at`, when scanbot first saw the scan finished (a summary counts scans per period).
 
 Revision ID: 0007
 Revises: 0005
@@ -58,13 +59,16 @@ def upgrade() -> None:
         sa.Column("quiet_all", sa.Boolean, nullable=False, server_default=sa.false()),
     )
     op.add_column("subscriptions", sa.Column("tz", sa.String(64), nullable=True))
+    op.add_column(
+        "scan_snapshots", sa.Column("final_at", sa.DateTime(timezone=True), nullable=True)
+    )
 
 
 def downgrade() -> None:
-    with op.batch_alter_table(
-        "subscriptions", table_kwargs={"sqlite_autoincrement": True}
-    ) as batch:
-        for column in ("tz", "quiet_all", "quiet_end", "quiet_start"):
-            batch.drop_column(column)
+    # Plain DROP COLUMN (SQLite 3.35+): a batch copy would lose AUTOINCREMENT and the
+    # partial index of scan_snapshots.
+    op.drop_column("scan_snapshots", "final_at")
+    for column in ("tz", "quiet_all", "quiet_end", "quiet_start"):
+        op.drop_column("subscriptions", column)
     op.drop_table("risk_counts")
     op.drop_table("summary_schedules")
