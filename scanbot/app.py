@@ -33,6 +33,8 @@ from scanbot.slack.inflight import InFlight
 from scanbot.slack.people import People
 from scanbot.slack.responder import Responder, ResponseUrls
 from scanbot.store import Store, database_url
+from scanbot.summaries.compute import DueDays
+from scanbot.summaries.service import SummaryService
 from scanbot.triage.service import Triage
 
 log = logging.getLogger(__name__)
@@ -56,6 +58,7 @@ class Runtime:
     alerts: AlertService
     responder: Responder
     schedule_alerts: bool = True
+    summaries: SummaryService | None = None
 
     async def start(self) -> None:
         """Apply SCANBOT_ALERT_CHANNEL and start the alert jobs (inside the running loop)."""
@@ -64,9 +67,13 @@ class Runtime:
                 log.info("subscribed %s to alerts (SCANBOT_ALERT_CHANNEL)", channel_id)
         if self.schedule_alerts:
             self.alerts.start()
+            if self.summaries is not None:
+                self.summaries.start()
 
     async def aclose(self) -> None:
         await self.alerts.stop()
+        if self.summaries is not None:
+            await self.summaries.stop()
         await self.inflight.drain(DRAIN_SECONDS)
         await self.responder.aclose()
         await self.hostedscan.aclose()
@@ -178,7 +185,12 @@ async def open_runtime(
         render=triage_cards,
         seal_key=seal_key,
     )
-    channel_commands = ChannelCommandHandler(store, slack, triage, admins=settings.admin_ids)
+    summaries = SummaryService(
+        store, alerts_hostedscan, slack, due=DueDays.parse(settings.due_days), clock=clock
+    )
+    channel_commands = ChannelCommandHandler(
+        store, slack, triage, admins=settings.admin_ids, summaries_changed=summaries.sync
+    )
     answers = Answers(hostedscan, deadline=deadline, channel_commands=channel_commands)
     inflight = InFlight()
     responder = Responder.create(ResponseUrls(settings.slack_api_url))
@@ -196,6 +208,7 @@ async def open_runtime(
         alerts,
         responder,
         schedule_alerts,
+        summaries,
     )
 
 

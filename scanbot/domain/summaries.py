@@ -26,6 +26,7 @@ class SummarySchedule(Value):
     target_contains: str | None = None
     min_severity: str | None = None
     created_by: str = ""
+    created_at: datetime | None = None
     last_period: str | None = None  # the key of the last period queued (see schedule.py)
     last_open: int | None = None  # open risks the last summary counted
     last_at: datetime | None = None  # when the last summary was computed
@@ -43,3 +44,19 @@ class DailyCount(Value):
 
     def level(self, level: str) -> int:
         return {"HIGH": self.high, "MEDIUM": self.medium, "LOW": self.low}.get(level, self.other)
+
+
+class QueuedSummary(Value):
+    """A period of a schedule queued in the outbox (its `alert` column, as JSON)."""
+
+    row_id: int = 0
+    schedule_id: int
+    channel_id: str
+    period: str
+    due_at: datetime
+    attempts: int = 0
+
+    @property
+    def key(self) -> str:
+        """The outbox's unique key: one row per (channel, summary, period), ever."""
+        return f"summary|{self.channel_id}|{self.schedule_id}|{self.period}"

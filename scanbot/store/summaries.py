@@ -4,15 +4,18 @@ replaced when set again; each period claimed once (`claim`); one count per UTC d
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
 
 from scanbot.domain.clock import utcnow
-from scanbot.domain.summaries import DailyCount, SummarySchedule
+from scanbot.domain.outbox import OutboxStatus
+from scanbot.domain.summaries import DailyCount, QueuedSummary, SummarySchedule
 from scanbot.store.database import Database
-from scanbot.store.schema import risk_counts, scan_snapshots, summary_schedules
+from scanbot.store.schema import outbox, risk_counts, scan_snapshots, summary_schedules
+
+QUEUED, LEASED = OutboxStatus.SUMMARY_PENDING, OutboxStatus.SUMMARY_SENDING
 
 
 class Summaries:
@@ -77,15 +80,92 @@ class Summaries:
         """Take `period` (a key that sorts in time) for this schedule: True once, for one
         caller, however many replicas or retries ask; False when it or a later period was
         already taken."""
-        column = summary_schedules.c.last_period
-        statement = (
-            summary_schedules.update()
-            .where(summary_schedules.c.id == schedule.id)
-            .where(sa.or_(column.is_(None), column < period))
-            .values(last_period=period)
+        async with self._db.transaction() as conn:
+            return bool((await conn.execute(_claim(schedule, period))).rowcount)
+
+    async def queue(self, schedule: SummarySchedule, period: str, due_at: datetime) -> bool:
+        """Claim `period` and queue its summary in the outbox, in ONE transaction: True
+        once per (channel, summary, period), whatever replicas, restarts or retries ask
+        (the claim is a conditional update, the row's key unique)."""
+        queued = QueuedSummary(
+            schedule_id=schedule.id, channel_id=schedule.channel_id, period=period, due_at=due_at
+        )
+        now = utcnow()
+        insert = (
+            self._db.insert(outbox)
+            .values(
+                alert_key=queued.key,
+                channel_id=schedule.channel_id,
+                scan_id="",
+                alert=queued.model_dump_json(
+                    include={"schedule_id", "channel_id", "period", "due_at"}
+                ),
+                status=QUEUED,
+                attempts=0,
+                next_attempt_at=now,
+                created_at=now,
+            )
+            .on_conflict_do_nothing(index_elements=["alert_key"])
         )
         async with self._db.transaction() as conn:
-            return bool((await conn.execute(statement)).rowcount)
+            if not (await conn.execute(_claim(schedule, period))).rowcount:
+                return False
+            return bool((await conn.execute(insert)).rowcount)
+
+    async def lease(self, now: datetime, lease: timedelta) -> list[QueuedSummary]:
+        """Take the queued summaries due now (and any whose lease ran out: a replica died
+        while sending) for `lease`; each is taken by one caller only."""
+        c = outbox.c
+        due = sa.or_(
+            sa.and_(c.status == QUEUED, c.next_attempt_at <= now),
+            sa.and_(c.status == LEASED, c.next_attempt_at <= now),
+        )
+        async with self._db.read() as conn:
+            rows = (await conn.execute(sa.select(outbox).where(due).order_by(c.id))).mappings()
+            candidates = [dict(row) for row in rows]
+        taken: list[QueuedSummary] = []
+        for row in candidates:
+            statement = (
+                outbox.update()
+                .where(c.id == row["id"], c.status == row["status"])
+                .where(c.next_attempt_at == row["next_attempt_at"])
+                .values(status=LEASED, next_attempt_at=now + lease, attempts=c.attempts + 1)
+            )
+            async with self._db.transaction() as conn:
+                if (await conn.execute(statement)).rowcount:
+                    queued = QueuedSummary.model_validate_json(row["alert"])
+                    taken.append(
+                        queued.model_copy(
+                            update={"row_id": row["id"], "attempts": row["attempts"] + 1}
+                        )
+                    )
+        return taken
+
+    async def sent(
+        self, queued: QueuedSummary, ts: str | None, open_risks: int, at: datetime
+    ) -> None:
+        """The summary went out: its row is done, and the next one's change starts here."""
+        async with self._db.transaction() as conn:
+            await conn.execute(
+                outbox.update()
+                .where(outbox.c.id == queued.row_id)
+                .values(status=OutboxStatus.SENT, ts=ts, done_at=at, last_error=None)
+            )
+            await conn.execute(
+                summary_schedules.update()
+                .where(summary_schedules.c.id == queued.schedule_id)
+                .values(last_open=open_risks, last_at=at)
+            )
+
+    async def retry(self, queued: QueuedSummary, error: str, at: datetime) -> None:
+        await self._finish(queued, status=QUEUED, last_error=error, next_attempt_at=at)
+
+    async def park(self, queued: QueuedSummary, reason: str, at: datetime) -> None:
+        await self._finish(queued, status=OutboxStatus.PARKED, last_error=reason, done_at=at)
+
+    async def _finish(self, queued: QueuedSummary, **values: Any) -> None:
+        async with self._db.transaction() as conn:
+            await conn.execute(outbox.update().where(outbox.c.id == queued.row_id).values(**values))
 
     async def counted(self, schedule_id: int, open_risks: int, at: datetime) -> None:
         """What the summary just computed counted: the next one's change is from here."""
@@ -130,6 +210,17 @@ class Summaries:
             return {state: count for state, count in (await conn.execute(query)).all()}
 
 
+def _claim(schedule: SummarySchedule, period: str) -> sa.Update:
+    """The schedule's last period becomes `period`, unless it already is it or later."""
+    column = summary_schedules.c.last_period
+    return (
+        summary_schedules.update()
+        .where(summary_schedules.c.id == schedule.id)
+        .where(sa.or_(column.is_(None), column < period))
+        .values(last_period=period)
+    )
+
+
 def _schedule(row: Any) -> SummarySchedule:
     return SummarySchedule(
         id=row["id"],
@@ -142,6 +233,7 @@ def _schedule(row: Any) -> SummarySchedule:
         target_contains=row["target_contains"],
         min_severity=row["min_severity"],
         created_by=row["created_by"],
+        created_at=row["created_at"],
         last_period=row["last_period"],
         last_open=row["last_open"],
         last_at=row["last_at"],

@@ -4,6 +4,7 @@ in the time zone given (`tz:`) or else the one Slack has for the person who type
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 
 from aiohttp import ClientError
 from slack_sdk.errors import SlackApiError
@@ -35,11 +36,24 @@ async def user_timezone(slack: AsyncWebClient, user_id: str) -> str:
 
 
 class SummaryCommands:
-    def __init__(self, store: Store, slack: AsyncWebClient) -> None:
+    def __init__(
+        self,
+        store: Store,
+        slack: AsyncWebClient,
+        *,
+        changed: Callable[[], Awaitable[object]] | None = None,
+    ) -> None:
         self._store = store
         self._slack = slack
+        self._changed = changed  # rebuilds the cron jobs (the service's `sync`)
 
     async def handle(self, command: SummaryCommand, channel_id: str, user_id: str) -> Reply:
+        reply = await self._handle(command, channel_id, user_id)
+        if self._changed is not None:
+            await self._changed()
+        return reply
+
+    async def _handle(self, command: SummaryCommand, channel_id: str, user_id: str) -> Reply:
         if not isinstance(command, ScheduleSummary):
             return Reply(summary_cards.stopped(await self._store.summaries.remove(channel_id)))
         tz = command.tz or await user_timezone(self._slack, user_id)
