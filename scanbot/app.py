@@ -33,6 +33,7 @@ from scanbot.slack.inflight import InFlight
 from scanbot.slack.people import People
 from scanbot.slack.responder import Responder, ResponseUrls
 from scanbot.store import Store, database_url
+from scanbot.summaries.commands import SummaryCommands
 from scanbot.summaries.compute import DueDays
 from scanbot.summaries.service import SummaryService
 from scanbot.triage.service import Triage
@@ -188,8 +189,9 @@ async def open_runtime(
     summaries = SummaryService(
         store, alerts_hostedscan, slack, due=DueDays.parse(settings.due_days), clock=clock
     )
+    summary_commands = SummaryCommands(store, slack, changed=summaries.sync, clock=clock)
     channel_commands = ChannelCommandHandler(
-        store, slack, triage, admins=settings.admin_ids, summaries_changed=summaries.sync
+        store, slack, triage, admins=settings.admin_ids, summary_commands=summary_commands
     )
     answers = Answers(hostedscan, deadline=deadline, channel_commands=channel_commands)
     inflight = InFlight()

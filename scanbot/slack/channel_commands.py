@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
@@ -49,13 +48,13 @@ class ChannelCommandHandler:
         triage: Triage,
         *,
         admins: frozenset[str] = frozenset(),
-        summaries_changed: Callable[[], Awaitable[object]] | None = None,
+        summary_commands: SummaryCommands | None = None,
     ) -> None:
         self._store = store
         self._slack = slack
         self._triage = triage
         self._admins = admins
-        self._summaries = SummaryCommands(store, slack, changed=summaries_changed)
+        self._summaries = summary_commands or SummaryCommands(store, slack)
 
     async def handle(self, command: ChannelCommand, channel_id: str, user_id: str) -> Reply:
         if isinstance(command, ShowTriage):

@@ -34,6 +34,7 @@ class Summaries:
         target_contains: str | None = None,
         min_severity: str | None = None,
         created_by: str = "",
+        now: datetime | None = None,
     ) -> SummarySchedule:
         """The channel's `period` summary, added or replaced (what was last sent is kept, so
         replacing a schedule never sends a period twice)."""
@@ -47,10 +48,12 @@ class Summaries:
             "created_by": created_by,
         }
         insert = self._db.insert(summary_schedules).values(
-            channel_id=channel_id, period=period, created_at=utcnow(), **values
+            channel_id=channel_id, period=period, created_at=now or utcnow(), **values
         )
+        # Replaced, it counts from now: a period due before the change is not sent late.
+        replaced = {**values, "created_at": insert.excluded.created_at}
         upsert = insert.on_conflict_do_update(
-            index_elements=["channel_id", "period"], set_=values
+            index_elements=["channel_id", "period"], set_=replaced
         ).returning(*summary_schedules.c)
         async with self._db.transaction() as conn:
             row = (await conn.execute(upsert)).mappings().one()
@@ -76,21 +79,15 @@ class Summaries:
         async with self._db.transaction() as conn:
             return (await conn.execute(statement)).rowcount or 0
 
-    async def claim(self, schedule: SummarySchedule, period: str) -> bool:
-        """Take `period` (a key that sorts in time) for this schedule: True once, for one
-        caller, however many replicas or retries ask; False when it or a later period was
-        already taken."""
-        async with self._db.transaction() as conn:
-            return bool((await conn.execute(_claim(schedule, period))).rowcount)
-
-    async def queue(self, schedule: SummarySchedule, period: str, due_at: datetime) -> bool:
+    async def queue(
+        self, schedule: SummarySchedule, period: str, due_at: datetime, now: datetime
+    ) -> bool:
         """Claim `period` and queue its summary in the outbox, in ONE transaction: True
         once per (channel, summary, period), whatever replicas, restarts or retries ask
         (the claim is a conditional update, the row's key unique)."""
         queued = QueuedSummary(
             schedule_id=schedule.id, channel_id=schedule.channel_id, period=period, due_at=due_at
         )
-        now = utcnow()
         insert = (
             self._db.insert(outbox)
             .values(

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 
 from aiohttp import ClientError
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from scanbot.domain.clock import utcnow
 from scanbot.domain.summaries import WEEKLY
 from scanbot.scans.parse import ScheduleSummary, SummaryCommand, known_zone
 from scanbot.slack.answers import Reply
@@ -42,10 +44,12 @@ class SummaryCommands:
         slack: AsyncWebClient,
         *,
         changed: Callable[[], Awaitable[object]] | None = None,
+        clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self._store = store
         self._slack = slack
         self._changed = changed  # rebuilds the cron jobs (the service's `sync`)
+        self._clock = clock
 
     async def handle(self, command: SummaryCommand, channel_id: str, user_id: str) -> Reply:
         reply = await self._handle(command, channel_id, user_id)
@@ -67,5 +71,6 @@ class SummaryCommands:
             target_contains=command.target_contains,
             min_severity=command.min_severity,
             created_by=user_id,
+            now=self._clock(),
         )
         return Reply(summary_cards.scheduled(schedule))

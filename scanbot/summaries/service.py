@@ -133,7 +133,9 @@ class SummaryService:
         queued = 0
         for schedule in await self._store.summaries.all():
             due = pending(schedule, now)
-            if due is not None and await self._store.summaries.queue(schedule, due.period, due.at):
+            if due is not None and await self._store.summaries.queue(
+                schedule, due.period, due.at, now
+            ):
                 queued += 1
         return queued
 
@@ -255,6 +257,13 @@ class SummaryService:
                 coalesce=True, max_instances=1, misfire_grace_time=None,
             )  # fmt: skip
         return len(schedules)
+
+    def cron_jobs(self) -> dict[str, datetime | None]:
+        """The schedules' jobs running now: job id -> next fire time (for status and tests)."""
+        if self._scheduler is None:
+            return {}
+        jobs = self._scheduler.get_jobs()
+        return {j.id: j.next_run_time for j in jobs if j.id.startswith(JOB_PREFIX)}
 
     async def stop(self) -> None:
         if self._scheduler is not None:

@@ -3,9 +3,20 @@ time zone Slack has for the person (or `tz:`), listed by `/scans subscriptions`.
 
 from __future__ import annotations
 
+import asyncio
 import json
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
 
-from tests.e2e.conftest import Stack
+import pytest
+
+from scanbot.store import Store, database_url
+from scanbot.summaries.service import SummaryService
+from tests.databases import KINDS, fresh_database
+from tests.e2e.conftest import Stack, frozen_world, running_stack
 from tests.slack.blockkit import assert_valid_message
 
 CHANNEL = "C0SUMMARY"
@@ -42,3 +53,171 @@ async def test_quiet_hours_are_stored_with_the_subscribers_zone(stack: Stack) ->
         "07:00",
         "Europe/London",
     )
+
+
+# -- scheduled sending, on an injected clock ---------------------------------------------
+
+
+class SetClock:
+    """A clock a test sets: scanbot's summaries tell the time by it."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def utc(*args: int) -> datetime:
+    return datetime(*args, tzinfo=UTC)  # type: ignore[misc]
+
+
+def summaries_in(stack: Stack, channel: str) -> list[dict[str, Any]]:
+    return [
+        m
+        for m in stack.slack.channels.get(channel, [])
+        if "security summary" in m.get("text", "") and m.get("thread_ts") in (None, m["ts"])
+    ]
+
+
+async def at(stack: Stack, clock: SetClock, now: datetime) -> int:
+    clock.now = now
+    assert stack.runtime.summaries is not None
+    return await stack.runtime.summaries.tick()
+
+
+@pytest.fixture
+async def clocked() -> AsyncIterator[tuple[Stack, SetClock]]:
+    clock = SetClock(utc(2026, 10, 23, 12, 0))
+    async with running_stack(frozen_world(backlog_risks=400), clock=clock) as stack:
+        yield stack, clock
+
+
+async def test_daily_and_weekly_summaries_fire_at_their_time_across_dst(
+    clocked: tuple[Stack, SetClock],
+) -> None:
+    stack, clock = clocked
+    await stack.command("/scans", "summary daily 09:00 tz:Europe/Berlin", channel_id="C0BERLIN")
+    weekly = "summary weekly mon 09:00 tz:America/New_York"
+    await stack.command("/scans", weekly, channel_id="C0NEWYORK")
+
+    # Berlin, summer time (CEST): 09:00 is 07:00 UTC.
+    assert await at(stack, clock, utc(2026, 10, 24, 6, 59)) == 0
+    assert await at(stack, clock, utc(2026, 10, 24, 7, 0)) == 1
+    assert await at(stack, clock, utc(2026, 10, 24, 7, 5)) == 0  # replayed: nothing more
+    (first,) = summaries_in(stack, "C0BERLIN")
+    assert_valid_message(first)
+    shown = json.dumps(first, ensure_ascii=False)
+    assert "Daily security summary" in shown
+    assert "Sent late" not in shown
+    assert "trend chart needs at least two days" in shown  # one day of counts so far
+    # DST ended on 25 October: 09:00 is now 08:00 UTC.
+    assert await at(stack, clock, utc(2026, 10, 25, 7, 0)) == 0
+    assert await at(stack, clock, utc(2026, 10, 25, 8, 0)) == 1
+    second = summaries_in(stack, "C0BERLIN")[1]
+    assert "trend chart needs" not in json.dumps(second)
+    (chart,) = [m for m in stack.slack.channels["C0BERLIN"] if m.get("files")]
+    assert chart["thread_ts"] == second["ts"]
+    (upload,) = [u for u in stack.slack.uploads.values() if u.content is not None]
+    assert upload.content is not None
+    assert upload.content.startswith(b"\x89PNG")
+
+    # New York, weekly on Monday: 13:00 UTC in summer time, 14:00 UTC after 1 November.
+    assert summaries_in(stack, "C0NEWYORK") == []
+    for now, expected in [
+        (utc(2026, 10, 26, 12, 59), 0),
+        (utc(2026, 10, 26, 13, 0), 1),
+        (utc(2026, 11, 2, 13, 30), 1),  # 08:30 in New York (EST)
+        (utc(2026, 11, 2, 14, 0), 2),
+        (utc(2026, 11, 2, 14, 5), 2),
+    ]:
+        await at(stack, clock, now)
+        assert len(summaries_in(stack, "C0NEWYORK")) == expected, now
+    assert "late" not in summaries_in(stack, "C0NEWYORK")[1]["text"]
+    assert "Weekly security summary" in summaries_in(stack, "C0NEWYORK")[1]["text"]
+
+
+async def test_a_summary_missed_while_down_is_sent_once_late(
+    clocked: tuple[Stack, SetClock],
+) -> None:
+    stack, clock = clocked
+    await stack.command("/scans", "summary daily 09:00 tz:UTC", channel_id=CHANNEL)
+    assert await at(stack, clock, utc(2026, 10, 24, 9, 0)) == 1
+    # Down from before the 25th's summary until the 27th at noon: one summary, late.
+    assert await at(stack, clock, utc(2026, 10, 27, 12, 0)) == 1
+    late = summaries_in(stack, CHANNEL)[-1]
+    assert "Sent late: it was due" in json.dumps(late, ensure_ascii=False)
+    assert "(late)" in late["text"]
+    # A restarted scanbot (a new service on the same database) sends nothing more.
+    runtime = stack.runtime
+    restarted = SummaryService(runtime.store, runtime.hostedscan, runtime.slack, clock=clock)
+    assert await restarted.tick() == 0
+    assert await at(stack, clock, utc(2026, 10, 27, 12, 30)) == 0
+    assert len(summaries_in(stack, CHANNEL)) == 2
+
+
+async def test_a_refused_post_is_retried_and_sent_once(clocked: tuple[Stack, SetClock]) -> None:
+    stack, clock = clocked
+    await stack.command("/scans", "summary daily 09:00 tz:UTC", channel_id=CHANNEL)
+    stack.slack.fail_next("chat.postMessage", error="internal_error")
+    assert await at(stack, clock, utc(2026, 10, 24, 9, 0)) == 0
+    assert await at(stack, clock, utc(2026, 10, 24, 9, 4)) == 0  # waits for its retry
+    assert await at(stack, clock, utc(2026, 10, 24, 9, 5)) == 1
+    assert len(summaries_in(stack, CHANNEL)) == 1
+    assert await at(stack, clock, utc(2026, 10, 24, 9, 30)) == 0
+
+
+async def test_a_stopped_summary_is_not_sent(clocked: tuple[Stack, SetClock]) -> None:
+    stack, clock = clocked
+    await stack.command("/scans", "summary daily 09:00 tz:UTC", channel_id=CHANNEL)
+    await stack.command("/scans", "summary off", channel_id=CHANNEL)
+    assert await at(stack, clock, utc(2026, 10, 24, 9, 0)) == 0
+    assert summaries_in(stack, CHANNEL) == []
+
+
+@pytest.mark.parametrize("kind", KINDS)
+async def test_two_replicas_send_each_period_once(kind: str, tmp_path: Path) -> None:
+    clock = SetClock(utc(2026, 10, 23, 12, 0))
+    async with (
+        fresh_database(kind, tmp_path) as (url, connect_args),
+        running_stack(frozen_world(backlog_risks=200), clock=clock, database_url=url) as stack,
+    ):
+        await stack.command("/scans", "summary daily 09:00 tz:UTC", channel_id=CHANNEL)
+        other = await Store.open(database_url({}, url), connect_args=connect_args)
+        try:
+            runtime = stack.runtime
+            replicas = [
+                runtime.summaries,
+                SummaryService(other, runtime.hostedscan, runtime.slack, clock=clock),
+            ]
+            for day in (24, 25):
+                clock.now = utc(2026, 10, day, 9, 0)
+                sent = await asyncio.gather(*(r.tick() for r in replicas if r is not None))
+                assert sorted(sent) == [0, 1]
+            assert len(summaries_in(stack, CHANNEL)) == 2
+        finally:
+            await other.close()
+
+
+async def test_the_cron_jobs_are_rebuilt_from_the_database_at_start(stack: Stack) -> None:
+    await stack.command("/scans", "summary daily 09:00 tz:Europe/Berlin", channel_id=CHANNEL)
+    await stack.command("/scans", "summary weekly mon 09:00 tz:Asia/Tokyo", channel_id="C0TOKYO")
+    service = SummaryService(stack.runtime.store, stack.runtime.hostedscan, stack.runtime.slack)
+    service.start()
+    try:
+        async with asyncio.timeout(5):
+            while len(service.cron_jobs()) < 2:  # noqa: ASYNC110 - the scheduler's own job
+                await asyncio.sleep(0.02)
+        schedules = {s.channel_id: s for s in await stack.runtime.store.summaries.all()}
+        jobs = service.cron_jobs()
+        berlin = jobs[f"summary:{schedules[CHANNEL].id}"]
+        tokyo = jobs[f"summary:{schedules['C0TOKYO'].id}"]
+        assert berlin is not None
+        assert tokyo is not None
+        assert berlin.astimezone(ZoneInfo("Europe/Berlin")).strftime("%H:%M") == "09:00"
+        assert tokyo.astimezone(ZoneInfo("Asia/Tokyo")).strftime("%a %H:%M") == "Mon 09:00"
+        await stack.runtime.store.summaries.remove("C0TOKYO")
+        assert await service.sync() == 1
+        assert list(service.cron_jobs()) == [f"summary:{schedules[CHANNEL].id}"]
+    finally:
+        await service.stop()

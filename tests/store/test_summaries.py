@@ -27,7 +27,7 @@ async def test_a_schedule_round_trips_and_is_replaced_per_period(store: Store) -
     )  # fmt: skip
     assert (daily.target_contains, daily.min_severity, daily.created_by) == ("shop", "HIGH", "U1")
     weekly = await store.summaries.set("C1", period="weekly", weekday=0, at="08:00", tz="UTC")
-    assert await store.summaries.claim(daily, "2026-11-30")
+    assert await store.summaries.queue(daily, "2026-11-30", T0, T0)
     again = await store.summaries.set("C1", period="daily", at="10:00", tz="UTC")
     assert again.id == daily.id
     assert again.at == "10:00"
@@ -43,18 +43,57 @@ async def test_a_schedule_round_trips_and_is_replaced_per_period(store: Store) -
 
 async def test_a_period_is_claimed_once_and_never_an_earlier_one(store: Store) -> None:
     schedule = await store.summaries.set("C1", period="daily", at="09:00", tz="UTC")
-    assert await store.summaries.claim(schedule, "2026-11-30")
-    assert not await store.summaries.claim(schedule, "2026-11-30")  # replayed
-    assert not await store.summaries.claim(schedule, "2026-11-29")  # a late older one
-    assert await store.summaries.claim(schedule, "2026-12-01")
+    assert await store.summaries.queue(schedule, "2026-11-30", T0, T0)
+    assert not await store.summaries.queue(schedule, "2026-11-30", T0, T0)  # replayed
+    assert not await store.summaries.queue(schedule, "2026-11-29", T0, T0)  # a late older one
+    assert await store.summaries.queue(schedule, "2026-12-01", T0, T0)
 
 
 async def test_concurrent_claims_of_one_period_let_one_through(store: Store) -> None:
     schedule = await store.summaries.set("C1", period="daily", at="09:00", tz="UTC")
     results = await asyncio.gather(
-        *(store.summaries.claim(schedule, "2026-11-30") for _ in range(8))
+        *(store.summaries.queue(schedule, "2026-11-30", T0, T0) for _ in range(8))
     )
     assert sorted(results) == [False] * 7 + [True]
+
+
+async def test_a_queued_summary_is_leased_by_one_caller_then_sent(store: Store) -> None:
+    schedule = await store.summaries.set("C1", period="daily", at="09:00", tz="UTC")
+    assert await store.summaries.queue(schedule, "2026-11-30", T0, T0)
+    lease = timedelta(minutes=5)
+    early = await store.summaries.lease(T0 - timedelta(seconds=1), lease)
+    assert early == []
+    takers = await asyncio.gather(*(store.summaries.lease(T0, lease) for _ in range(6)))
+    taken = [q for batch in takers for q in batch]
+    assert len(taken) == 1
+    (queued,) = taken
+    assert (queued.channel_id, queued.period, queued.due_at, queued.attempts) == (
+        "C1", "2026-11-30", T0, 1
+    )  # fmt: skip
+    assert queued.key == f"summary|C1|{schedule.id}|2026-11-30"
+    assert await store.summaries.lease(T0 + timedelta(minutes=4), lease) == []
+    # The lease ran out (the replica died mid-send): another caller takes it, once.
+    again = await store.summaries.lease(T0 + lease, lease)
+    assert [q.attempts for q in again] == [2]
+    await store.summaries.sent(again[0], "1.000100", 321, T0 + lease)
+    assert await store.summaries.lease(T0 + 3 * lease, lease) == []
+    stored = await store.summaries.get(schedule.id)
+    assert stored is not None
+    assert (stored.last_open, stored.last_at) == (321, T0 + lease)
+    assert (await store.outbox.counts()).get("sent") == 1
+
+
+async def test_a_failed_summary_is_retried_later_or_parked(store: Store) -> None:
+    schedule = await store.summaries.set("C1", period="daily", at="09:00", tz="UTC")
+    await store.summaries.queue(schedule, "2026-11-30", T0, T0)
+    (queued,) = await store.summaries.lease(T0, timedelta(minutes=5))
+    await store.summaries.retry(queued, "ratelimited", T0 + timedelta(minutes=1))
+    assert await store.summaries.lease(T0 + timedelta(seconds=59), timedelta(minutes=5)) == []
+    (again,) = await store.summaries.lease(T0 + timedelta(minutes=1), timedelta(minutes=5))
+    await store.summaries.park(again, "channel_not_found", T0)
+    assert await store.summaries.lease(T0 + timedelta(days=1), timedelta(minutes=5)) == []
+    assert (await store.outbox.counts()).get("parked") == 1
+    assert await store.outbox.due(T0 + timedelta(days=1)) == []  # the alert sender never sees it
 
 
 async def test_counted_keeps_what_the_last_summary_saw(store: Store) -> None:
