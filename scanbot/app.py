@@ -5,7 +5,7 @@ from __future__ import annotations
 import gc
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -20,7 +20,7 @@ from scanbot.alerts.risks import RiskDetails
 from scanbot.alerts.sender import Sender
 from scanbot.alerts.service import AlertService
 from scanbot.domain.clock import utcnow
-from scanbot.domain.events import DEFAULT_EVENTS
+from scanbot.domain.events import DEFAULT_EVENTS, Alert
 from scanbot.hostedscan import HostedScanClient
 from scanbot.hostedscan.limiter import FairLimiter
 from scanbot.logs import silence_body_dumps
@@ -127,6 +127,7 @@ def build_alerts(
     *,
     triage: Triage | None = None,
     clock: Callable[[], datetime] = utcnow,
+    quiet: Callable[[Alert], Awaitable[bool]] | None = None,
 ) -> AlertService:
     poller = Poller(
         hostedscan,
@@ -135,7 +136,9 @@ def build_alerts(
         alert_existing=settings.alert_existing,
         clock=clock,
     )
-    sender = Sender(slack, store, digest_threshold=settings.digest_threshold, clock=clock)
+    sender = Sender(
+        slack, store, digest_threshold=settings.digest_threshold, clock=clock, quiet=quiet
+    )
     return AlertService(
         poller,
         sender,
@@ -198,7 +201,9 @@ async def open_runtime(
     responder = Responder.create(ResponseUrls(settings.slack_api_url))
     people = People(slack, allow_guests=settings.allow_guests)
     listeners.register(bolt, listeners.Deps(answers, inflight, responder, people, triage, slack))
-    alerts = build_alerts(settings, alerts_hostedscan, slack, store, triage=triage, clock=clock)
+    alerts = build_alerts(
+        settings, alerts_hostedscan, slack, store, triage=triage, clock=clock, quiet=summaries.holds
+    )
     return Runtime(
         settings,
         hostedscan,

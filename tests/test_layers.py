@@ -40,7 +40,7 @@ ALLOWED: dict[str, set[str]] = {
     "alerts.service": {"alerts", "triage", "slack", "store", "domain", "hostedscan", "summaries"},
     "slack.listeners": {"slack", "triage", "store", "scans", "domain", "hostedscan", "summaries"},
     # Scheduled summaries: their commands, computation, chart, schedule and job.
-    "summaries": {"domain", "scans", "hostedscan", "store", "slack"},
+    "summaries": {"domain", "scans", "hostedscan", "store", "slack", "alerts"},
     "sandbox": {"hostedscan"},
     # Leaves: settings, logging, the ASGI body cap, the server, the crash points.
     "settings": set(),

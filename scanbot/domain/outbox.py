@@ -22,6 +22,10 @@ class OutboxStatus(StrEnum):
     # never sees it): queued, then leased by one replica until sent or parked.
     SUMMARY_PENDING = "summary_pending"
     SUMMARY_SENDING = "summary_sending"
+    # Held by its subscriptions' quiet hours (summaries.quiet), then released in one
+    # message per channel when they end (leased by one replica while it posts).
+    QUIET_HELD = "quiet_held"
+    QUIET_RELEASING = "quiet_releasing"
 
 
 # Rows finished with: pruned once old (see the store's housekeeping).

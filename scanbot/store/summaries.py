@@ -10,12 +10,14 @@ from typing import Any
 import sqlalchemy as sa
 
 from scanbot.domain.clock import utcnow
+from scanbot.domain.events import Alert
 from scanbot.domain.outbox import OutboxStatus
 from scanbot.domain.summaries import DailyCount, QueuedSummary, SummarySchedule
 from scanbot.store.database import Database
 from scanbot.store.schema import outbox, risk_counts, scan_snapshots, summary_schedules
 
 QUEUED, LEASED = OutboxStatus.SUMMARY_PENDING, OutboxStatus.SUMMARY_SENDING
+QUIET, RELEASING = OutboxStatus.QUIET_HELD, OutboxStatus.QUIET_RELEASING
 
 
 class Summaries:
@@ -163,6 +165,55 @@ class Summaries:
     async def _finish(self, queued: QueuedSummary, **values: Any) -> None:
         async with self._db.transaction() as conn:
             await conn.execute(outbox.update().where(outbox.c.id == queued.row_id).values(**values))
+
+    # -- alerts held by quiet hours (rows of the alerts' outbox) ---------------------------
+
+    async def hold_quiet(self, row_id: int) -> None:
+        """An alert row waits for the end of its channel's quiet hours (kept across restarts)."""
+        async with self._db.transaction() as conn:
+            await conn.execute(outbox.update().where(outbox.c.id == row_id).values(status=QUIET))
+
+    async def quiet_channels(self, now: datetime) -> list[str]:
+        """Channels with alerts held by quiet hours (or left mid-release by a dead replica)."""
+        c = outbox.c
+        waiting = sa.or_(
+            c.status == QUIET, sa.and_(c.status == RELEASING, c.next_attempt_at <= now)
+        )
+        query = sa.select(c.channel_id).where(waiting).distinct().order_by(c.channel_id)
+        async with self._db.read() as conn:
+            return list((await conn.execute(query)).scalars())
+
+    async def lease_quiet(
+        self, channel_id: str, now: datetime, lease: timedelta
+    ) -> list[tuple[int, Alert]]:
+        """Take the channel's held alerts for `lease`, oldest first; one caller gets them."""
+        c = outbox.c
+        waiting = sa.or_(
+            c.status == QUIET, sa.and_(c.status == RELEASING, c.next_attempt_at <= now)
+        )
+        statement = (
+            outbox.update()
+            .where(c.channel_id == channel_id, waiting)
+            .values(status=RELEASING, next_attempt_at=now + lease)
+            .returning(c.id, c.alert)
+        )
+        async with self._db.transaction() as conn:
+            rows = (await conn.execute(statement)).all()
+        return [(row_id, Alert.model_validate_json(alert)) for row_id, alert in sorted(rows)]
+
+    async def released(self, row_ids: Sequence[int], ts: str | None, at: datetime) -> None:
+        """Held alerts told in the one release message."""
+        await self._set_rows(row_ids, status=OutboxStatus.SUMMARIZED, ts=ts, done_at=at)
+
+    async def hold_again(self, row_ids: Sequence[int], error: str) -> None:
+        """The release message failed: the alerts wait for the next try."""
+        await self._set_rows(row_ids, status=QUIET, last_error=error)
+
+    async def _set_rows(self, row_ids: Sequence[int], **values: Any) -> None:
+        c = outbox.c
+        statement = outbox.update().where(c.id.in_(list(row_ids)), c.status == RELEASING)
+        async with self._db.transaction() as conn:
+            await conn.execute(statement.values(**values))
 
     async def counted(self, schedule_id: int, open_risks: int, at: datetime) -> None:
         """What the summary just computed counted: the next one's change is from here."""

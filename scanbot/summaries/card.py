@@ -4,10 +4,14 @@ Pure; the kit's rules hold (targets and titles go into rich_text, cut; within li
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
+from scanbot.domain.events import Alert
+from scanbot.domain.subscriptions import Subscription
 from scanbot.domain.summaries import DAILY, LEVELS, SummarySchedule
 from scanbot.slack import kit, rich
+from scanbot.slack.cards import threads as thread_cards
 from scanbot.slack.cards.summaries import describe_schedule
 from scanbot.slack.kit import (
     NAME_CHARS,
@@ -129,3 +133,21 @@ def posture_summary(
         f"{posture.new:,} new, {posture.overdue_total:,} overdue"
     )
     return kit.message(fallback, blocks)
+
+
+def quiet_release(alerts: Sequence[Alert], quiet: Sequence[Subscription]) -> Message:
+    """The one message that lists what a channel's quiet hours held, as a digest."""
+    windows = sorted(
+        {
+            f"{s.quiet_start}-{s.quiet_end} ({shown(s.tz or 'UTC', NAME_CHARS)})"
+            for s in quiet
+            if s.quiet_start is not None
+        }
+    )
+    during = f" ({', '.join(windows)})" if windows else ""
+    digest = thread_cards.digest(alerts)
+    note = rich.paragraph(
+        [rich.text(f"🌙 Quiet hours{during} are over: these alerts waited until now.")]
+    )
+    fallback = escape(f"Quiet hours are over: {plural(len(alerts), 'alert')} waited. ")
+    return kit.message(fallback + digest["text"], [note, *digest["blocks"]])

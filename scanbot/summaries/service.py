@@ -23,11 +23,12 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from scanbot.domain.clock import utcnow
+from scanbot.domain.events import Alert
 from scanbot.domain.summaries import DAILY, DailyCount, QueuedSummary, SummarySchedule
 from scanbot.hostedscan import HostedScanClient, HostedScanError
 from scanbot.slack.text import escape
 from scanbot.store import Store
-from scanbot.summaries.card import NOT_ENOUGH_HISTORY, posture_summary
+from scanbot.summaries.card import NOT_ENOUGH_HISTORY, posture_summary, quiet_release
 from scanbot.summaries.chart import draw_trend, enough_history, window_start
 from scanbot.summaries.compute import (
     OTHER,
@@ -37,6 +38,7 @@ from scanbot.summaries.compute import (
     RiskFilter,
     ScanTally,
 )
+from scanbot.summaries.quiet import holds, quiet_now
 from scanbot.summaries.schedule import cron_fields, pending
 
 log = logging.getLogger(__name__)
@@ -44,7 +46,7 @@ log = logging.getLogger(__name__)
 LEASE = timedelta(minutes=5)  # a replica that dies mid-send gives its summary up after this
 RETRY_AFTER = timedelta(minutes=5)
 MAX_ATTEMPTS = 6
-SAFETY_NET_MINUTES = 5
+SAFETY_NET_MINUTES = 1  # also how soon held alerts go out after quiet hours end
 JOB_PREFIX = "summary:"
 # Slack errors no retry will fix: the summary is parked (an admin sees it in /healthz).
 PERMANENT = frozenset(
@@ -117,7 +119,9 @@ class SummaryService:
             except HostedScanError as exc:
                 log.warning("daily risk count not recorded: %s", exc)
             await self.queue_due(now)
-            return await self.deliver(now)
+            sent = await self.deliver(now)
+            await self.release_quiet(now)
+            return sent
 
     async def record_today(self, now: datetime) -> bool:
         """The day's count of open risks by level (UTC day), once a day."""
@@ -226,6 +230,43 @@ class SummaryService:
             log.warning("summary %s not sent (%s): retrying", queued.key, escape(error))
             await self._store.summaries.retry(queued, error, now + RETRY_AFTER)
         return 0
+
+    # -- quiet hours ----------------------------------------------------------------------
+
+    async def holds(self, alert: Alert) -> bool:
+        """For the alert sender: whether this alert waits for its channel's quiet hours."""
+        subscriptions = await self._store.subscriptions.all(alert.channel_id, enabled_only=True)
+        return holds(alert, subscriptions, self._clock())
+
+    async def release_quiet(self, now: datetime) -> int:
+        """Each channel whose quiet hours ended: ONE message listing what they held."""
+        released = 0
+        for channel_id in await self._store.summaries.quiet_channels(now):
+            subscriptions = await self._store.subscriptions.all(channel_id)
+            if quiet_now(channel_id, subscriptions, now):
+                continue
+            rows = await self._store.summaries.lease_quiet(channel_id, now, LEASE)
+            if not rows:
+                continue  # another replica is releasing them
+            ids = [row_id for row_id, _ in rows]
+            message = quiet_release([alert for _, alert in rows], subscriptions)
+            try:
+                response = await self._slack.chat_postMessage(
+                    channel=channel_id, text=message["text"], blocks=message["blocks"]
+                )
+            except SlackApiError as exc:
+                error = str(exc.response.get("error", "unknown"))
+                log.warning("held alerts of %s not released (%s)", channel_id, escape(error))
+                await self._store.summaries.hold_again(ids, error)
+                continue
+            except (ClientError, TimeoutError, OSError) as exc:
+                log.warning("held alerts of %s not released (%s)", channel_id, type(exc).__name__)
+                await self._store.summaries.hold_again(ids, type(exc).__name__)
+                continue
+            await self._store.summaries.released(ids, str(response.get("ts") or "") or None, now)
+            log.info("released %d alert(s) held by quiet hours in %s", len(ids), channel_id)
+            released += 1
+        return released
 
     # -- the jobs -------------------------------------------------------------------------
 

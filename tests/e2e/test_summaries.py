@@ -6,13 +6,14 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 
+from scanbot.domain.clock import utcnow
 from scanbot.store import Store, database_url
 from scanbot.summaries.service import SummaryService
 from tests.databases import KINDS, fresh_database
@@ -221,3 +222,77 @@ async def test_the_cron_jobs_are_rebuilt_from_the_database_at_start(stack: Stack
         assert list(service.cron_jobs()) == [f"summary:{schedules[CHANNEL].id}"]
     finally:
         await service.stop()
+
+
+# -- quiet hours ---------------------------------------------------------------------------
+
+
+class OffsetClock:
+    """Real time plus an offset the test moves (rows the store dates by real time stay due)."""
+
+    def __init__(self) -> None:
+        self.offset = timedelta()
+
+    def __call__(self) -> datetime:
+        return utcnow() + self.offset
+
+
+def quiet_words(now: datetime) -> str:
+    """A quiet window around `now` (UTC) that ends two hours later."""
+    start, end = now - timedelta(hours=1), now + timedelta(hours=2)
+    return f"quiet:{start:%H:%M}-{end:%H:%M} tz:UTC"
+
+
+@pytest.mark.parametrize("kind", KINDS)
+async def test_quiet_hours_hold_alerts_across_a_restart_and_release_them_once(
+    kind: str, tmp_path: Path
+) -> None:
+    clock = OffsetClock()
+    async with (
+        fresh_database(kind, tmp_path) as (url, connect_args),
+        running_stack(
+            frozen_world(),
+            clock=clock,
+            database_url=url,
+            settings={"full_sweep_every": 1},
+        ) as stack,
+    ):
+        words = f"subscribe finished failed risks {quiet_words(clock())}"
+        answer = await stack.command("/scans", words, channel_id=CHANNEL)
+        assert "quiet" in json.dumps(answer.body)
+        await stack.runtime.alerts.tick()  # the baseline
+        posted = len(stack.slack.channels.get(CHANNEL, []))
+        stack.world.add_scan(type="NMAP", state="SUCCEEDED", targets=["a.example.com"])
+        stack.world.add_scan(type="NMAP", state="SUCCEEDED", targets=["b.example.com"])
+        failed = stack.world.add_scan(type="NMAP", state="FAILED", targets=["c.example.com"])
+        await stack.runtime.alerts.tick()
+        new = stack.slack.channels[CHANNEL][posted:]
+        assert [failed in json.dumps(m) for m in new] == [True]  # only the failure goes out
+        assert (await stack.runtime.store.outbox.counts()).get("quiet_held") == 2
+
+        # Restarted: a new store and service on the same database still hold them.
+        other = await Store.open(database_url({}, url), connect_args=connect_args)
+        try:
+            restarted = SummaryService(
+                other, stack.runtime.hostedscan, stack.runtime.slack, clock=clock
+            )
+            assert await restarted.release_quiet(clock()) == 0  # still quiet
+            assert (await other.outbox.counts()).get("quiet_held") == 2
+
+            clock.offset = timedelta(hours=2, minutes=1)  # the window has ended
+            released = await asyncio.gather(
+                restarted.release_quiet(clock()),
+                stack.runtime.summaries.release_quiet(clock()),  # type: ignore[union-attr]
+            )
+            assert sorted(released) == [0, 1]  # two replicas: one message
+        finally:
+            await other.close()
+        (release,) = stack.slack.channels[CHANNEL][posted + 1 :]
+        assert_valid_message(release)
+        shown = json.dumps(release, ensure_ascii=False)
+        assert "Quiet hours" in shown
+        assert "2 scan alerts" in shown
+        assert (await stack.runtime.store.outbox.counts()).get("summarized") == 2
+        assert await stack.runtime.summaries.release_quiet(clock()) == 0  # type: ignore[union-attr]
+        await stack.runtime.alerts.tick()
+        assert len(stack.slack.channels[CHANNEL]) == posted + 2
