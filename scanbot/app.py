@@ -35,6 +35,7 @@ from scanbot.slack.responder import Responder, ResponseUrls
 from scanbot.store import Store, database_url
 from scanbot.summaries.commands import SummaryCommands
 from scanbot.summaries.compute import DueDays
+from scanbot.summaries.direct import DirectMessages
 from scanbot.summaries.service import SummaryService
 from scanbot.triage.service import Triage
 
@@ -188,6 +189,7 @@ async def open_runtime(
         clock=clock,
         render=triage_cards,
         seal_key=seal_key,
+        assigned=DirectMessages(slack).tell_assignee,
     )
     summaries = SummaryService(
         store, alerts_hostedscan, slack, due=DueDays.parse(settings.due_days), clock=clock

@@ -126,6 +126,7 @@ class FakeSlack:
             "users.info": self._users_info,
             "users.conversations": self._users_conversations,
             "chat.getPermalink": self._permalink,
+            "conversations.open": self._conversations_open,
         }
         self.app = Starlette(
             routes=[
@@ -453,6 +454,15 @@ class FakeSlack:
         ts = _require(body, "message_ts", "message_not_found")
         permalink = f"https://fake-slack.example/archives/{channel}/p{ts.replace('.', '')}"
         return {"channel": channel, "permalink": permalink}
+
+    def _conversations_open(self, body: Json, request: Request) -> Json:
+        """The bot's direct message with one person (`users`): the same id every time."""
+        users = [u for u in str(body.get("users") or "").split(",") if u.strip()]
+        if len(users) != 1:
+            raise _SlackError("users_list_not_supplied" if not users else "not_implemented")
+        if users[0] in self.external:
+            raise _SlackError("cannot_dm_bot")  # stands for Slack's refusals to open one
+        return {"channel": {"id": f"D{users[0].lstrip('UW')}", "is_im": True}}
 
     # Helpers for the methods.
 

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from scanbot.domain.events import Alert
+from scanbot.domain.scans import ScanSummary
 from scanbot.domain.subscriptions import Subscription
 from scanbot.domain.summaries import DAILY, LEVELS, SummarySchedule
 from scanbot.slack import kit, rich
@@ -151,3 +152,20 @@ def quiet_release(alerts: Sequence[Alert], quiet: Sequence[Subscription]) -> Mes
     )
     fallback = escape(f"Quiet hours are over: {plural(len(alerts), 'alert')} waited. ")
     return kit.message(fallback + digest["text"], [note, *digest["blocks"]])
+
+
+def assigned_dm(summary: ScanSummary, channel_id: str, by: str, permalink: str | None) -> Message:
+    """The direct message to the person an alert was assigned to, with a link to it."""
+    line = [
+        rich.user(by),
+        rich.text(" assigned you "),
+        *kit.scan_reference(summary, start=False),
+        rich.text(" in "),
+        rich.channel(channel_id),
+        rich.text("."),
+    ]
+    lines = [line]
+    if permalink is not None:
+        lines.append([rich.link(permalink, "Open the alert's thread")])
+    fallback = f"{kit.mention(by)} assigned you {kit.scan_reference_mrkdwn(summary, start=False)}"
+    return kit.message(fallback, [rich.paragraph(*lines)])

@@ -149,6 +149,7 @@ class Triage:
         clock: Callable[[], datetime] = utcnow,
         render: TriageRenderer,
         seal_key: bytes,
+        assigned: Callable[[AlertThread, str, str], Awaitable[object]] | None = None,
     ) -> None:
         """`seal_key` seals what the assign window carries (`actions.seal_key` of a secret
         every replica holds): a form that comes back altered changes nothing."""
@@ -160,6 +161,7 @@ class Triage:
         self._clock = clock
         self._render = render
         self._seal_key = seal_key
+        self._assigned = assigned  # tells the assignee (thread, assignee, by whom)
         # One parent edit per thread at a time, each rendering the view as it is then: two
         # clicks at once cannot leave the older view on the card.
         self._edit_locks: weakref.WeakValueDictionary[tuple[str, str], asyncio.Lock] = (
@@ -237,7 +239,12 @@ class Triage:
             if assignee is None:
                 return Outcome(False, "Nobody is assigned to this alert.")
             return Outcome(False, f"{user_mention(assignee)} is already assigned to this alert.")
-        return await self._changed(thread, user_id, self._render.assigned(assignee, user_id, note))
+        outcome = await self._changed(
+            thread, user_id, self._render.assigned(assignee, user_id, note)
+        )
+        if assignee is not None and self._assigned is not None:
+            await self._assigned(thread, assignee, user_id)
+        return outcome
 
     # -- snoozing and muting --------------------------------------------------------------
 

@@ -14,10 +14,14 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from scanbot.domain.clock import utcnow
+from scanbot.sandbox.slack_user import view_submission
+from scanbot.slack import actions
 from scanbot.store import Store, database_url
 from scanbot.summaries.service import SummaryService
 from tests.databases import KINDS, fresh_database
-from tests.e2e.conftest import Stack, frozen_world, running_stack
+from tests.e2e.conftest import Stack, frozen_world, running_stack, wait_until
+from tests.e2e.test_triage import ALICE, BOB, CAROL, _alert_thread, _click, _settled
+from tests.e2e.test_triage import CHANNEL as THREADS
 from tests.slack.blockkit import assert_valid_message
 
 CHANNEL = "C0SUMMARY"
@@ -296,3 +300,80 @@ async def test_quiet_hours_hold_alerts_across_a_restart_and_release_them_once(
         assert await stack.runtime.summaries.release_quiet(clock()) == 0  # type: ignore[union-attr]
         await stack.runtime.alerts.tick()
         assert len(stack.slack.channels[CHANNEL]) == posted + 2
+
+
+# -- direct messages -----------------------------------------------------------------------
+
+
+async def _assign(stack: Stack, scan_id: str, assignee: str, *, by: str = ALICE) -> None:
+    await _click(stack, scan_id, actions.ASSIGN, user=by)
+    opened = await stack.slack.wait_for_calls("views.open")
+    values = {"assignee": {"user": {"type": "users_select", "selected_user": assignee}}}
+    metadata = opened[-1].body["view"]["private_metadata"]
+    form = view_submission(actions.ASSIGN_VIEW, metadata, values, user_id=by)
+    assert (await stack.send(form)).status_code == 200
+    await _settled(stack)
+
+
+def _dms(stack: Stack, user: str) -> list[dict[str, Any]]:
+    return stack.slack.channels.get(f"D{user.lstrip('U')}", [])
+
+
+@pytest.fixture
+async def sweeping() -> AsyncIterator[Stack]:
+    """Every cycle a full sweep, so a scan added already finished is seen at once."""
+    async with running_stack(frozen_world(), settings={"full_sweep_every": 1}) as running:
+        yield running
+
+
+async def test_the_assignee_is_told_by_dm_with_a_link_to_the_thread(sweeping: Stack) -> None:
+    stack = sweeping
+    scan_id = await _alert_thread(stack)
+    await _assign(stack, scan_id, BOB)
+    await wait_until(lambda: len(_dms(stack, BOB)) == 1)
+    (dm,) = _dms(stack, BOB)
+    permalink = "<https://fake-slack.example/archives/"
+    assert_valid_message(dm, allowed_mentions=[f"<@{ALICE}>", f"<#{THREADS}>", permalink])
+    shown = json.dumps(dm)
+    assert scan_id in shown
+    assert "assigned you" in shown
+    link = stack.slack.calls_to("chat.getPermalink")[-1].body
+    assert link["channel"] == THREADS
+    assert f"archives/{THREADS}/p" in shown
+    (opened,) = stack.slack.calls_to("conversations.open")
+    assert opened.body["users"] == BOB
+
+    await _assign(stack, scan_id, ALICE, by=ALICE)  # assigning yourself: no DM
+    assert _dms(stack, ALICE) == []
+    stack.slack.external.add(CAROL)  # Slack will not open this DM: the assignment stands
+    await _assign(stack, scan_id, CAROL)
+    assert await stack.runtime.store.threads.get(scan_id, THREADS) is not None
+    thread = await stack.runtime.store.threads.get(scan_id, THREADS)
+    assert thread is not None
+    assert thread.assignee == CAROL
+    assert len(_dms(stack, BOB)) == 1
+
+
+async def test_a_subscription_made_in_a_dm_is_delivered_by_dm(sweeping: Stack) -> None:
+    stack = sweeping
+    dm = "D0ALICE"
+    answer = await stack.command("/scans", "subscribe finished", channel_id=dm, user_id=ALICE)
+    assert "Subscribed" in answer.body["text"]
+    (subscription,) = await stack.runtime.store.subscriptions.all(dm)
+    assert subscription.created_by == ALICE
+    await stack.runtime.alerts.tick()  # the baseline
+    scan_id = stack.world.add_scan(type="NMAP", state="SUCCEEDED", targets=["dm.example.com"])
+    await stack.runtime.alerts.tick()
+    assert any(scan_id in json.dumps(m) for m in stack.slack.channels[dm])
+    assert not any(scan_id in json.dumps(m) for m in stack.slack.channels.get(CHANNEL, []))
+
+
+async def test_a_summary_scheduled_in_a_dm_is_delivered_by_dm(
+    clocked: tuple[Stack, SetClock],
+) -> None:
+    stack, clock = clocked
+    dm = "D0BOB"
+    await stack.command("/scans", "summary daily 08:00 tz:UTC", channel_id=dm, user_id=BOB)
+    assert await at(stack, clock, utc(2026, 10, 24, 8, 0)) == 1
+    (summary,) = summaries_in(stack, dm)
+    assert "Daily security summary" in summary["text"]

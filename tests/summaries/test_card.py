@@ -8,8 +8,11 @@ from datetime import timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from scanbot.domain.events import Alert, EventKind, ScanEvent
+from scanbot.domain.scans import ScanSummary
+from scanbot.domain.subscriptions import Subscription
 from scanbot.domain.summaries import SummarySchedule
-from scanbot.summaries.card import NOT_ENOUGH_HISTORY, posture_summary
+from scanbot.summaries.card import NOT_ENOUGH_HISTORY, assigned_dm, posture_summary, quiet_release
 from scanbot.summaries.compute import PostureCounter, ScanTally
 from tests.slack.blockkit import assert_valid_message, readable
 from tests.slack.cards.alert_samples import odd_text
@@ -75,3 +78,26 @@ def test_many_long_overdue_risks_stay_within_limits() -> None:
     message = posture_summary(counter.posture(), DAILY, due_at=NOW)
     assert_valid_message(message)
     assert "*Overdue:* 2,000 open past their due date" in shown(message)
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    scan_id=odd_text, permalink=st.one_of(st.none(), st.just("https://x.slack.com/archives/C1/p1"))
+)
+def test_the_assignees_dm(scan_id: str, permalink: str | None) -> None:
+    summary = ScanSummary(scan_id=scan_id, type="OPENVAS", state="SUCCEEDED")
+    message = assigned_dm(summary, "C0SECOPS", "U0ALICE", permalink)
+    allowed = ["<@U0ALICE>", "<#C0SECOPS>", "<https://x.slack.com/"]
+    assert_valid_message(message, allowed_mentions=allowed)
+    assert ("Open the alert's thread" in shown(message)) is (permalink is not None)
+
+
+@settings(max_examples=30, deadline=None)
+@given(scan_id=odd_text, count=st.integers(1, 300))
+def test_the_quiet_hours_release(scan_id: str, count: int) -> None:
+    summary = ScanSummary(scan_id=scan_id, type="NMAP", state="SUCCEEDED")
+    alerts = [Alert(channel_id="C1", event=ScanEvent(kind=EventKind.FINISHED, summary=summary))]
+    quiet = Subscription(id=1, channel_id="C1", quiet_start="22:00", quiet_end="07:00", tz="UTC")
+    message = quiet_release(alerts * count, [quiet])
+    assert_valid_message(message)
+    assert "Quiet hours (22:00-07:00 (UTC)) are over" in shown(message)
