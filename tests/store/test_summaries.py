@@ -13,6 +13,7 @@ from sqlalchemy import Connection
 
 from scanbot.domain.summaries import DailyCount
 from scanbot.store import Store
+from scanbot.store.state import CycleMark
 from tests.store.conftest import Database
 from tests.store.values import T0, snap
 
@@ -169,6 +170,8 @@ async def test_migration_0007_keeps_subscriptions_and_downgrades(database: Datab
 
 async def test_finished_scans_count_when_first_seen_finished(store: Store) -> None:
     hour = timedelta(hours=1)
+    # The baseline: a scan finished before scanbot came is never counted.
+    await store.snapshots.record([snap("old", "SUCCEEDED", last_seen=T0)], [], mark=CycleMark())
     await store.snapshots.record(
         [
             snap("run", "RUNNING", last_seen=T0),
@@ -181,6 +184,7 @@ async def test_finished_scans_count_when_first_seen_finished(store: Store) -> No
         [
             snap("run", "OVER_LIMIT", last_seen=T0 + hour),
             snap("ok", "SUCCEEDED", last_seen=T0 + 5 * hour),
+            snap("old", "SUCCEEDED", last_seen=T0 + hour),
         ],
         [],
     )

@@ -3,7 +3,7 @@
 `summary_schedules`: one schedule per (channel, period); `last_period` makes each period
 queued once. `risk_counts`: one row per UTC day, written once. `subscriptions` gains a
 quiet window (`quiet_start`-`quiet_end` in `tz`) and `quiet_all`; `scan_snapshots` gains
-`final_at`, when scanbot first saw the scan finished (a summary counts scans per period).
+`final_at`, when scanbot saw the scan finish (a summary counts scans per period).
 
 Revision ID: 0007
 Revises: 0005
