@@ -39,7 +39,7 @@ from scanbot.summaries.compute import (
     ScanTally,
 )
 from scanbot.summaries.quiet import holds, quiet_now
-from scanbot.summaries.schedule import cron_fields, pending
+from scanbot.summaries.schedule import LATE_AFTER, cron_fields, pending
 
 log = logging.getLogger(__name__)
 
@@ -49,9 +49,10 @@ MAX_ATTEMPTS = 6
 SAFETY_NET_MINUTES = 1  # also how soon held alerts go out after quiet hours end
 JOB_PREFIX = "summary:"
 # Slack errors no retry will fix: the summary is parked (an admin sees it in /healthz).
+# (A refused token is not one: it is retried, as the alert sender waits for a fixed token.)
 PERMANENT = frozenset(
-    {"channel_not_found", "not_in_channel", "is_archived", "account_inactive", "invalid_auth",
-     "token_revoked", "missing_scope", "restricted_action"}
+    {"channel_not_found", "not_in_channel", "is_archived", "restricted_action", "invalid_blocks",
+     "msg_blocks_too_long", "cannot_dm_bot"}
 )  # fmt: skip
 
 
@@ -164,7 +165,7 @@ class SummaryService:
             posture,
             schedule,
             due_at=queued.due_at,
-            late=now - queued.due_at > timedelta(minutes=10),
+            late=now - queued.due_at > LATE_AFTER,
             chart_note=None if chart else NOT_ENOUGH_HISTORY,
         )
         try:

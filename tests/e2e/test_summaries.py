@@ -172,6 +172,25 @@ async def test_a_refused_post_is_retried_and_sent_once(clocked: tuple[Stack, Set
     assert await at(stack, clock, utc(2026, 10, 24, 9, 30)) == 0
 
 
+async def test_hostedscan_down_waits_and_a_channel_gone_parks(
+    clocked: tuple[Stack, SetClock],
+) -> None:
+    stack, clock = clocked
+    await stack.command("/scans", "summary daily 09:00 tz:UTC", channel_id=CHANNEL)
+    await at(stack, clock, utc(2026, 10, 24, 8, 0))  # today's count taken
+    stack.sandbox.add_fault(401, path_prefix="/v1/risks", times=1)  # HostedScan refuses
+    assert await at(stack, clock, utc(2026, 10, 24, 9, 0)) == 0
+    assert summaries_in(stack, CHANNEL) == []
+    assert await at(stack, clock, utc(2026, 10, 24, 9, 5)) == 1  # retried, sent once, late
+    assert len(summaries_in(stack, CHANNEL)) == 1
+
+    stack.slack.fail_next("chat.postMessage", error="channel_not_found")
+    assert await at(stack, clock, utc(2026, 10, 25, 9, 0)) == 0
+    assert await at(stack, clock, utc(2026, 10, 25, 9, 30)) == 0  # parked, not retried
+    assert (await stack.runtime.store.outbox.counts()).get("parked") == 1
+    assert len(summaries_in(stack, CHANNEL)) == 1
+
+
 async def test_a_stopped_summary_is_not_sent(clocked: tuple[Stack, SetClock]) -> None:
     stack, clock = clocked
     await stack.command("/scans", "summary daily 09:00 tz:UTC", channel_id=CHANNEL)
