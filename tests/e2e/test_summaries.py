@@ -49,6 +49,13 @@ async def test_a_summary_is_scheduled_listed_and_stopped(stack: Stack) -> None:
     assert await stack.runtime.store.summaries.all(CHANNEL) == []
 
 
+async def test_without_the_persons_zone_a_summary_is_in_utc_and_says_so(stack: Stack) -> None:
+    await stack.command("/scans", "subscriptions", channel_id=CHANNEL)  # the guest check, cached
+    stack.slack.fail_next("users.info", error="user_not_found")
+    answer = await stack.command("/scans", "summary daily 07:30", channel_id=CHANNEL)
+    assert "daily at 07:30 (UTC)" in json.dumps(answer.body, ensure_ascii=False)
+
+
 async def test_quiet_hours_are_stored_with_the_subscribers_zone(stack: Stack) -> None:
     answer = await stack.command("/scans", "subscribe risks quiet:22:00-07:00", channel_id=CHANNEL)
     assert "quiet 22:00-07:00 (Europe/London)" in json.dumps(answer.body, ensure_ascii=False)
