@@ -30,6 +30,7 @@ from scanbot.slack.answers import DEFAULT_DEADLINE, Answers
 from scanbot.slack.cards import triage as triage_cards
 from scanbot.slack.channel_commands import ChannelCommandHandler
 from scanbot.slack.inflight import InFlight
+from scanbot.slack.notifier import Notifier, notifier_for
 from scanbot.slack.people import People
 from scanbot.slack.responder import Responder, ResponseUrls
 from scanbot.store import Store, database_url
@@ -123,13 +124,15 @@ def build_leadership(store: Store) -> Leadership:
 def build_alerts(
     settings: Settings,
     hostedscan: HostedScanClient,
-    slack: AsyncWebClient,
+    slack: Notifier | AsyncWebClient,
     store: Store,
     *,
     triage: Triage | None = None,
     clock: Callable[[], datetime] = utcnow,
     quiet: Callable[[Alert], Awaitable[bool]] | None = None,
 ) -> AlertService:
+    """The alert jobs; `slack` is the app's notifier (a bare client gets one on `clock`)."""
+    notifier = notifier_for(slack, clock=clock)
     poller = Poller(
         hostedscan,
         store,
@@ -138,14 +141,14 @@ def build_alerts(
         clock=clock,
     )
     sender = Sender(
-        slack, store, digest_threshold=settings.digest_threshold, clock=clock, quiet=quiet
+        notifier, store, digest_threshold=settings.digest_threshold, clock=clock, quiet=quiet
     )
     return AlertService(
         poller,
         sender,
         store,
         build_leadership(store),
-        slack,
+        notifier,
         poll_interval=settings.poll_interval,
         admin_channel=settings.admin_channel,
         failures_before_notice=settings.poll_failures_before_notice,
@@ -181,30 +184,39 @@ async def open_runtime(
     bolt = AsyncApp(client=slack, signing_secret=signing_secret, name="scanbot")
     silence_body_dumps()
     alerts_hostedscan = hostedscan.sharing(limiter=limiter.lane("alerts"))
+    # The one Slack notifier: the sender, triage and channel commands all speak through it.
+    notifier = Notifier(slack, clock=clock)
     triage = Triage(
         store,
-        slack,
+        notifier,
         hostedscan,
         RiskDetails(hostedscan),
         clock=clock,
         render=triage_cards,
         seal_key=seal_key,
-        assigned=DirectMessages(slack).tell_assignee,
+        assigned=DirectMessages(notifier).tell_assignee,
     )
     summaries = SummaryService(
-        store, alerts_hostedscan, slack, due=DueDays.parse(settings.due_days), clock=clock
+        store, alerts_hostedscan, notifier, due=DueDays.parse(settings.due_days), clock=clock
     )
-    summary_commands = SummaryCommands(store, slack, changed=summaries.sync, clock=clock)
+    summary_commands = SummaryCommands(store, notifier, changed=summaries.sync, clock=clock)
     channel_commands = ChannelCommandHandler(
-        store, slack, triage, admins=settings.admin_ids, summary_commands=summary_commands
+        store, notifier, triage, admins=settings.admin_ids, summary_commands=summary_commands
     )
     answers = Answers(hostedscan, deadline=deadline, channel_commands=channel_commands)
     inflight = InFlight()
     responder = Responder.create(ResponseUrls(settings.slack_api_url))
-    people = People(slack, allow_guests=settings.allow_guests)
-    listeners.register(bolt, listeners.Deps(answers, inflight, responder, people, triage, slack))
+    people = People(notifier, allow_guests=settings.allow_guests)
+    deps = listeners.Deps(answers, inflight, responder, people, triage, notifier, seal_key)
+    listeners.register(bolt, deps)
     alerts = build_alerts(
-        settings, alerts_hostedscan, slack, store, triage=triage, clock=clock, quiet=summaries.holds
+        settings,
+        alerts_hostedscan,
+        notifier,
+        store,
+        triage=triage,
+        clock=clock,
+        quiet=summaries.holds,
     )
     return Runtime(
         settings,

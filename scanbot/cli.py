@@ -6,7 +6,6 @@ import argparse
 import asyncio
 import json
 import os
-import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -92,8 +91,12 @@ def _run(args: argparse.Namespace) -> int:
 
     configure_logging(settings.log_level, settings.secret_values(), masks=log_masks(settings))
     if args.command == "serve":
+        from scanbot.runtimes import serve_runtime
+
         asyncio.run(serve_runtime(settings, args.host, args.port))
     elif args.command == "socket":
+        from scanbot.runtimes import socket_runtime
+
         asyncio.run(socket_runtime(settings))
     elif args.command == "poll":
         return asyncio.run(_poll_once(settings))
@@ -105,46 +108,6 @@ def _run(args: argparse.Namespace) -> int:
         text = " ".join(args.words) if args.command == "scans" else args.scan_id
         return asyncio.run(_print_card(settings, args.command, text, as_json=args.json))
     return 0
-
-
-async def serve_runtime(settings: Settings, host: str, port: int) -> None:
-    from scanbot.app import freeze_heap, open_runtime
-    from scanbot.serving import Server, server_config
-    from scanbot.web import create_web_app
-
-    runtime = await open_runtime(settings)
-    app = create_web_app(runtime)
-    freeze_heap()
-    config = server_config(
-        app,
-        host=host,
-        port=port,
-        log_config=None,  # keep our one logging style
-        timeout_graceful_shutdown=10,
-    )
-    # SIGTERM and SIGINT shut down gracefully and exit 0 (see serving.Server).
-    await Server(config, handle_signals=True).serve()
-
-
-async def socket_runtime(settings: Settings) -> None:
-    from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
-
-    from scanbot.app import freeze_heap, open_runtime
-
-    runtime = await open_runtime(settings, socket_mode=True)
-    await runtime.start()
-    freeze_heap()
-    handler = AsyncSocketModeHandler(runtime.bolt, settings.secret("slack_app_token"))
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    await handler.connect_async()  # type: ignore[no-untyped-call]
-    try:
-        await stop.wait()
-    finally:
-        await handler.close_async()  # type: ignore[no-untyped-call]
-        await runtime.aclose()
 
 
 async def _print_card(settings: Settings, command: str, text: str, *, as_json: bool) -> int:

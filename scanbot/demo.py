@@ -368,7 +368,7 @@ def _print_thread(tour: Tour, parent: dict[str, Any]) -> None:
 
 async def _run_with_real_slack(world: SandboxWorld) -> int:
     """Real workspace, sandbox as the API: `serve` (or Socket Mode with SLACK_APP_TOKEN)."""
-    from scanbot.cli import serve_runtime, socket_runtime
+    from scanbot.runtimes import serve_runtime, socket_runtime
 
     async with _sandbox(world) as sandbox_url:
         base: Settings = load_settings()

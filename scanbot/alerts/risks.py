@@ -28,6 +28,7 @@ def detail_of(risk: Risk) -> RiskDetail:
         threat_level=definition.threat_level,
         target=risk.target or risk.target_label,
         cvss=definition.cvss,
+        accepted=risk.accepted,
     )
 
 

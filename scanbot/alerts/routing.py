@@ -97,9 +97,16 @@ def _alert(
 def _kept_risks(
     risk_ids: Sequence[str], floor: int, risk_details: Mapping[str, RiskDetail]
 ) -> tuple[RiskDetail, ...]:
-    """The risks ranked `floor` or above, most severe first; an id without details is kept."""
+    """The risks ranked `floor` or above, most severe first; an id without details is kept.
+
+    A risk accepted in HostedScan is left out: its users said they do not wish to hear of it
+    (hostedscan-api.md), so it is never alerted as new."""
     details = (risk_details.get(risk_id) or RiskDetail(risk_id=risk_id) for risk_id in risk_ids)
-    kept = (detail for detail in details if severity_rank(detail.threat_level) >= floor)
+    kept = (
+        detail
+        for detail in details
+        if not detail.accepted and severity_rank(detail.threat_level) >= floor
+    )
     return tuple(sorted(kept, key=most_severe_first))
 
 

@@ -15,64 +15,31 @@ from collections import defaultdict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
-
-from aiohttp import ClientError
-from slack_sdk.errors import SlackApiError
-from slack_sdk.web.async_client import AsyncWebClient
+from typing import TYPE_CHECKING
 
 from scanbot.domain.clock import utcnow
 from scanbot.domain.events import Alert, EventKind
 from scanbot.domain.outbox import OutboxRow, SendOutcome
 from scanbot.domain.threads import TriageView, card_key
 from scanbot.failpoints import failpoint
+from scanbot.slack import sentences
 from scanbot.slack.cards import threads as thread_cards
 from scanbot.slack.kit import Message
+from scanbot.slack.notifier import (
+    Notifier,
+    OutcomeUnknown,
+    Paused,
+    Refused,
+    RetryLater,
+    SlackFailure,
+    notifier_for,
+)
 from scanbot.store import Store
 
+if TYPE_CHECKING:
+    from slack_sdk.web.async_client import AsyncWebClient
+
 log = logging.getLogger(__name__)
-
-# Errors no retry will fix: the row is parked with the reason for an admin to see.
-PERMANENT_ERRORS = frozenset(
-    {
-        "channel_not_found",
-        "not_in_channel",
-        "is_archived",
-        "invalid_blocks",
-        "invalid_blocks_format",
-        "msg_blocks_too_long",
-        "msg_too_long",
-        "no_text",
-        "invalid_arguments",
-        "restricted_action",
-        "restricted_action_read_only_channel",
-        "restricted_action_thread_only_channel",
-        "cannot_reply_to_message",
-        "thread_not_found",
-    }
-)
-# Errors that stop every channel at once: pause sending until auth.test passes again.
-APP_WIDE_ERRORS = frozenset(
-    {
-        "invalid_auth",
-        "not_authed",
-        "token_revoked",
-        "token_expired",
-        "account_inactive",
-        "missing_scope",
-        "team_access_not_granted",
-        "ekm_access_denied",
-    }
-)
-# A channel that is gone: its subscriptions are disabled, with a log line.
-CHANNEL_GONE_ERRORS = frozenset({"channel_not_found", "is_archived"})
-TRANSIENT_ERRORS = frozenset(
-    {"ratelimited", "internal_error", "fatal_error", "service_unavailable", "request_timeout"}
-)
-
-
-class SendingPaused(Exception):
-    """Slack refused the app itself (token revoked, ...): nothing can be sent until fixed."""
 
 
 @dataclass
@@ -97,7 +64,7 @@ class SendReport:
 class Sender:
     def __init__(
         self,
-        slack: AsyncWebClient,
+        slack: Notifier | AsyncWebClient,
         store: Store,
         *,
         digest_threshold: int = 10,
@@ -110,7 +77,8 @@ class Sender:
         monotonic: Callable[[], float] = time.monotonic,
         quiet: Callable[[Alert], Awaitable[bool]] | None = None,
     ) -> None:
-        self._slack = slack
+        """`slack`: the app's notifier (a bare client gets one on `clock`)."""
+        self._slack = notifier_for(slack, clock=clock)
         self._quiet = quiet  # whether an alert waits for its channel's quiet hours to end
         self._store = store
         self._digest_threshold = digest_threshold
@@ -139,13 +107,13 @@ class Sender:
                     *(self._deliver_channel(c, r, report) for c, r in by_channel.items())
                 )
                 await self._edit_parents(report)
-            except SendingPaused as exc:
-                report.paused = str(exc)
-                await self._store.state.set_sending_paused(str(exc))
+            except Paused as paused:
+                report.paused = paused.error
+                await self._store.state.set_sending_paused(paused.error)
                 log.error(
                     "sending paused: Slack refused the app (%s); fix the token or "
                     "scopes, then scanbot resumes by itself",
-                    exc,
+                    paused.error,
                 )
         if rows or report.edited or report.paused:
             log.info("%s", report.line())
@@ -156,12 +124,10 @@ class Sender:
         if not paused:
             return True
         try:
-            await self._slack.auth_test()
-        except SlackApiError as exc:
-            report.paused = str(exc.response.get("error", paused))
-            return False
-        except (ClientError, TimeoutError, OSError):
-            report.paused = str(paused)
+            await self._slack.check_auth()
+        except SlackFailure as failure:
+            # Slack's answer says why; without one, the reason sending paused still holds.
+            report.paused = failure.error if failure.status is not None else str(paused)
             return False
         await self._store.state.set_sending_paused(None)
         log.info("Slack accepts the app again: sending resumes")
@@ -216,7 +182,7 @@ class Sender:
                 alert.channel_id,
                 message,
                 thread_ts=thread.parent_ts,
-                reply_broadcast=alert.broadcast,
+                broadcast=alert.broadcast,
             )
             if ts is not None:
                 await self._store.outbox.mark_sent(row.id, ts)
@@ -251,55 +217,54 @@ class Sender:
         message: Message,
         *,
         group: Sequence[OutboxRow] = (),
-        **options: Any,
+        thread_ts: str | None = None,
+        broadcast: bool = False,
     ) -> tuple[SendOutcome, str | None]:
-        """Post, paced per channel. Returns (outcome, ts); on failure the rows are updated."""
+        """Post (a reply under `thread_ts` if given), paced per channel. Returns (outcome,
+        ts); on failure the rows are updated."""
         rows = list(group) or [row]
         await self._wait_for_slot(channel_id)
         failpoint("send:before_post")
         try:
-            response = await self._slack.chat_postMessage(
-                channel=channel_id,
-                text=message["text"],
-                blocks=message["blocks"],
-                unfurl_links=False,
-                unfurl_media=False,
-                **options,
-            )
-        except SlackApiError as exc:
-            return await self._failed(rows, channel_id, exc), None
-        except (ClientError, TimeoutError, OSError) as exc:
-            await self._retry(rows, f"connection: {exc.__class__.__name__}")
-            return SendOutcome.RETRY, None
+            if thread_ts is None:
+                ts = await self._slack.post(channel_id, message)
+            else:
+                ts = await self._slack.reply(channel_id, thread_ts, message, broadcast=broadcast)
+        except SlackFailure as failure:
+            return await self._failed(rows, channel_id, failure), None
         failpoint("send:after_post")
-        return SendOutcome.SENT, str(response["ts"])
+        return SendOutcome.SENT, ts
 
     async def _failed(
-        self, rows: list[OutboxRow], channel_id: str, exc: SlackApiError
+        self, rows: list[OutboxRow], channel_id: str, failure: SlackFailure
     ) -> SendOutcome:
-        error = str(exc.response.get("error", "unknown"))
-        status = exc.response.status_code
-        if error in APP_WIDE_ERRORS:
+        """What a failed post means for its rows (Paused propagates: it stops the round)."""
+        error = failure.error
+        if isinstance(failure, Paused):
             for row in rows:  # not the rows' fault: back to pending, no attempt counted
                 await self._store.outbox.mark_retry(row.id, error, self._clock())
-            raise SendingPaused(error)
-        if error in PERMANENT_ERRORS:
+            raise failure
+        if isinstance(failure, Refused):
             for row in rows:
                 await self._store.outbox.park(row.id, error)
-            log.warning("parked %d alert(s) for %s: %s", len(rows), channel_id, _hint(error))
-            if error in CHANNEL_GONE_ERRORS:
+            log.warning(
+                "parked %d alert(s) for %s: %s", len(rows), channel_id, sentences.park_hint(error)
+            )
+            if failure.channel_gone:
                 disabled = await self._store.subscriptions.disable_channel(channel_id, error)
                 log.warning("disabled %d subscription(s) of %s: %s", disabled, channel_id, error)
                 return SendOutcome.CHANNEL_GONE
             return SendOutcome.PARKED
-        if status == 429 or error == "ratelimited":
-            retry_after = float(exc.response.headers.get("Retry-After", 1) or 1)
-            self._next_slot[channel_id] = self._monotonic() + retry_after
-            await self._retry(rows, error, at_least=retry_after)
+        if isinstance(failure, RetryLater) and failure.after is not None:
+            self._next_slot[channel_id] = self._monotonic() + failure.after
+            await self._retry(rows, error, at_least=failure.after)
             return SendOutcome.RETRY
-        if status >= 500 or error in TRANSIENT_ERRORS:
-            await self._retry(rows, f"{error} (HTTP {status})")
+        if isinstance(failure, RetryLater | OutcomeUnknown):
+            # OutcomeUnknown: the post may have shown; sent again, it may show twice (the one
+            # window of the outbox's exactly-once, see README).
+            await self._retry(rows, failure.detail)
             return SendOutcome.RETRY
+        # Parked: an answer the notifier does not know.
         for row in rows:  # an error this code does not know: retry a few times, then park
             if row.attempts + 1 >= self._max_attempts:
                 await self._store.outbox.park(row.id, error)
@@ -334,45 +299,32 @@ class Sender:
             if self._next_edit > now:
                 await self._sleep(self._next_edit - now)
             self._next_edit = max(now, self._next_edit) + self._edit_interval
-            message = thread_cards.parent_card(thread.summary, triage=view, now=self._clock())
             try:
-                await self._slack.chat_update(
-                    channel=thread.channel_id,
-                    ts=thread.parent_ts,
-                    text=message["text"],
-                    blocks=message["blocks"],
+                await self._slack.edit_parent(
+                    thread.channel_id, thread.parent_ts, thread.summary, view
                 )
-            except SlackApiError as exc:
-                error = str(exc.response.get("error", "unknown"))
-                if error in APP_WIDE_ERRORS:
-                    raise SendingPaused(error) from exc
-                if error in PERMANENT_ERRORS | {"message_not_found", "cant_update_message"}:
-                    # The parent is gone or frozen: stop trying; replies still go to its thread.
-                    await self._store.threads.mark_shown(
-                        thread.scan_id, thread.channel_id, card_key(thread.summary, view)
-                    )
-                log.warning(
-                    "could not edit the parent of %s in %s: %s",
-                    thread.scan_id,
-                    thread.channel_id,
-                    error,
+            except Paused:
+                raise
+            except Refused as refused:
+                # The parent is gone or frozen: stop trying; replies still go to its thread.
+                await self._store.threads.mark_shown(
+                    thread.scan_id, thread.channel_id, card_key(thread.summary, view)
                 )
+                self._edit_failed(thread.scan_id, thread.channel_id, refused)
                 continue
-            except (ClientError, TimeoutError, OSError) as exc:
-                log.warning("could not edit a parent: %s", exc.__class__.__name__)
+            except SlackFailure as failure:  # tried again next round: the key still differs
+                self._edit_failed(thread.scan_id, thread.channel_id, failure)
                 continue
             await self._store.threads.mark_shown(
                 thread.scan_id, thread.channel_id, card_key(thread.summary, view)
             )
             report.edited += 1
 
-
-def _hint(error: str) -> str:
-    hints = {
-        "not_in_channel": "not_in_channel: invite scanbot to the channel (/invite @scanbot), "
-        "or grant the chat:write.public scope",
-        "channel_not_found": "channel_not_found: the channel was deleted, or is private and "
-        "scanbot is not in it",
-        "is_archived": "is_archived: the channel is archived",
-    }
-    return hints.get(error, error)
+    @staticmethod
+    def _edit_failed(scan_id: str, channel_id: str, failure: SlackFailure) -> None:
+        if failure.status is None:
+            log.warning("could not edit a parent: %s", failure.wire)
+        else:
+            log.warning(
+                "could not edit the parent of %s in %s: %s", scan_id, channel_id, failure.error
+            )

@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from slack_sdk.errors import SlackApiError
-from slack_sdk.web.async_client import AsyncWebClient
 
 from scanbot.alerts.cycle import CycleReport, Poller
 from scanbot.alerts.leader import Leadership
@@ -22,12 +21,16 @@ from scanbot.alerts.sender import Sender, SendReport
 from scanbot.domain.clock import utcnow
 from scanbot.hostedscan.webhooks import WebhookEvent
 from scanbot.slack.cards import admin as admin_cards
+from scanbot.slack.notifier import Notifier, SlackFailure
 from scanbot.store import Store
 from scanbot.triage.service import Triage
 
 log = logging.getLogger(__name__)
 
 PRUNE_EVERY = 60  # cycles
+# Seconds a stop lets a scheduled job under way finish before cancelling it (a cycle cut
+# short is safe: its observation is one transaction, its sends are keyed).
+STOP_GRACE = 1.0
 
 
 @dataclass
@@ -46,7 +49,7 @@ class AlertService:
         sender: Sender,
         store: Store,
         leadership: Leadership,
-        slack: AsyncWebClient,
+        slack: Notifier,
         *,
         poll_interval: float = 60.0,
         deliver_interval: float = 5.0,
@@ -68,6 +71,8 @@ class AlertService:
         self._triage = triage
         self._scheduler: AsyncIOScheduler | None = None
         self._tick_lock = asyncio.Lock()
+        self._jobs: set[asyncio.Task[Any]] = set()
+        self._stopping = False
         self.leading = False
 
     # -- the jobs -------------------------------------------------------------------------
@@ -161,21 +166,35 @@ class AlertService:
             return
         message = admin_cards.admin_note(note)
         try:
-            await self._slack.chat_postMessage(
-                channel=self._admin_channel, text=message["text"], blocks=message["blocks"]
-            )
-        except SlackApiError as exc:
-            log.error("could not tell SCANBOT_ADMIN_CHANNEL: %s", exc.response.get("error"))
+            await self._slack.notice(self._admin_channel, message)
+        except SlackFailure as failure:
+            log.error("could not tell SCANBOT_ADMIN_CHANNEL: %s", failure.error)
 
     # -- scheduling -----------------------------------------------------------------------
 
+    async def _scheduled(self, job: Callable[[], Awaitable[object]]) -> None:
+        """A job as the scheduler runs it: stop() may cancel it, without a traceback."""
+        task = asyncio.current_task()
+        assert task is not None  # the scheduler runs each job in a task of its own
+        self._jobs.add(task)
+        try:
+            await job()
+        except asyncio.CancelledError:
+            if not self._stopping:
+                raise
+            log.info("stopped %s under way: shutting down", getattr(job, "__name__", "a job"))
+        finally:
+            self._jobs.discard(task)
+
     def start(self) -> None:
         """Start the jobs; call inside the running event loop (APScheduler 3 needs it)."""
+        self._stopping = False
         scheduler = AsyncIOScheduler()
         jitter = max(1, int(self._poll_interval / 10))
         scheduler.add_job(
-            self.tick,
+            self._scheduled,
             "interval",
+            args=[self.tick],
             seconds=self._poll_interval,
             jitter=jitter,
             max_instances=1,
@@ -185,8 +204,9 @@ class AlertService:
             id="poll",
         )
         scheduler.add_job(
-            self.deliver_tick,
+            self._scheduled,
             "interval",
+            args=[self.deliver_tick],
             seconds=self._deliver_interval,
             max_instances=1,
             coalesce=True,
@@ -196,7 +216,15 @@ class AlertService:
         self._scheduler = scheduler
 
     async def stop(self) -> None:
+        """Stop the jobs: one under way gets STOP_GRACE seconds, then is cancelled (the
+        scheduler's shutdown cancels what still runs)."""
+        self._stopping = True
         if self._scheduler is not None:
+            self._scheduler.pause()
+            running = [task for task in self._jobs if not task.done()]
+            if running:
+                await asyncio.wait(running, timeout=STOP_GRACE)
             self._scheduler.shutdown(wait=False)
             self._scheduler = None
+            await asyncio.gather(*self._jobs, return_exceptions=True)
         await self._leadership.release()

@@ -88,6 +88,7 @@ class RiskDetail(Value):
     threat_level: str = ""  # LOW, MEDIUM, HIGH, or anything else (see domain.severity)
     target: str = ""
     cvss: str | None = None
+    accepted: bool = False  # accepted in HostedScan: never alerted as new
 
 
 class Alert(Value):

@@ -25,6 +25,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
+from scanbot.sandbox.slack_socket import FakeSocketMode
+
 RESPONSE_URL = "response_url"
 # Slack takes at most this many posts per response_url.
 RESPONSE_URL_POSTS = 5
@@ -88,10 +90,16 @@ class FakeSlack:
         self,
         *,
         bot_token: str = "xoxb-fake",  # noqa: S107 - a fake server's fake token
+        app_token: str = "xapp-1-fake",  # noqa: S107 - the app-level token, for Socket Mode
         team_id: str = "T0FAKE",
         bot_user_id: str = "U0BOT",
+        socket_mode: FakeSocketMode | None = None,
     ) -> None:
         self.bot_token = bot_token
+        self.app_token = app_token
+        # apps.connections.open hands out this server's websocket URLs (Socket Mode).
+        self.socket_mode = socket_mode
+        self.revoked_tokens: set[str] = set()
         self.team_id = team_id
         self.bot_user_id = bot_user_id
         self.bot_id = "B" + bot_user_id.removeprefix("U")
@@ -127,6 +135,7 @@ class FakeSlack:
             "users.conversations": self._users_conversations,
             "chat.getPermalink": self._permalink,
             "conversations.open": self._conversations_open,
+            "apps.connections.open": self._connections_open,
         }
         self.app = Starlette(
             routes=[
@@ -235,8 +244,9 @@ class FakeSlack:
             return JSONResponse({"ok": False, "error": e.error})
         token = _bearer(request) or _str_or_none(body.get("token"))
         self.calls.append(SlackCall(method, body, token, time.monotonic()))
-        if token != self.bot_token:
-            return JSONResponse({"ok": False, "error": "invalid_auth"})
+        refused = self._refuse(method, token)
+        if refused is not None:
+            return JSONResponse({"ok": False, "error": refused})
         faulted = await self._apply_fault(method, _api_fault_response)
         if faulted is not None:
             return faulted
@@ -247,6 +257,17 @@ class FakeSlack:
             return JSONResponse({"ok": True, **handler(body, request)})
         except _SlackError as e:
             return JSONResponse({"ok": False, "error": e.error})
+
+    def _refuse(self, method: str, token: str | None) -> str | None:
+        """Slack's answer to a token that may not call `method`, or None."""
+        if token is not None and token in self.revoked_tokens:
+            return "token_revoked"
+        wanted = self.app_token if method == "apps.connections.open" else self.bot_token
+        if token == wanted:
+            return None
+        if token in (self.app_token, self.bot_token):
+            return "not_allowed_token_type"  # a bot token for Socket Mode, or the other way
+        return "invalid_auth"
 
     async def _response_url(self, request: Request) -> Response:
         key = request.path_params["key"]
@@ -403,6 +424,11 @@ class FakeSlack:
             share["thread_ts"] = body.get("thread_ts")
             self._post_message({k: v for k, v in share.items() if v}, request)
         return {"files": files}
+
+    def _connections_open(self, body: Json, request: Request) -> Json:
+        if self.socket_mode is None or self.socket_mode.url is None:
+            raise _SlackError("internal_error")  # no Socket Mode server behind this fake
+        return {"url": self.socket_mode.new_url()}
 
     def _conversations_info(self, body: Json, request: Request) -> Json:
         channel = _require(body, "channel", "channel_not_found")

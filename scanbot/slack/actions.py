@@ -5,7 +5,8 @@ within one message. A new meaning gets a new version (`scanbot:v2:...`) instead 
 changing an old one; `ANY_SCANBOT_ACTION` lets a listener answer versions it no longer
 knows with a sentence rather than silence.
 
-What a value or a view's private_metadata names is trusted only when checked: a button's
+This module writes values; `scanbot.slack.payloads` reads them back. What a value or a
+view's private_metadata names is trusted only when checked: a button's
 scan id is looked up with the channel the click came from (Slack's, not the value's), and
 a view's private_metadata, which must name its channel, is sealed (`seal`, `unseal`).
 """
@@ -49,6 +50,7 @@ ANY_SCANBOT_ACTION: re.Pattern[str] = re.compile(r"\Ascanbot:")
 MAX_VALUE = 2000  # Slack's limit on a button value
 MAX_BLOCK_ID = 255
 NEXT_VERSION = 1
+ASSIGN_METADATA_VERSION = 2  # 2: sealed (`seal`); 1 was plain JSON, now refused
 
 # `<`, `>` and `&` only ever occur inside JSON strings here, so their \u escapes decode to
 # the same value while keeping mrkdwn control characters out of the payload.
@@ -88,15 +90,6 @@ def triage_block_id(scan_id: str) -> str | None:
     return block_id if len(block_id) <= MAX_BLOCK_ID else None
 
 
-def parse_triage_block_id(block_id: str) -> str:
-    """The scan id in a `triage_block_id`; ValueError on anything else."""
-    prefix = f"{TRIAGE_BLOCK}:"
-    scan_id = block_id.removeprefix(prefix)
-    if not block_id.startswith(prefix) or triage_block_id(scan_id) != block_id:
-        raise ValueError("not a scanbot triage block id")
-    return scan_id
-
-
 # What scanbot's sealing key is derived for: another use of the same secret gets another key.
 SEAL_KEY_PURPOSE = b"scanbot:private_metadata:v1"
 SEAL_CHARS = 43  # an HMAC-SHA256 in base64url, unpadded
@@ -128,6 +121,17 @@ def _mac(text: str, key: bytes) -> str:
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
 
+def assign_metadata(scan_id: str, channel_id: str, message_ts: str, key: bytes) -> str:
+    """The assign window's private_metadata: the thread it is about, sealed with `key`."""
+    thread = {
+        "v": ASSIGN_METADATA_VERSION,
+        "scan": scan_id,
+        "channel": channel_id,
+        "ts": message_ts,
+    }
+    return seal(compact_json(thread), key)
+
+
 def compact_json(payload: object) -> str:
     """Compact JSON with no raw `<`, `>` or `&`, for values and private_metadata."""
     return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).translate(_JSON_UNSAFE)
@@ -140,24 +144,3 @@ def next_value(query_words: str, offset: int) -> str | None:
     payload = {"v": NEXT_VERSION, "q": query_words, "o": offset}
     value = compact_json(payload)
     return value if len(value) <= MAX_VALUE else None
-
-
-def parse_next_value(value: str) -> tuple[str, int]:
-    """`(query_words, offset)` from a "Next" value; ValueError on anything malformed."""
-    if len(value) > MAX_VALUE:
-        raise ValueError("Next value is longer than any button value")
-    try:
-        payload = json.loads(value)
-    except RecursionError as exc:  # deeply nested arrays: not ours
-        raise ValueError("Next value is not a scanbot value") from exc
-    if not isinstance(payload, dict) or set(payload) != {"v", "q", "o"}:
-        raise ValueError("Next value does not have the keys v, q and o")
-    version, words, offset = payload["v"], payload["q"], payload["o"]
-    # `type(...) is int`: JSON's true and 1.0 are not versions or offsets.
-    if type(version) is not int or version != NEXT_VERSION:
-        raise ValueError(f"Next value has an unknown version: {version!r:.20}")
-    if not isinstance(words, str):
-        raise ValueError("Next value's query is not a string")
-    if type(offset) is not int or offset < 0:
-        raise ValueError("Next value's offset is not a whole number >= 0")
-    return words, offset

@@ -1,7 +1,7 @@
 """What scanbot answers to a command or a click: HostedScan data in, a Block Kit message out.
 
-Every failure becomes one sentence here, in one place; the log gets the cause. Nothing in
-this module talks to Slack: listeners and the CLI send or print what it returns.
+Every failure becomes one sentence (worded in `slack.sentences`); the log gets the cause.
+Nothing in this module talks to Slack: listeners and the CLI send or print what it returns.
 """
 
 from __future__ import annotations
@@ -14,8 +14,6 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from scanbot.hostedscan import (
-    BadRequest,
-    BadResponse,
     HostedScanClient,
     HostedScanError,
     InvalidScanId,
@@ -35,9 +33,10 @@ from scanbot.scans.parse import (
     parse_scan_command,
     parse_scans_command,
 )
-from scanbot.slack import actions, kit
+from scanbot.slack import kit, sentences
 from scanbot.slack.cards import scans as scan_cards
 from scanbot.slack.kit import Message
+from scanbot.slack.payloads import NextPage
 from scanbot.slack.text import escape, truncate
 
 log = logging.getLogger(__name__)
@@ -88,7 +87,7 @@ class Answers:
         if isinstance(command, ListScans):
             return await self._list(command.query.words(), command.offset)
         if self._channel_commands is None or not channel_id:
-            return Reply.failure("That acts on a Slack channel: run it in Slack.")
+            return Reply.failure(sentences.NEEDS_A_CHANNEL)
         channel_commands = self._channel_commands
 
         async def handle() -> Reply:
@@ -112,23 +111,14 @@ class Answers:
 
         return await self._guarded(fetch, scan_id=scan_id)
 
-    async def next_page(self, value: str) -> Reply:
+    async def next_page(self, page: NextPage) -> Reply:
         """The "Next" button: the same query, the following screen."""
-        try:
-            words, offset = actions.parse_next_value(value)
-        except ValueError:
-            log.warning("unreadable Next button value (%d chars)", len(value))
-            return Reply.failure(
-                "This button's data could not be read. Run `/scans` again for a fresh list."
-            )
-        return await self._list(words, offset)
+        return await self._list(page.words, page.offset)
 
     async def _list(self, words: str, offset: int) -> Reply:
         command = parse_list_command(words)  # never a subcommand, whatever the button says
         if not isinstance(command, ListScans):  # a button made by an older, different parser
-            return Reply.failure(
-                "This button's data could not be read. Run `/scans` again for a fresh list."
-            )
+            return Reply.failure(sentences.BUTTON_UNREADABLE)
         query = command.query
 
         async def fetch() -> Reply:
@@ -148,36 +138,18 @@ class Answers:
             return self._explain(exc, scan_id)
 
     def _explain(self, exc: Exception, scan_id: str | None) -> Reply:
-        shown_id = truncate(escape(scan_id or ""), 80)
-        if isinstance(exc, InvalidScanId):
-            return Reply.failure(
-                f"`{shown_id}` is not a scan id: ids are letters, digits, `_` and `-`, "
-                "at most 128 characters. Run `/scans` to find one."
-            )
-        if isinstance(exc, NotFound):
-            return Reply.failure(
-                f"HostedScan has no scan `{shown_id}`. Check the id, or run `/scans` to list them."
-            )
-        if isinstance(exc, Unauthorized):
-            log.error("HostedScan rejected the API key: %s", exc)
-            return Reply.failure(
-                "HostedScan rejected scanbot's API key. Ask an admin to check the "
-                "`HOSTEDSCAN_API_KEY` setting."
-            )
-        if isinstance(exc, RateLimited | Unavailable | TimeoutError):
-            log.warning("HostedScan did not answer in time: %s", exc.__class__.__name__)
-            return Reply.failure(
-                "HostedScan is busy or not answering right now. Try again in a minute."
-            )
+        """One sentence for the person (`sentences.command_failed`); the cause for the log,
+        with an error reference both name when the log is where the answer is."""
         reference = error_reference()
-        if isinstance(exc, BadRequest | BadResponse | HostedScanError):
+        if isinstance(exc, InvalidScanId | NotFound):
+            pass  # the person's id: the sentence says everything
+        elif isinstance(exc, Unauthorized):
+            log.error("HostedScan rejected the API key: %s", exc)
+        elif isinstance(exc, RateLimited | Unavailable | TimeoutError):
+            log.warning("HostedScan did not answer in time: %s", exc.__class__.__name__)
+        elif isinstance(exc, HostedScanError):
             log.error("HostedScan answer not usable (error reference %s)", reference, exc_info=exc)
-            return Reply.failure(
-                "HostedScan sent an answer scanbot could not use. Try again shortly; if it "
-                f"keeps happening, give an admin the error reference `{reference}`."
-            )
-        log.error("unexpected error (error reference %s)", reference, exc_info=exc)
-        return Reply.failure(
-            f"Sorry, something went wrong inside scanbot (error reference `{reference}`). "
-            "Try again; an admin can find the details in the log."
-        )
+        else:
+            log.error("unexpected error (error reference %s)", reference, exc_info=exc)
+        shown_id = truncate(escape(scan_id or ""), 80)
+        return Reply.failure(sentences.command_failed(exc, shown_id, reference))

@@ -5,9 +5,6 @@ from __future__ import annotations
 
 import logging
 
-from slack_sdk.errors import SlackApiError
-from slack_sdk.web.async_client import AsyncWebClient
-
 from scanbot.scans.parse import (
     ChannelCommand,
     ListSubscriptions,
@@ -18,33 +15,25 @@ from scanbot.scans.parse import (
     SubscribeUsage,
     Unsubscribe,
 )
+from scanbot.slack import sentences
 from scanbot.slack.answers import Reply
 from scanbot.slack.cards import home as home_cards
 from scanbot.slack.cards import subscriptions as subscription_cards
 from scanbot.slack.cards import summaries as summary_cards
-from scanbot.slack.text import escape, user_mention
+from scanbot.slack.notifier import Notifier, SlackFailure
+from scanbot.slack.text import user_mention
 from scanbot.store import Store, TooManySubscriptions
 from scanbot.summaries.commands import SummaryCommands, user_timezone
 from scanbot.triage.service import Triage
 
 log = logging.getLogger(__name__)
 
-CANNOT_POST = {
-    "not_in_channel": "scanbot is not in this channel: invite it with `/invite @scanbot`, "
-    "then subscribe again.",
-    "channel_not_found": "scanbot cannot see this channel: in a private channel, invite it with "
-    "`/invite @scanbot`; in a public one, ask an admin to grant the `chat:write.public` scope "
-    "and reinstall the app.",
-    "is_archived": "This channel is archived: scanbot cannot post here.",
-    "restricted_action": "This workspace does not let scanbot post here; ask an admin.",
-}
-
 
 class ChannelCommandHandler:
     def __init__(
         self,
         store: Store,
-        slack: AsyncWebClient,
+        slack: Notifier,
         triage: Triage,
         *,
         admins: frozenset[str] = frozenset(),
@@ -74,7 +63,7 @@ class ChannelCommandHandler:
             return Reply(summary_cards.with_schedules(listing, schedules))
         if self._admins and user_id not in self._admins:
             who = ", ".join(user_mention(admin) for admin in sorted(self._admins))
-            return Reply.failure(f"Only scanbot's admins can change this channel's alerts: {who}.")
+            return Reply.failure(sentences.admins_only(who))
         if isinstance(command, Unsubscribe):
             removed = await self._store.subscriptions.remove(channel_id, command.subscription_id)
             return Reply(subscription_cards.unsubscribed(removed, command.subscription_id))
@@ -100,21 +89,15 @@ class ChannelCommandHandler:
                 tz=tz,
             )
         except TooManySubscriptions as full:
-            return Reply.failure(
-                f"This channel already has {full.limit} alert subscriptions, the most it "
-                "can have: remove one with `/scans unsubscribe &lt;n&gt;` (`/scans "
-                "subscriptions` lists their numbers), then subscribe again."
-            )
+            return Reply.failure(sentences.too_many_subscriptions(full.limit))
         # Say it in the channel: that also proves scanbot can post there.
         announcement = subscription_cards.subscription_announcement(subscription, user_id)
         try:
-            await self._slack.chat_postMessage(
-                channel=channel_id, text=announcement["text"], blocks=announcement["blocks"]
-            )
-        except SlackApiError as exc:
-            error = str(exc.response.get("error", "unknown"))
+            await self._slack.notice(channel_id, announcement)
+        except SlackFailure as failure:
             await self._store.subscriptions.remove(channel_id, subscription.id)
-            log.warning("subscribing %s failed: scanbot cannot post there (%s)", channel_id, error)
-            reason = CANNOT_POST.get(error, f"Slack refused scanbot's post here ({escape(error)}).")
-            return Reply.failure(f"Not subscribed. {reason}")
+            log.warning(
+                "subscribing %s failed: scanbot cannot post there (%s)", channel_id, failure.error
+            )
+            return Reply.failure(sentences.not_subscribed(failure.error))
         return Reply(subscription_cards.subscribed(subscription))

@@ -7,26 +7,16 @@ import logging
 import time
 from collections.abc import Callable
 
-from aiohttp import ClientError
-from slack_sdk.errors import SlackApiError
-from slack_sdk.web.async_client import AsyncWebClient
+from scanbot.slack.notifier import Notifier, SlackFailure
+from scanbot.slack.sentences import GUEST_REFUSAL, UNVERIFIED
 
 log = logging.getLogger(__name__)
-
-GUEST_REFUSAL = (
-    "Sorry: scan results are sensitive, so scanbot does not show them to guests or to "
-    "people from other organisations. Ask a member of this workspace for what you need."
-)
-UNVERIFIED = (
-    "scanbot could not check who you are with Slack just now, so it shows no scan data. "
-    "Try again in a minute; if it keeps happening, ask an admin (scanbot needs `users:read`)."
-)
 
 
 class People:
     def __init__(
         self,
-        slack: AsyncWebClient,
+        slack: Notifier,
         *,
         allow_guests: bool = False,
         ttl: float = 600.0,
@@ -47,14 +37,10 @@ class People:
         if cached is not None and self._monotonic() - cached[1] < self._ttl:
             return None if cached[0] else GUEST_REFUSAL
         try:
-            response = await self._slack.users_info(user=user_id)
-        except SlackApiError as exc:
-            log.warning("users.info failed (%s): refusing scan data", exc.response.get("error"))
+            user = await self._slack.user(user_id)
+        except SlackFailure as failure:
+            log.warning("users.info failed (%s): refusing scan data", failure.wire or failure.error)
             return UNVERIFIED
-        except (ClientError, TimeoutError, OSError) as exc:
-            log.warning("users.info failed (%s): refusing scan data", exc.__class__.__name__)
-            return UNVERIFIED
-        user = response.get("user") or {}
         member = not (
             user.get("is_restricted")
             or user.get("is_ultra_restricted")

@@ -7,15 +7,12 @@ import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 
-from aiohttp import ClientError
-from slack_sdk.errors import SlackApiError
-from slack_sdk.web.async_client import AsyncWebClient
-
 from scanbot.domain.clock import utcnow
 from scanbot.domain.summaries import WEEKLY
 from scanbot.scans.parse import ScheduleSummary, SummaryCommand, known_zone
 from scanbot.slack.answers import Reply
 from scanbot.slack.cards import summaries as summary_cards
+from scanbot.slack.notifier import Notifier, SlackFailure
 from scanbot.store import Store
 
 log = logging.getLogger(__name__)
@@ -23,17 +20,14 @@ log = logging.getLogger(__name__)
 DEFAULT_ZONE = "UTC"
 
 
-async def user_timezone(slack: AsyncWebClient, user_id: str) -> str:
+async def user_timezone(slack: Notifier, user_id: str) -> str:
     """The IANA time zone Slack has for `user_id` (`users.info`'s `tz`), else UTC."""
     try:
-        response = await slack.users_info(user=user_id)
-    except SlackApiError as exc:
-        log.warning("users.info failed (%s): using UTC", exc.response.get("error"))
+        user = await slack.user(user_id)
+    except SlackFailure as failure:
+        log.warning("users.info failed (%s): using UTC", failure.detail)
         return DEFAULT_ZONE
-    except (ClientError, TimeoutError, OSError) as exc:
-        log.warning("users.info failed (%s): using UTC", exc.__class__.__name__)
-        return DEFAULT_ZONE
-    zone = (response.get("user") or {}).get("tz")
+    zone = user.get("tz")
     return zone if isinstance(zone, str) and known_zone(zone) else DEFAULT_ZONE
 
 
@@ -41,7 +35,7 @@ class SummaryCommands:
     def __init__(
         self,
         store: Store,
-        slack: AsyncWebClient,
+        slack: Notifier,
         *,
         changed: Callable[[], Awaitable[object]] | None = None,
         clock: Callable[[], datetime] = utcnow,

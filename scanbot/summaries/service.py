@@ -16,16 +16,15 @@ import logging
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from aiohttp import ClientError
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
-from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from scanbot.domain.clock import utcnow
 from scanbot.domain.events import Alert
 from scanbot.domain.summaries import DAILY, DailyCount, QueuedSummary, SummarySchedule
 from scanbot.hostedscan import HostedScanClient, HostedScanError
+from scanbot.slack.notifier import Notifier, Refused, SlackFailure, notifier_for
 from scanbot.slack.text import escape
 from scanbot.store import Store
 from scanbot.summaries.card import NOT_ENOUGH_HISTORY, posture_summary, quiet_release
@@ -48,12 +47,7 @@ RETRY_AFTER = timedelta(minutes=5)
 MAX_ATTEMPTS = 6
 SAFETY_NET_MINUTES = 1  # also how soon held alerts go out after quiet hours end
 JOB_PREFIX = "summary:"
-# Slack errors no retry will fix: the summary is parked (an admin sees it in /healthz).
-# (A refused token is not one: it is retried, as the alert sender waits for a fixed token.)
-PERMANENT = frozenset(
-    {"channel_not_found", "not_in_channel", "is_archived", "restricted_action", "invalid_blocks",
-     "msg_blocks_too_long", "cannot_dm_bot"}
-)  # fmt: skip
+CHART_TITLE = "Open risks by threat level, last 8 weeks"
 
 
 async def compute_posture(
@@ -95,14 +89,14 @@ class SummaryService:
         self,
         store: Store,
         hostedscan: HostedScanClient,
-        slack: AsyncWebClient,
+        slack: Notifier | AsyncWebClient,
         *,
         due: DueDays | None = None,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self._store = store
         self._hostedscan = hostedscan
-        self._slack = slack
+        self._slack = notifier_for(slack, clock=clock)
         self._due = due or DueDays()
         self._clock = clock
         self._scheduler: AsyncIOScheduler | None = None
@@ -169,15 +163,10 @@ class SummaryService:
             chart_note=None if chart else NOT_ENOUGH_HISTORY,
         )
         try:
-            response = await self._slack.chat_postMessage(
-                channel=schedule.channel_id, text=message["text"], blocks=message["blocks"]
-            )
-        except SlackApiError as exc:
-            error = str(exc.response.get("error", "unknown"))
-            return await self._failed(queued, error, now, permanent=error in PERMANENT)
-        except (ClientError, TimeoutError, OSError) as exc:
-            return await self._failed(queued, exc.__class__.__name__, now, permanent=False)
-        ts = str(response.get("ts") or "") or None
+            ts: str | None = await self._slack.notice(schedule.channel_id, message) or None
+        except SlackFailure as failure:
+            refused = isinstance(failure, Refused)
+            return await self._failed(queued, failure.detail, now, permanent=refused)
         await self._store.summaries.sent(queued, ts, posture.open_total, now)
         log.info(
             "sent the %s summary %s to %s", schedule.period, queued.period, schedule.channel_id
@@ -209,17 +198,16 @@ class SummaryService:
         png = await asyncio.to_thread(draw_trend, history)
         self.last_chart = png
         try:
-            await self._slack.files_upload_v2(
-                channel=schedule.channel_id,
-                thread_ts=ts,
-                content=png,
+            await self._slack.upload_file(
+                schedule.channel_id,
+                png,
                 filename=f"scanbot-trend-{now.astimezone(UTC):%Y-%m-%d}.png",
-                title="Open risks by threat level, last 8 weeks",
+                title=CHART_TITLE,
+                comment=f"📈 {CHART_TITLE}",
+                thread_ts=ts,
             )
-        except SlackApiError as exc:  # the summary itself went out: the chart is extra
-            log.warning("trend chart not uploaded (%s)", exc.response.get("error"))
-        except (ClientError, TimeoutError, OSError) as exc:
-            log.warning("trend chart not uploaded (%s)", exc.__class__.__name__)
+        except SlackFailure as failure:  # the summary itself went out: the chart is extra
+            log.warning("trend chart not uploaded (%s)", failure.detail)
 
     async def _failed(
         self, queued: QueuedSummary, error: str, now: datetime, *, permanent: bool
@@ -252,19 +240,12 @@ class SummaryService:
             ids = [row_id for row_id, _ in rows]
             message = quiet_release([alert for _, alert in rows], subscriptions)
             try:
-                response = await self._slack.chat_postMessage(
-                    channel=channel_id, text=message["text"], blocks=message["blocks"]
-                )
-            except SlackApiError as exc:
-                error = str(exc.response.get("error", "unknown"))
-                log.warning("held alerts of %s not released (%s)", channel_id, escape(error))
-                await self._store.summaries.hold_again(ids, error)
+                ts = await self._slack.notice(channel_id, message) or None
+            except SlackFailure as failure:
+                log.warning("held alerts of %s not released (%s)", channel_id, failure.detail)
+                await self._store.summaries.hold_again(ids, failure.detail)
                 continue
-            except (ClientError, TimeoutError, OSError) as exc:
-                log.warning("held alerts of %s not released (%s)", channel_id, type(exc).__name__)
-                await self._store.summaries.hold_again(ids, type(exc).__name__)
-                continue
-            await self._store.summaries.released(ids, str(response.get("ts") or "") or None, now)
+            await self._store.summaries.released(ids, ts, now)
             log.info("released %d alert(s) held by quiet hours in %s", len(ids), channel_id)
             released += 1
         return released

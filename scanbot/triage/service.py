@@ -17,28 +17,18 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Concatenate, NamedTuple, ParamSpec, Protocol
 
-from aiohttp import ClientError
-from slack_sdk.errors import SlackApiError, SlackClientError
-from slack_sdk.web.async_client import AsyncWebClient
-
 from scanbot.alerts.risks import RiskDetails
 from scanbot.domain.clock import utcnow
 from scanbot.domain.events import Alert, RiskDetail
 from scanbot.domain.scans import ScanSummary
 from scanbot.domain.severity import most_severe_first
-from scanbot.domain.threads import AlertThread, SnoozeChoice, TriageView, card_key
-from scanbot.hostedscan import (
-    HostedScanClient,
-    HostedScanError,
-    InvalidScanId,
-    NotFound,
-    RateLimited,
-    Risk,
-    Scan,
-    Unauthorized,
-)
+from scanbot.domain.threads import AlertThread, SnoozeChoice, card_key
+from scanbot.hostedscan import HostedScanClient, HostedScanError, Risk, Scan
+from scanbot.slack import sentences
 from scanbot.slack.kit import Message
-from scanbot.slack.text import escape, user_mention
+from scanbot.slack.notifier import Notifier, SlackFailure
+from scanbot.slack.sentences import INTERNAL_ERROR, NOT_TRACKED, SNOOZE_CHOICES, code
+from scanbot.slack.text import user_mention
 from scanbot.store import Store
 
 log = logging.getLogger(__name__)
@@ -50,30 +40,8 @@ P = ParamSpec("P")
 SCANBOT = "scanbot"
 # Slack calls a listener's follow-up may make at once (permalinks for a list).
 SLACK_CONCURRENCY = 8
-# users.conversations pages read for one Home tab (200 channels a page).
-MAX_CHANNEL_PAGES = 50
 # Report kinds, best first: what a person can open from Slack.
 REPORT_KINDS = (("application/pdf", "pdf", "PDF"), ("text/html", "html", "HTML"))
-
-# Everything a Slack call can fail with: Slack's answer, or no answer at all.
-SLACK_FAILURES = (SlackClientError, ClientError, TimeoutError, OSError)
-
-NOT_TRACKED = (
-    "This alert is no longer tracked: scanbot has forgotten its thread (the scan was "
-    "deleted or is long finished), so nothing was changed."
-)
-INTERNAL_ERROR = "Something went wrong inside scanbot; the details are in its log."
-SNOOZE_CHOICES = "Snooze for 1 hour, 4 hours, 24 hours, or until the next state change."
-_SLACK_HINTS = {
-    "not_in_channel": "scanbot is not in this channel: /invite @scanbot",
-    "channel_not_found": "Slack cannot find this channel for scanbot",
-    "is_archived": "the channel is archived",
-    "ratelimited": "Slack is rate limiting scanbot; try again in a minute",
-    "expired_trigger_id": "the click is too old to open a window; click again",
-    "invalid_trigger_id": "the click is too old to open a window; click again",
-    "missing_scope": "scanbot lacks a Slack permission for this; ask an admin",
-    "message_not_found": "the alert's message is gone",
-}
 
 
 @dataclass(frozen=True)
@@ -117,9 +85,6 @@ class TriageRenderer(Protocol):
     def parse_assign_metadata(self, text: str, *, key: bytes) -> tuple[str, str, str]: ...
     def report_missing(self, scan_id: str) -> Message: ...
     def report_comment(self, scan_id: str, content_type: str, by: str) -> str: ...
-    def parent_card(
-        self, summary: ScanSummary, *, triage: TriageView, now: datetime
-    ) -> Message: ...
 
 
 def _boundary(
@@ -142,7 +107,7 @@ class Triage:
     def __init__(
         self,
         store: Store,
-        slack: AsyncWebClient,
+        slack: Notifier,
         hostedscan: HostedScanClient,
         risk_details: RiskDetails,
         *,
@@ -205,9 +170,9 @@ class Triage:
             scan_id, channel_id, message_ts, thread.assignee, key=self._seal_key
         )
         try:
-            await self._slack.views_open(trigger_id=trigger_id, view=view)
-        except SLACK_FAILURES as exc:
-            return _slack_failed(exc, "open the assign window")
+            await self._slack.open_view(trigger_id, view)
+        except SlackFailure as failure:
+            return _slack_failed(failure, "open the assign window")
         return Outcome(True)
 
     def assign_form(self, private_metadata: str) -> tuple[str, str] | None:
@@ -260,11 +225,7 @@ class Triage:
         if thread is None:
             return Outcome(False, NOT_TRACKED)
         if snooze.duration is None and thread.summary.is_final:
-            return Outcome(
-                False,
-                "This scan has finished, so its state will not change again: "
-                "snooze it for a while, or mute it.",
-            )
+            return Outcome(False, sentences.FINISHED_CANNOT_WAIT)
         now = self._clock()
         state = thread.summary.state
         if not await self._triage.snooze(scan_id, channel_id, user_id, now, snooze, state=state):
@@ -320,7 +281,7 @@ class Triage:
         # Dated when the answer was in hand, as the poller dates what it observes.
         await self._store.threads.store_summary(ScanSummary.of(scan), self._clock())
         if not await self._edit_parent(thread):
-            return Outcome(False, "Slack did not let scanbot update the alert; try again soon.")
+            return Outcome(False, sentences.PARENT_NOT_UPDATED)
         await self._triage.record(
             scan_id, channel_id, user_id, "refresh", scan.state, self._clock()
         )
@@ -336,7 +297,7 @@ class Triage:
             return scan
         ids = [ref.risk_id for ref in scan.risks.new_open]
         if not ids:
-            return Outcome(False, f"Scan {_code(scan_id)} has no newly open risks.")
+            return Outcome(False, f"Scan {code(scan_id)} has no newly open risks.")
         details = await self._risk_details.fetch({scan.type: ids})
         risks = sorted(
             (details.get(risk_id) or RiskDetail(risk_id=risk_id) for risk_id in ids),
@@ -345,8 +306,8 @@ class Triage:
         message = self._render.risks_list(ScanSummary.of(scan), risks, len(ids))
         try:
             await self._reply(thread, message)
-        except SLACK_FAILURES as exc:
-            return _slack_failed(exc, "list the risks in the thread")
+        except SlackFailure as failure:
+            return _slack_failed(failure, "list the risks in the thread")
         now = self._clock()
         await self._triage.record(scan_id, channel_id, user_id, "risks", f"{len(ids)} new", now)
         return Outcome(True)
@@ -355,22 +316,21 @@ class Triage:
     async def open_risk(self, trigger_id: str, risk_id: str) -> Outcome:
         # The trigger id lives 3 s, HostedScan may take longer: open a window first, fill later.
         try:
-            opened = await self._slack.views_open(
-                trigger_id=trigger_id, view=self._render.risk_modal_loading(risk_id)
+            view_id = await self._slack.open_view(
+                trigger_id, self._render.risk_modal_loading(risk_id)
             )
-        except SLACK_FAILURES as exc:
-            return _slack_failed(exc, "open the risk window")
-        view_id = str(opened["view"]["id"])
+        except SlackFailure as failure:
+            return _slack_failed(failure, "open the risk window")
         try:
             view = self._render.risk_modal(await self._hostedscan.get_risk(risk_id))
         except HostedScanError as exc:
             log.warning("risk %.40s unavailable: %s", risk_id, exc)
-            reason = _hostedscan_sentence(exc, f"risk {_code(risk_id)}")
+            reason = sentences.lookup_failed(exc, f"risk {code(risk_id)}")
             view = self._render.risk_modal_unavailable(risk_id, reason)
         try:
-            await self._slack.views_update(view_id=view_id, view=view)
-        except SLACK_FAILURES as exc:
-            return _slack_failed(exc, "show the risk")
+            await self._slack.update_view(view_id, view)
+        except SlackFailure as failure:
+            return _slack_failed(failure, "show the risk")
         return Outcome(True)
 
     @_boundary
@@ -386,8 +346,8 @@ class Triage:
         if chosen is None:
             try:
                 await self._reply(thread, self._render.report_missing(scan_id))
-            except SLACK_FAILURES as exc:
-                return _slack_failed(exc, "reply in the thread")
+            except SlackFailure as failure:
+                return _slack_failed(failure, "reply in the thread")
             await self._triage.record(scan_id, channel_id, user_id, "report", "none", now)
             return Outcome(True)
         result_id, content_type, extension, kind = chosen
@@ -395,18 +355,19 @@ class Triage:
             result = await self._hostedscan.get_result(result_id)
         except HostedScanError as exc:
             log.warning("report of %s unavailable: %s", scan_id, exc)
-            return Outcome(False, _hostedscan_sentence(exc, f"the report of scan {_code(scan_id)}"))
+            what = f"the report of scan {code(scan_id)}"
+            return Outcome(False, sentences.lookup_failed(exc, what))
         try:
-            await self._slack.files_upload_v2(
-                channel=channel_id,
-                thread_ts=thread.parent_ts,
-                content=result.content,
+            await self._slack.upload_file(
+                channel_id,
+                result.content,
                 filename=f"scanbot-{scan_id}.{extension}",
                 title=f"HostedScan report of scan {scan_id} ({kind})",
-                initial_comment=self._render.report_comment(scan_id, content_type, user_id),
+                comment=self._render.report_comment(scan_id, content_type, user_id),
+                thread_ts=thread.parent_ts,
             )
-        except SLACK_FAILURES as exc:
-            return _slack_failed(exc, "upload the report")
+        except SlackFailure as failure:
+            return _slack_failed(failure, "upload the report")
         detail = f"{kind}, {len(result.content)} bytes"
         await self._triage.record(scan_id, channel_id, user_id, "report", detail, now)
         log.info("uploaded the %s report of %s to %s (%s)", kind, scan_id, channel_id, detail)
@@ -428,8 +389,8 @@ class Triage:
                 why = "snoozed" if view.is_snoozed else await self._last_quiet(thread)
                 if await self._release(thread, why, now):
                     released += 1
-            except SLACK_FAILURES as exc:  # still held: the next run tries again
-                log.warning("held alerts of %s not released yet: %s", thread.scan_id, exc)
+            except SlackFailure as failure:  # still held: the next run tries again
+                log.warning("held alerts of %s not released yet: %s", thread.scan_id, failure)
             except Exception:  # one thread's failure must not keep the others held
                 log.exception("could not release the held alerts of %s", thread.scan_id)
         if released:
@@ -448,7 +409,7 @@ class Triage:
                 if await self._triage.expire_snooze(thread, now, by=SCANBOT):
                     expired += 1
                     # A failed edit is left to the sender: the card key changed with it.
-                    await self._edit_parent(thread, now)
+                    await self._edit_parent(thread)
             except Exception:  # one thread's failure must not keep the others snoozed
                 log.exception("could not end the snooze of %s", thread.scan_id)
         if expired:
@@ -465,8 +426,8 @@ class Triage:
             return
         try:
             await self._release(fresh, why, now)
-        except SLACK_FAILURES as exc:  # the periodic run tries again
-            log.warning("held alerts of %s not released yet: %s", thread.scan_id, exc)
+        except SlackFailure as failure:  # the periodic run tries again
+            log.warning("held alerts of %s not released yet: %s", thread.scan_id, failure)
 
     async def _release(self, thread: AlertThread, why: str, now: datetime) -> bool:
         async with self._release_lock:
@@ -514,34 +475,17 @@ class Triage:
 
     async def _permalink(self, thread: AlertThread) -> str | None:
         try:
-            response = await self._slack.chat_getPermalink(
-                channel=thread.channel_id, message_ts=thread.parent_ts
-            )
-        except SLACK_FAILURES as exc:
-            log.info("no permalink for %s in %s: %s", thread.scan_id, thread.channel_id, exc)
+            return await self._slack.permalink(thread.channel_id, thread.parent_ts)
+        except SlackFailure as failure:
+            log.info("no permalink for %s in %s: %s", thread.scan_id, thread.channel_id, failure)
             return None
-        link = response.get("permalink")
-        return link if isinstance(link, str) else None
 
     async def _channels_of(self, user_id: str) -> set[str]:
-        channels: set[str] = set()
         try:
-            first = await self._slack.users_conversations(
-                user=user_id,
-                types="public_channel,private_channel",
-                exclude_archived=True,
-                limit=200,
-            )
-            pages = 0
-            async for page in first:  # follows Slack's cursor from the first page on
-                channels |= {str(c["id"]) for c in page.get("channels") or [] if "id" in c}
-                pages += 1
-                if pages >= MAX_CHANNEL_PAGES:
-                    break
-        except SLACK_FAILURES as exc:
-            log.warning("channels of %s unknown, Home shows none of theirs: %s", user_id, exc)
+            return await self._slack.channels_of(user_id)
+        except SlackFailure as failure:
+            log.warning("channels of %s unknown, Home shows none of theirs: %s", user_id, failure)
             return set()
-        return channels
 
     # -- speaking in the thread -----------------------------------------------------------
 
@@ -550,8 +494,8 @@ class Triage:
         notice = None
         try:
             await self._reply(thread, reply)
-        except SLACK_FAILURES as exc:
-            notice = "Saved, but " + _slack_sentence(exc, "reply in the thread")
+        except SlackFailure as failure:
+            notice = sentences.saved_but_slack_refused(failure.error, "reply in the thread")
         # A failed edit is left to the sender, which edits parents whose card is stale.
         await self._edit_parent(thread)
         log.info(
@@ -563,22 +507,12 @@ class Triage:
         )
         return Outcome(True, notice)
 
-    async def _reply(self, thread: AlertThread, message: Message) -> str | None:
-        response = await self._slack.chat_postMessage(
-            channel=thread.channel_id,
-            thread_ts=thread.parent_ts,
-            text=message["text"],
-            blocks=message["blocks"],
-            unfurl_links=False,
-            unfurl_media=False,
-        )
-        ts = response.get("ts")
-        return ts if isinstance(ts, str) else None
+    async def _reply(self, thread: AlertThread, message: Message) -> str:
+        return await self._slack.reply(thread.channel_id, thread.parent_ts, message)
 
-    async def _edit_parent(self, thread: AlertThread, now: datetime | None = None) -> bool:
-        """Edit the parent to show the thread as stored now (its summary and triage), drawn
-        at `now` (default: the clock), so an ended snooze is not drawn as running. False,
-        logged, when Slack refused."""
+    async def _edit_parent(self, thread: AlertThread) -> bool:
+        """Edit the parent to show the thread as stored now (its summary and triage); the
+        notifier draws it at the current time. False, logged, when Slack refused."""
         key = (thread.scan_id, thread.channel_id)
         lock = self._edit_locks.get(key)
         if lock is None:
@@ -586,21 +520,16 @@ class Triage:
         async with lock:
             fresh = await self._store.threads.get(thread.scan_id, thread.channel_id) or thread
             view = await self._store.threads.view(fresh)
-            drawn_at = now or self._clock()
-            message = self._render.parent_card(fresh.summary, triage=view, now=drawn_at)
             try:
-                await self._slack.chat_update(
-                    channel=fresh.channel_id,
-                    ts=fresh.parent_ts,
-                    text=message["text"],
-                    blocks=message["blocks"],
+                await self._slack.edit_parent(
+                    fresh.channel_id, fresh.parent_ts, fresh.summary, view
                 )
-            except SLACK_FAILURES as exc:
+            except SlackFailure as failure:
                 log.warning(
                     "could not edit the parent of %s in %s: %s",
                     fresh.scan_id,
                     fresh.channel_id,
-                    _slack_error(exc),
+                    failure.error,
                 )
                 return False
             # The sender edits parents whose key differs from the stored one: not this one.
@@ -614,7 +543,7 @@ class Triage:
             return await self._hostedscan.get_scan(scan_id)
         except HostedScanError as exc:
             log.warning("scan %s unavailable: %s", scan_id, exc)
-            return Outcome(False, _hostedscan_sentence(exc, f"scan {_code(scan_id)}"))
+            return Outcome(False, sentences.lookup_failed(exc, f"scan {code(scan_id)}"))
 
 
 # -- pure helpers --------------------------------------------------------------------------
@@ -629,37 +558,6 @@ def _report_file(scan: Scan) -> tuple[str, str, str, str] | None:
     return None
 
 
-def _code(text: str) -> str:
-    return f"`{escape(text[:80])}`"
-
-
-def _slack_error(exc: BaseException) -> str:
-    if isinstance(exc, SlackApiError):
-        return str(exc.response.get("error") or "unknown_error")
-    if isinstance(exc, TimeoutError):
-        return "no answer in time"
-    if isinstance(exc, SlackClientError):
-        return "the request failed"
-    return "no connection"
-
-
-def _slack_sentence(exc: BaseException, doing: str) -> str:
-    error = _slack_error(exc)
-    return f"Slack did not let scanbot {doing} ({_SLACK_HINTS.get(error, error)})."
-
-
-def _slack_failed(exc: BaseException, doing: str) -> Outcome:
-    log.warning("Slack refused to %s: %s", doing, _slack_error(exc))
-    return Outcome(False, _slack_sentence(exc, doing))
-
-
-def _hostedscan_sentence(exc: HostedScanError, what: str) -> str:
-    if isinstance(exc, NotFound):
-        return f"HostedScan no longer has {what}: it was deleted or never existed."
-    if isinstance(exc, InvalidScanId):
-        return f"{what[0].upper()}{what[1:]} is not a HostedScan id."
-    if isinstance(exc, Unauthorized):
-        return "HostedScan refused scanbot's API key; ask an admin to check it."
-    if isinstance(exc, RateLimited):
-        return "HostedScan is rate limiting scanbot; try again in a minute."
-    return f"HostedScan could not give {what} right now; try again in a minute."
+def _slack_failed(failure: SlackFailure, doing: str) -> Outcome:
+    log.warning("Slack refused to %s: %s", doing, failure.error)
+    return Outcome(False, sentences.slack_refused(failure.error, doing))

@@ -269,3 +269,18 @@ def test_routing_properties(
 
 def _unknown(detail: RiskDetail) -> bool:
     return detail.threat_level.strip().upper() not in SEVERITY_ORDER
+
+
+def test_a_risk_accepted_in_hostedscan_is_never_alerted_as_new() -> None:
+    details = {
+        "kept": RiskDetail(risk_id="kept", threat_level="LOW"),
+        "accepted": RiskDetail(risk_id="accepted", threat_level="HIGH", accepted=True),
+    }
+    (alert,) = route([event(RISKS, risk_ids=("accepted", "kept"))], [sub()], details)
+    assert [r.risk_id for r in alert.risks] == ["kept"]
+    assert alert.risk_count == 1
+
+
+def test_a_channel_whose_new_risks_are_all_accepted_gets_nothing() -> None:
+    details = {"a": RiskDetail(risk_id="a", threat_level="HIGH", accepted=True)}
+    assert route([event(RISKS, risk_ids=("a",))], [sub()], details) == []

@@ -24,6 +24,7 @@ from scanbot.settings import load_settings
 from scanbot.web import create_web_app
 
 BOT_TOKEN = "xoxb-e2e-bot-token-0123456789"
+APP_TOKEN = "xapp-1-e2e-app-token-0123456789"
 SIGNING_SECRET = "e2e-signing-secret-0123456789abcdef"
 HEALTH_TOKEN = "e2e-health-token-0123456789"
 HEALTH_AUTH = {"Authorization": f"Bearer {HEALTH_TOKEN}"}

@@ -18,10 +18,11 @@ from typing import Any
 from scanbot.hostedscan.models import FINAL_STATES
 from scanbot.sandbox.server import SANDBOX_API_KEY, SandboxControls, create_sandbox_app
 from scanbot.sandbox.slack import FakeSlack
+from scanbot.sandbox.slack_socket import FakeSocketMode
 from scanbot.sandbox.world import SandboxWorld
 from scanbot.scans.query import state_name
 from scanbot.serving import serve_in_background
-from tests.e2e.conftest import BOT_TOKEN, HEALTH_TOKEN, SIGNING_SECRET
+from tests.e2e.conftest import APP_TOKEN, BOT_TOKEN, HEALTH_TOKEN, SIGNING_SECRET
 
 CHANNEL = "C0ALERTS"
 DIGEST_THRESHOLD = 10  # the default: the crash test keeps below it, so each alert is a post
@@ -34,21 +35,29 @@ AlertKey = tuple[str, str, str, str]
 
 @dataclass(frozen=True)
 class Served:
-    """The sandbox (as HostedScan) and the fake Slack, served by the test process."""
+    """The sandbox (as HostedScan) and the fake Slack, served by the test process; with
+    `socket_mode`, the fake Slack's Socket Mode server too (`slack.socket_mode`)."""
 
     sandbox_url: str
     slack_url: str
     slack: FakeSlack
     controls: SandboxControls
 
+    @property
+    def socket(self) -> FakeSocketMode:
+        assert self.slack.socket_mode is not None, "serve_world(..., socket_mode=True)"
+        return self.slack.socket_mode
+
 
 @contextlib.asynccontextmanager
-async def serve_world(world: SandboxWorld) -> AsyncIterator[Served]:
+async def serve_world(world: SandboxWorld, *, socket_mode: bool = False) -> AsyncIterator[Served]:
     sandbox = create_sandbox_app(world)
-    slack = FakeSlack(bot_token=BOT_TOKEN)
+    socket = FakeSocketMode()
+    slack = FakeSlack(bot_token=BOT_TOKEN, app_token=APP_TOKEN, socket_mode=socket)
     async with (
         serve_in_background(sandbox) as sandbox_url,
         serve_in_background(slack.app) as slack_url,
+        socket.serving() if socket_mode else contextlib.nullcontext(""),
     ):
         yield Served(sandbox_url, slack_url, slack, sandbox.state.controls)
 

@@ -117,6 +117,23 @@ async def test_new_risks_are_alerted_once_with_details(stack: Stack) -> None:
     assert_valid_message(risk_posts[0])
 
 
+async def test_risks_accepted_in_hostedscan_are_not_alerted_as_new(stack: Stack) -> None:
+    await _subscribe(stack, "risks")
+    await stack.runtime.alerts.tick()
+    scan_id = stack.world.add_scan(
+        type="OPENVAS", state="SUCCEEDED", targets=["shop.example.com"], risks=60
+    )
+    await stack.runtime.alerts.tick()
+    new_open = [r["risk_id"] for r in stack.world.get_scan(scan_id)["risks"]["new_open"]]
+    accepted = {r for r in new_open if (stack.world.get_risk(r) or {}).get("is_accepted")}
+    assert accepted, "the sandbox accepts one risk in 25: this scan should have some"
+    assert len(accepted) < len(new_open)
+    (post,) = [p for p in _posts(stack) if scan_id in p["text"]]
+    text = json.dumps(post)
+    assert not [r for r in accepted if r in text]
+    assert str(len(new_open) - len(accepted)) in post["text"]
+
+
 async def test_many_alerts_at_once_become_one_digest(stack: Stack) -> None:
     await _subscribe(stack, "finished")
     await stack.runtime.alerts.tick()

@@ -1,5 +1,5 @@
 """Versioned, self-contained action ids and button values: patterns, encoders and their
-round trips."""
+round trips (read back by `payloads`, whose refusals tests/slack/test_payloads.py checks)."""
 
 import json
 import re
@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scanbot.slack import actions
+from scanbot.slack import actions, payloads
 
 SCAN_ID = "scan-123"
 
@@ -65,14 +65,14 @@ def test_scan_value(scan_id: str, expected: str | None) -> None:
 def test_next_value_is_compact_json() -> None:
     value = actions.next_value("running openvas by:alice", 20)
     assert value == '{"v":1,"q":"running openvas by:alice","o":20}'
-    assert actions.parse_next_value(value) == ("running openvas by:alice", 20)
+    assert payloads.parse_next_value(value) == ("running openvas by:alice", 20)
 
 
 def test_next_value_keeps_mrkdwn_control_characters_out_of_the_payload() -> None:
     value = actions.next_value("by:<!channel> by:a&b", 10)
     assert value is not None
     assert not re.search("[<>&]", value)
-    assert actions.parse_next_value(value) == ("by:<!channel> by:a&b", 10)
+    assert payloads.parse_next_value(value) == ("by:<!channel> by:a&b", 10)
 
 
 def test_next_value_is_none_when_it_cannot_fit_a_button() -> None:
@@ -93,61 +93,7 @@ def test_next_value_round_trips(words: str, offset: int) -> None:
     if value is not None:
         assert len(value) <= actions.MAX_VALUE
         assert not re.search("[<>&]", value)
-        assert actions.parse_next_value(value) == (words, offset)
-
-
-@pytest.mark.parametrize(
-    "value",
-    [
-        "",
-        "not json",
-        "[]",
-        "null",
-        '"text"',
-        '{"v":1,"q":"x"}',
-        '{"v":1,"o":1}',
-        '{"v":1,"q":"x","o":1,"extra":0}',
-        '{"v":2,"q":"x","o":1}',
-        '{"v":"1","q":"x","o":1}',
-        '{"v":true,"q":"x","o":1}',
-        '{"v":1.0,"q":"x","o":1}',
-        '{"v":1,"q":3,"o":1}',
-        '{"v":1,"q":null,"o":1}',
-        '{"v":1,"q":"x","o":-1}',
-        '{"v":1,"q":"x","o":1.5}',
-        '{"v":1,"q":"x","o":"10"}',
-        '{"v":1,"q":"x","o":true}',
-        '{"v":1,"q":"x","o":null}',
-        "[" * 1999,
-        '{"v":1,"q":"' + "a" * 2000 + '","o":1}',
-    ],
-)
-def test_parse_next_value_refuses_anything_malformed(value: str) -> None:
-    with pytest.raises(ValueError):  # noqa: PT011 - one error type for every malformation
-        actions.parse_next_value(value)
-
-
-@settings(max_examples=200, deadline=None)
-@given(
-    st.one_of(
-        st.text(max_size=300),
-        st.recursive(
-            st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
-            lambda inner: (
-                st.lists(inner, max_size=4)
-                | st.dictionaries(st.sampled_from(["v", "q", "o", "x"]), inner, max_size=4)
-            ),
-        ).map(json.dumps),
-    )
-)
-def test_parse_next_value_raises_only_value_error(value: str) -> None:
-    try:
-        words, offset = actions.parse_next_value(value)
-    except ValueError:
-        return
-    assert isinstance(words, str)
-    assert type(offset) is int
-    assert offset >= 0
+        assert payloads.parse_next_value(value) == (words, offset)
 
 
 # --- triage kinds, block ids, compact JSON ---------------------------------------------
@@ -182,21 +128,12 @@ def test_triage_kinds_are_versioned_distinct_and_matched() -> None:
 def test_triage_block_id_round_trip() -> None:
     block_id = actions.triage_block_id(SCAN_ID)
     assert block_id == "scanbot:v1:triage:scan-123"
-    assert actions.parse_triage_block_id(block_id) == SCAN_ID
+    assert payloads.parse_triage_block_id(block_id) == SCAN_ID
 
 
 @pytest.mark.parametrize("scan_id", ["", "a<b", "a&b", "x" * 300])
 def test_no_triage_block_id_for_ids_that_cannot_be_carried(scan_id: str) -> None:
     assert actions.triage_block_id(scan_id) is None
-
-
-@pytest.mark.parametrize(
-    "block_id",
-    ["", "scanbot:v1:triage:", "scanbot:v1:triage", "other:scan-1", "scanbot:v1:triage:<x>"],
-)
-def test_parse_triage_block_id_refuses_others(block_id: str) -> None:
-    with pytest.raises(ValueError, match="triage block id"):
-        actions.parse_triage_block_id(block_id)
 
 
 def test_compact_json_keeps_mrkdwn_controls_out() -> None:

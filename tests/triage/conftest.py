@@ -24,6 +24,7 @@ from scanbot.sandbox.world import SandboxWorld, SimClock
 from scanbot.serving import serve_in_background
 from scanbot.slack import actions
 from scanbot.slack.kit import Message
+from scanbot.slack.notifier import Notifier
 from scanbot.store import Store
 from scanbot.triage.service import Triage
 from tests.store.conftest import database, store  # noqa: F401 - fixtures used by name
@@ -151,13 +152,14 @@ class Harness:
         self, *, render: StubRenderer | None = None, seal_key: bytes = SEAL_KEY
     ) -> Triage:
         """Another Triage on the same store and servers: another replica, or other wiring."""
+        render = render or self.render
         return Triage(
             self.store,
-            self.client,
+            Notifier(self.client, clock=self.clock, parent_card=render.parent_card),
             self.hostedscan,
             RiskDetails(self.hostedscan),
             clock=self.clock,
-            render=render or self.render,
+            render=render,
             seal_key=seal_key,
         )
 
@@ -233,7 +235,7 @@ async def wired(opened: Store, slack: FakeSlack | None = None) -> AsyncIterator[
         render = StubRenderer()
         triage = Triage(
             opened,
-            client,
+            Notifier(client, clock=clock, parent_card=render.parent_card),
             hostedscan,
             RiskDetails(hostedscan),
             clock=clock,

@@ -18,14 +18,9 @@ from scanbot.domain.threads import AlertThread, card_key
 from scanbot.sandbox.slack import FakeSlack
 from scanbot.slack import actions
 from scanbot.slack.kit import Message
+from scanbot.slack.sentences import INTERNAL_ERROR, NOT_TRACKED, SNOOZE_CHOICES
 from scanbot.store import Store
-from scanbot.triage.service import (
-    INTERNAL_ERROR,
-    NOT_TRACKED,
-    SNOOZE_CHOICES,
-    Outcome,
-    Triage,
-)
+from scanbot.triage.service import Outcome, Triage
 from tests.triage.conftest import (
     CHANNEL,
     T0,

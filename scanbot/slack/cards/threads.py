@@ -82,6 +82,22 @@ def _sentence(alert: Alert) -> Line:
     return [*ref, rich.text(f": {shown(str(event.kind), NAME_CHARS)}")]  # a kind newer than this
 
 
+def held_phrase(alert: Alert) -> str:
+    """How a held alert reads in the summary a quiet thread posts when it wakes up (risk
+    alerts are counted together there): "finished: failed"."""
+    summary = alert.event.summary
+    kind = alert.event.kind
+    if kind is EventKind.STARTED:
+        return "started"
+    if kind is EventKind.FINISHED:
+        return f"finished: {kit.shown_state_name(summary.state)}"
+    if kind is EventKind.UNKNOWN_STATE:
+        return f"an unknown state “{shown(summary.state, NAME_CHARS // 2)}”"
+    if kind is EventKind.GONE:
+        return "gone from HostedScan"
+    return shown(str(kind), NAME_CHARS)
+
+
 def _latest(event: ScanEvent) -> str:
     """The parent card's line about its newest event, as shown: "Finished: ❌ failed"."""
     summary = event.summary

@@ -9,7 +9,6 @@ http(s) URLs, shown as themselves.
 
 from __future__ import annotations
 
-import json
 import re
 from collections import Counter
 from collections.abc import Sequence
@@ -20,7 +19,8 @@ from scanbot.domain.scans import ScanSummary
 from scanbot.domain.severity import most_severe_first
 from scanbot.domain.threads import SnoozeChoice
 from scanbot.hostedscan.models import Risk
-from scanbot.slack import actions, kit, rich
+from scanbot.slack import actions, kit, payloads, rich
+from scanbot.slack.cards import threads
 from scanbot.slack.cards.threads import parent_card as parent_card
 from scanbot.slack.kit import (
     ACK_SYMBOL,
@@ -46,7 +46,6 @@ from scanbot.slack.kit import (
 from scanbot.slack.rich import Line, bold
 from scanbot.slack.text import escape, plural, shown, truncate, visible
 
-ASSIGN_METADATA_VERSION = 2  # 2: sealed (actions.seal); 1 was plain JSON, now refused
 NOTE_CHARS = 500  # what the assign modal accepts
 NOTE_SHOWN = 1500  # what a reply shows of a note from elsewhere
 NOTE_LINES = 12
@@ -160,20 +159,6 @@ def _held_risks(alerts: Sequence[Alert]) -> tuple[int, list[RiskDetail]]:
     return total, details
 
 
-def _held_phrase(alert: Alert) -> str:
-    summary = alert.event.summary
-    kind = alert.event.kind
-    if kind is EventKind.STARTED:
-        return "started"
-    if kind is EventKind.FINISHED:
-        return f"finished: {kit.shown_state_name(summary.state)}"
-    if kind is EventKind.UNKNOWN_STATE:
-        return f"an unknown state “{shown(summary.state, NAME_CHARS // 2)}”"
-    if kind is EventKind.GONE:
-        return "gone from HostedScan"
-    return shown(str(kind), NAME_CHARS)
-
-
 def _held_sentence(alerts: Sequence[Alert], why: str) -> str:
     """What happened, each kind of event once, in the order it first happened (as shown)."""
     reason = shown(why, NAME_CHARS, blank="quiet")
@@ -184,7 +169,8 @@ def _held_sentence(alerts: Sequence[Alert], why: str) -> str:
     risk_phrase = plural(total, "new risk") + (f" ({high:,} high)" if high else "")
     phrases = list(
         dict.fromkeys(
-            risk_phrase if a.event.kind is EventKind.RISKS else _held_phrase(a) for a in alerts
+            risk_phrase if a.event.kind is EventKind.RISKS else threads.held_phrase(a)
+            for a in alerts
         )
     )
     named = kit.and_more(phrases[:MAX_HELD_PHRASES], len(phrases), "; ")
@@ -394,12 +380,7 @@ def assign_modal(
     submission carries no channel of its own to check it against. ValueError if it cannot
     fit.
     """
-    metadata = actions.seal(
-        actions.compact_json(
-            {"v": ASSIGN_METADATA_VERSION, "scan": scan_id, "channel": channel_id, "ts": message_ts}
-        ),
-        key,
-    )
+    metadata = actions.assign_metadata(scan_id, channel_id, message_ts, key)
     if len(metadata) > PRIVATE_METADATA:
         raise ValueError("the scan id is too long to carry in a modal")
     scan = kit.scan_reference_mrkdwn(ScanSummary(scan_id=scan_id), start=False)
@@ -414,25 +395,9 @@ def assign_modal(
 
 
 def parse_assign_metadata(text: str, *, key: bytes) -> tuple[str, str, str]:
-    """`(scan_id, channel_id, message_ts)` from the assign modal, if scanbot sealed it with
-    `key`; ValueError on anything else (the seal is checked before anything is parsed)."""
-    if len(text) > PRIVATE_METADATA:
-        raise ValueError("assign metadata is longer than any private_metadata")
-    text = actions.unseal(text, key)
-    try:
-        payload = json.loads(text)
-    except RecursionError as exc:  # deeply nested arrays: not ours
-        raise ValueError("assign metadata is not scanbot's") from exc
-    if not isinstance(payload, dict) or set(payload) != {"v", "scan", "channel", "ts"}:
-        raise ValueError("assign metadata does not have the keys v, scan, channel and ts")
-    version = payload["v"]
-    if type(version) is not int or version != ASSIGN_METADATA_VERSION:
-        raise ValueError(f"assign metadata has an unknown version: {version!r:.20}")
-    fields = (payload["scan"], payload["channel"], payload["ts"])
-    if not all(isinstance(field, str) and field.strip() for field in fields):
-        raise ValueError("assign metadata's scan, channel and ts must be non-empty strings")
-    scan_id, channel_id, message_ts = fields
-    return scan_id, channel_id, message_ts
+    """`payloads.parse_assign_metadata`, for the triage service's renderer (its
+    `assign_form`); the listeners read a submitted form with `payloads.AssignForm`."""
+    return payloads.parse_assign_metadata(text, key=key)
 
 
 # --- Reports ----------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from scanbot.hostedscan.models import Scan, ScanState, ScanType
 from scanbot.scans.listing import ScanListing
 from scanbot.scans.query import ScanQuery
-from scanbot.slack import actions
+from scanbot.slack import actions, payloads
 from scanbot.slack.cards import scans as cards
 from scanbot.slack.kit import Message
 
@@ -217,7 +217,7 @@ def test_list_first_page_with_more_to_come() -> None:
     [next_button] = actions_block["elements"]
     assert next_button["text"]["text"] == "Next"
     assert actions.pattern(actions.NEXT).search(next_button["action_id"])
-    assert actions.parse_next_value(next_button["value"]) == ("running by:alice", 10)
+    assert payloads.parse_next_value(next_button["value"]) == ("running by:alice", 10)
     assert context["elements"][0]["text"] == f"Showing 1{DASH}10 of 57"
 
 
@@ -225,7 +225,7 @@ def test_list_middle_page() -> None:
     message = cards.scan_list(listing([scan()] * 10, total=57, offset=10))
     assert_valid_message(message)
     next_button = message["blocks"][-2]["elements"][0]
-    assert actions.parse_next_value(next_button["value"]) == ("", 20)
+    assert payloads.parse_next_value(next_button["value"]) == ("", 20)
     assert message["blocks"][-1]["elements"][0]["text"] == f"Showing 11{DASH}20 of 57"
     assert message["text"] == f"57 scans (showing 11{DASH}20)"
 
@@ -250,7 +250,7 @@ def test_list_shows_at_most_15_and_the_next_button_goes_on_from_there() -> None:
     assert_valid_message(message)
     assert sum(b["type"] == "section" for b in message["blocks"]) == 15
     next_button = message["blocks"][-2]["elements"][0]
-    assert actions.parse_next_value(next_button["value"]) == ("", 35)
+    assert payloads.parse_next_value(next_button["value"]) == ("", 35)
     assert message["blocks"][-1]["elements"][0]["text"] == f"Showing 21{DASH}35 of 100"
 
 
@@ -659,6 +659,6 @@ def test_any_scan_list_is_valid(
     assert_valid_message(message)
     for button in buttons(message):
         if actions.pattern(actions.NEXT).search(button["action_id"]):
-            words, next_offset = actions.parse_next_value(button["value"])
+            words, next_offset = payloads.parse_next_value(button["value"])
             assert words == query.words()
             assert offset < next_offset <= offset + min(len(entries), cards.MAX_ENTRIES)

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from scanbot.domain.events import Alert, EventKind, RiskDetail, ScanEvent
 from scanbot.domain.scans import ScanSummary
 from scanbot.domain.threads import SnoozeChoice, TriageView
-from scanbot.slack import actions, kit
+from scanbot.slack import actions, kit, payloads
 from scanbot.slack.cards import threads
 from scanbot.slack.cards.threads import digest, event_reply, first_message, parent_card
 from scanbot.slack.kit import Message, slack_date
@@ -477,7 +477,7 @@ def test_parent_card_of_a_fresh_thread() -> None:
 def test_parent_card_snooze_select() -> None:
     message = valid_triage(parent_card(failed_summary(), triage=TriageView(), now=NOW))
     row = next(b for b in message["blocks"] if b["type"] == "actions")
-    assert actions.parse_triage_block_id(row["block_id"]) == SCAN_ID
+    assert payloads.parse_triage_block_id(row["block_id"]) == SCAN_ID
     select = next(e for e in row["elements"] if e["type"] == "static_select")
     assert select["action_id"] == actions.action_id(actions.SNOOZE, 0)
     assert [o["value"] for o in select["options"]] == [c.value for c in SnoozeChoice]
