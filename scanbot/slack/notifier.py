@@ -1,5 +1,5 @@
 """The one way scanbot's services talk to Slack's Web API: post, reply, edit a parent, upload
-a file, open, update or publish a view, and the few reads triage needs.
+a file, open, update or publish a view, and the few reads triage and the guest check need.
 
 Every failure leaves as one of a small typed hierarchy (`SlackFailure`), so each caller
 decides on a kind, never on Slack's error codes or aiohttp's exceptions:

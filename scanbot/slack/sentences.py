@@ -176,3 +176,26 @@ SNOOZE_CHOICES = "Snooze for 1 hour, 4 hours, 24 hours, or until the next state 
 FINISHED_CANNOT_WAIT = (
     "This scan has finished, so its state will not change again: snooze it for a while, or mute it."
 )
+
+# -- A click that changed nothing (told to the clicker only) --------------------------------
+
+ALREADY_ACKNOWLEDGED = "You already acknowledged this alert."
+NOT_ACKNOWLEDGED = "You had not acknowledged this alert."
+NOBODY_ASSIGNED = "Nobody is assigned to this alert."
+NOT_SNOOZED = "This alert is not snoozed."
+ALREADY_MUTED = "This alert is already muted."
+NOT_MUTED = "This alert is not muted."
+
+
+def already_assigned(mention: str) -> str:
+    return f"{mention} is already assigned to this alert."
+
+
+def already_snoozed(label: str, *, until_a_change: bool) -> str:
+    """`label`: the snooze option as people read it ("1 hour", "the next state change")."""
+    span = "until" if until_a_change else "for"
+    return f"This alert is already snoozed {span} {label}."
+
+
+def no_new_risks(scan_id: str) -> str:
+    return f"Scan {code(scan_id)} has no newly open risks."

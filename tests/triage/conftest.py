@@ -262,3 +262,19 @@ async def wired(opened: Store, slack: FakeSlack | None = None) -> AsyncIterator[
 async def harness(store: Store) -> AsyncIterator[Harness]:  # noqa: F811 - the fixture
     async with wired(store) as wired_harness:
         yield wired_harness
+
+
+U1, U2 = "U0ALICE", "U0BOB"
+
+
+def slack_methods(h: Harness, since: int = 0) -> list[str]:
+    return [call.method for call in h.slack.calls[since:]]
+
+
+async def audit_actions(h: Harness, scan_id: str) -> list[tuple[str, str, str]]:
+    entries = await h.store.triage.audit(scan_id, CHANNEL)
+    return [(e.user_id, e.action, e.detail) for e in entries]
+
+
+def edits_of(h: Harness, thread: AlertThread) -> int:
+    return sum(call.body.get("ts") == thread.parent_ts for call in h.slack.calls_to("chat.update"))
