@@ -20,7 +20,7 @@ from scanbot.alerts.risks import RiskDetails
 from scanbot.alerts.sender import Sender
 from scanbot.alerts.service import AlertService
 from scanbot.domain.clock import utcnow
-from scanbot.domain.events import DEFAULT_EVENTS
+from scanbot.domain.events import DEFAULT_EVENTS, Alert
 from scanbot.hostedscan import HostedScanClient
 from scanbot.hostedscan.client import DEFAULT_LIMITS
 from scanbot.hostedscan.limiter import FairLimiter
@@ -39,6 +39,10 @@ from scanbot.slack.permissions import Permissions
 from scanbot.slack.responder import Responder, ResponseUrls
 from scanbot.slack.retries import connection_retries
 from scanbot.store import Store, database_url
+from scanbot.summaries.commands import SummaryCommands
+from scanbot.summaries.compute import DueDays
+from scanbot.summaries.direct import DirectMessages
+from scanbot.summaries.service import SummaryService
 from scanbot.triage.service import Triage
 
 log = logging.getLogger(__name__)
@@ -63,6 +67,7 @@ class Runtime:
     responder: Responder
     schedule_alerts: bool = True
     metrics: Metrics = field(default_factory=Metrics)
+    summaries: SummaryService | None = None
 
     async def start(self) -> None:
         """Apply SCANBOT_ALERT_CHANNEL and start the alert jobs (inside the running loop)."""
@@ -71,9 +76,13 @@ class Runtime:
                 log.info("subscribed %s to alerts (SCANBOT_ALERT_CHANNEL)", channel_id)
         if self.schedule_alerts:
             self.alerts.start()
+            if self.summaries is not None:
+                self.summaries.start()
 
     async def aclose(self) -> None:
         await self.alerts.stop()
+        if self.summaries is not None:
+            await self.summaries.stop()
         await self.inflight.drain(DRAIN_SECONDS)
         await self.responder.aclose()
         await self.hostedscan.aclose()
@@ -137,6 +146,7 @@ def build_alerts(
     clock: Callable[[], datetime] = utcnow,
     metrics: Metrics | None = None,
     after_delivery: Callable[[], Awaitable[int]] | None = None,
+    quiet: Callable[[Alert], Awaitable[bool]] | None = None,
 ) -> AlertService:
     """The alert jobs; `slack` is the app's notifier (a bare client gets one on `clock`)."""
     notifier = notifier_for(slack, clock=clock)
@@ -147,7 +157,9 @@ def build_alerts(
         alert_existing=settings.alert_existing,
         clock=clock,
     )
-    sender = Sender(notifier, store, digest_threshold=settings.digest_threshold, clock=clock)
+    sender = Sender(
+        notifier, store, digest_threshold=settings.digest_threshold, clock=clock, quiet=quiet
+    )
     return AlertService(
         poller,
         sender,
@@ -204,8 +216,15 @@ async def open_runtime(
         clock=clock,
         render=triage_cards,
         seal_key=seal_key,
+        assigned=DirectMessages(notifier).tell_assignee,
     )
-    channel_commands = ChannelCommandHandler(store, notifier, triage, admins=settings.admin_ids)
+    summaries = SummaryService(
+        store, alerts_hostedscan, notifier, due=DueDays.parse(settings.due_days), clock=clock
+    )
+    summary_commands = SummaryCommands(store, notifier, changed=summaries.sync, clock=clock)
+    channel_commands = ChannelCommandHandler(
+        store, notifier, triage, admins=settings.admin_ids, summary_commands=summary_commands
+    )
     answers = Answers(
         hostedscan,
         deadline=deadline,
@@ -243,6 +262,7 @@ async def open_runtime(
         clock=clock,
         metrics=metrics,
         after_delivery=operations.notify_finished,
+        quiet=summaries.holds,
     )
     return Runtime(
         settings,
@@ -256,6 +276,7 @@ async def open_runtime(
         responder,
         schedule_alerts,
         metrics,
+        summaries,
     )
 
 

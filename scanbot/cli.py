@@ -9,6 +9,7 @@ import json
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from scanbot.domain.events import DEFAULT_EVENTS
 from scanbot.domain.operations import Operation
@@ -57,6 +58,9 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--slack", action="store_true", help="run against a real workspace, the sandbox as API"
     )
+    demo.add_argument(
+        "--chart-dir", type=Path, help="where to save the summary's chart (default: here)"
+    )
     return parser
 
 
@@ -85,7 +89,7 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "demo":
         from scanbot.demo import run_demo
 
-        return asyncio.run(run_demo(real_slack=args.slack))
+        return asyncio.run(run_demo(real_slack=args.slack, chart_dir=args.chart_dir))
 
     settings = load_settings()
     from scanbot.app import log_masks

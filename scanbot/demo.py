@@ -14,12 +14,16 @@ import secrets
 import sys
 import tempfile
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, time, timedelta
+from pathlib import Path
 from typing import Any, TextIO
 
 import httpx
 
 from scanbot.app import Runtime, open_runtime
+from scanbot.domain.clock import utcnow
+from scanbot.domain.summaries import DailyCount
 from scanbot.sandbox.server import SANDBOX_API_KEY, create_sandbox_app
 from scanbot.sandbox.slack import FakeSlack
 from scanbot.sandbox.slack_user import (
@@ -37,6 +41,7 @@ from scanbot.web import create_web_app
 
 DEMO_SEED = 42
 DEMO_USER = "U0ALICE"  # the stand-in user: an operator and an admin in the demo
+CHART_FILE = "scanbot-demo-summary.png"
 CHANNEL = "C0SECOPS"  # where the stand-in user types; slash_command's default channel
 PROMPT = "\N{SINGLE RIGHT-POINTING ANGLE QUOTATION MARK}"
 
@@ -131,6 +136,16 @@ class Tour:
         return body
 
 
+@dataclass
+class DemoClock:
+    """Real time, which the demo moves forward to a summary's time."""
+
+    offset: timedelta = field(default_factory=timedelta)
+
+    def __call__(self) -> datetime:
+        return utcnow() + self.offset
+
+
 def find_button(message: dict[str, Any], kind: str) -> dict[str, Any]:
     return find_element(message, kind)[0]
 
@@ -164,14 +179,17 @@ async def _sandbox(world: SandboxWorld) -> AsyncIterator[str]:
         yield url
 
 
-async def run_demo(*, real_slack: bool = False, out: TextIO = sys.stdout) -> int:
+async def run_demo(
+    *, real_slack: bool = False, out: TextIO = sys.stdout, chart_dir: Path | None = None
+) -> int:
+    """The tour; the summary's chart is saved in `chart_dir` (default: the current one)."""
     world = SandboxWorld(seed=DEMO_SEED, scans=120, clock=SimClock(speed=30.0))
     if real_slack:
         return await _run_with_real_slack(world)
     signing_secret = secrets.token_hex(16)
     slack = FakeSlack(bot_token="xoxb-demo-" + secrets.token_hex(8))
     with tempfile.TemporaryDirectory(prefix="scanbot-demo-") as scratch:
-        await _run(world, slack, signing_secret, scratch, out)
+        await _run(world, slack, signing_secret, scratch, out, chart_dir or Path.cwd())
     print(
         "\nDemo finished. Run `make test` for the test suite; see README.md to connect a "
         "real Slack workspace.",
@@ -181,7 +199,12 @@ async def run_demo(*, real_slack: bool = False, out: TextIO = sys.stdout) -> int
 
 
 async def _run(
-    world: SandboxWorld, slack: FakeSlack, signing_secret: str, scratch: str, out: TextIO
+    world: SandboxWorld,
+    slack: FakeSlack,
+    signing_secret: str,
+    scratch: str,
+    out: TextIO,
+    chart_dir: Path,
 ) -> None:
     async with (
         _sandbox(world) as sandbox_url,
@@ -199,7 +222,8 @@ async def _run(
             admins=DEMO_USER,
             report_wait=20,
         )
-        runtime = await open_runtime(settings, schedule_alerts=False)
+        clock = DemoClock()
+        runtime = await open_runtime(settings, schedule_alerts=False, clock=clock)
         async with (
             serve_in_background(create_web_app(runtime)) as app_url,
             httpx.AsyncClient(timeout=30) as http,
@@ -216,6 +240,7 @@ async def _run(
             await _alerts_tour(tour, world, runtime)
             await _triage_tour(tour, runtime)
             await _operations_tour(tour, world, runtime)
+            await _summary_tour(tour, runtime, clock, chart_dir)
 
 
 async def _tour(tour: Tour, world: SandboxWorld) -> None:
@@ -339,6 +364,44 @@ def _has(message: dict[str, Any], kind: str) -> bool:
     except LookupError:
         return False
     return True
+
+
+async def _summary_tour(tour: Tour, runtime: Runtime, clock: DemoClock, chart_dir: Path) -> None:
+    """A daily summary, sent at its time (the demo moves the clock there), with its chart."""
+    out = tour.out
+    print(f"\n\033[1m{'=' * 20} A scheduled summary {'=' * 20}\033[0m", file=out)
+    await tour.command("/scans", "summary daily 09:00 tz:UTC")
+    due = datetime.combine(clock().date() + timedelta(days=1), time(9), tzinfo=UTC)
+    clock.offset = due - utcnow()
+    assert runtime.summaries is not None  # built by open_runtime
+    await runtime.summaries.record_today(clock())
+    (today,) = await runtime.store.summaries.counts(due.date())
+    # scanbot counts open risks once a day itself; a fresh demo has no past, so it is
+    # filled in here: eight weeks on a made-up trend that ends at today's real count.
+    for back in range(55, 0, -1):
+        more = 1 + 0.5 * back / 55 + 0.03 * (back % 5)
+        count = DailyCount(
+            day=due.date() - timedelta(days=back),
+            high=round(today.high * more * 1.2),
+            medium=round(today.medium * more),
+            low=round(today.low * (2 - more) + 40),
+        )
+        await runtime.store.summaries.record_count(count, clock())
+    print(
+        "  (the demo moves to 09:00 tomorrow and makes up 8 weeks of past daily counts)", file=out
+    )
+    await runtime.summaries.tick()
+    print("\n\033[1m#secops, the summary and its thread:\033[0m", file=out)
+    summaries = [m for m in tour.slack.channels.get(CHANNEL, []) if "security summary" in m["text"]]
+    for summary in summaries[-1:]:
+        _print_thread(tour, summary)
+    chart = runtime.summaries.last_chart
+    if chart is None:
+        print("  (no chart was drawn)", file=out)
+        return
+    path = chart_dir / CHART_FILE
+    path.write_bytes(chart)
+    print(f"\n  The summary's trend chart (PNG, {len(chart):,} bytes) is saved at {path}", file=out)
 
 
 def _is_alert_parent(message: dict[str, Any]) -> bool:

@@ -19,6 +19,7 @@ MIN_HEALTH_TOKEN = 16
 CHANNEL_ID = re.compile(r"[CGD][A-Z0-9]{2,30}")
 USER_ID = re.compile(r"[UW][A-Z0-9]{2,30}")
 USER_GROUP_ID = re.compile(r"S[A-Z0-9]{2,30}")
+DUE_DAYS_PART = re.compile(r"\s*(high|medium|low)\s*=\s*[0-9]{1,5}\s*", re.IGNORECASE)
 
 
 class ConfigError(Exception):
@@ -70,6 +71,8 @@ class Settings(BaseSettings):
     poll_failures_before_notice: int = Field(
         default=3, ge=1, le=1_000, validation_alias="SCANBOT_POLL_FAILURES_BEFORE_NOTICE"
     )
+    # Scheduled summaries: days from first detection until an open risk is overdue.
+    due_days: str = Field(default="high=7,medium=30,low=90", validation_alias="SCANBOT_DUE_DAYS")
 
     # The HTTP edge (see README, "Security")
     max_body_bytes: int = Field(
@@ -140,6 +143,13 @@ class Settings(BaseSettings):
     @property
     def operator_ids(self) -> frozenset[str]:
         return frozenset(u.strip() for u in self.operators.split(",") if u.strip())
+
+    @field_validator("due_days")
+    @classmethod
+    def _due_days(cls, value: str) -> str:
+        if not all(DUE_DAYS_PART.fullmatch(part) for part in value.split(",")):
+            raise ValueError("must be level=days pairs, like high=7,medium=30,low=90")
+        return value
 
     @property
     def admin_ids(self) -> frozenset[str]:

@@ -39,8 +39,28 @@ ALLOWED: dict[str, set[str]] = {
     "alerts": {"domain", "scans", "hostedscan", "store", "slack", "failpoints"},
     "triage": {"domain", "scans", "hostedscan", "store", "slack", "alerts"},
     "operations": {"domain", "scans", "hostedscan", "store", "slack"},
-    "alerts.service": {"alerts", "triage", "slack", "store", "domain", "hostedscan", "metrics"},
-    "slack.listeners": {"slack", "triage", "operations", "store", "scans", "domain", "hostedscan"},
+    "alerts.service": {
+        "alerts",
+        "triage",
+        "slack",
+        "store",
+        "domain",
+        "hostedscan",
+        "metrics",
+        "summaries",
+    },
+    "slack.listeners": {
+        "slack",
+        "triage",
+        "operations",
+        "store",
+        "scans",
+        "domain",
+        "hostedscan",
+        "summaries",
+    },
+    # Scheduled summaries: their commands, computation, chart, schedule and job.
+    "summaries": {"domain", "scans", "hostedscan", "store", "slack", "alerts"},
     "sandbox": {"hostedscan"},
     # Leaves: settings, logging, the ASGI body cap, the server, the Socket Mode client, the
     # crash points.

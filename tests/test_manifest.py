@@ -37,6 +37,7 @@ SCOPES_FOR_METHOD: dict[str, set[str]] = {
     "conversations.history": {"channels:history", "groups:history", "im:history"},
     "conversations.replies": {"channels:history", "groups:history", "im:history"},
     "usergroups.users.list": {"usergroups:read"},
+    "conversations.open": {"channels:manage", "groups:write", "im:write", "mpim:write"},
 }
 # slack_sdk helpers that call several Web API methods rather than api_call() directly.
 COMPOSITE_METHODS = {
@@ -134,3 +135,10 @@ def test_no_scope_is_declared_that_nothing_uses(manifest: dict[str, Any]) -> Non
     for method in _api_methods_called_by_scanbot():
         needed |= SCOPES_FOR_METHOD[method]
     assert declared <= needed, f"unused scopes ask users for too much: {declared - needed}"
+
+
+def test_the_messages_tab_takes_commands_and_dms_can_be_opened(manifest: dict[str, Any]) -> None:
+    app_home = manifest["features"]["app_home"]
+    assert app_home["messages_tab_enabled"] is True  # /scans subscribe and summary in a DM
+    assert app_home["messages_tab_read_only_enabled"] is False
+    assert "im:write" in manifest["oauth_config"]["scopes"]["bot"]  # the assignee's DM

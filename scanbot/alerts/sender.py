@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from scanbot.domain.clock import utcnow
-from scanbot.domain.events import EventKind
+from scanbot.domain.events import Alert, EventKind
 from scanbot.domain.outbox import OutboxRow, SendOutcome
 from scanbot.domain.threads import AlertThread, TriageView, card_key
 from scanbot.failpoints import failpoint
@@ -80,9 +80,11 @@ class Sender:
         clock: Callable[[], datetime] = utcnow,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         monotonic: Callable[[], float] = time.monotonic,
+        quiet: Callable[[Alert], Awaitable[bool]] | None = None,
     ) -> None:
         """`slack`: the app's notifier (a bare client gets one on `clock`)."""
         self._slack = notifier_for(slack, clock=clock)
+        self._quiet = quiet  # whether an alert waits for its channel's quiet hours to end
         self._store = store
         self._digest_threshold = digest_threshold
         self._channel_interval = channel_interval
@@ -175,8 +177,13 @@ class Sender:
                 return
 
     async def _held(self, row: OutboxRow, report: SendReport) -> bool:
-        """A snoozed or muted thread holds its alerts (summarised when it wakes up)."""
+        """A snoozed or muted thread holds its alerts (summarised when it wakes up); so do
+        a subscription's quiet hours (released in one message when they end)."""
         alert = row.alert
+        if self._quiet is not None and await self._quiet(alert):
+            await self._store.summaries.hold_quiet(row.id)
+            report.held += 1
+            return True
         thread = await self._store.threads.get(alert.event.summary.scan_id, alert.channel_id)
         if thread is None:
             return False

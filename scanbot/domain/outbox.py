@@ -19,6 +19,14 @@ class OutboxStatus(StrEnum):
     PARKED = "parked"  # no retry will fix it; `last_error` says why, for an admin
     HELD = "held"  # its thread is snoozed or muted: summarised when it wakes up
     SUMMARIZED = "summarized"  # a held row told in the thread's one summary reply
+    # A scheduled posture summary's row (summaries.service delivers it, the alert sender
+    # never sees it): queued, then leased by one replica until sent or parked.
+    SUMMARY_PENDING = "summary_pending"
+    SUMMARY_SENDING = "summary_sending"
+    # Held by its subscriptions' quiet hours (summaries.quiet), then released in one
+    # message per channel when they end (leased by one replica while it posts).
+    QUIET_HELD = "quiet_held"
+    QUIET_RELEASING = "quiet_releasing"
 
 
 # Rows finished with: pruned once old (see the store's housekeeping).

@@ -20,3 +20,7 @@ class Subscription(Value):
     created_by: str = ""
     from_env: bool = False  # added by SCANBOT_ALERT_CHANNEL at start-up
     disabled_reason: str | None = None
+    quiet_start: str | None = None  # "22:00": alerts until quiet_end wait (migration 0007)
+    quiet_end: str | None = None
+    quiet_all: bool = False  # hold failed scans and high risks in the window too
+    tz: str | None = None  # the window's IANA time zone

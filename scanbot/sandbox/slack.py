@@ -146,6 +146,7 @@ class FakeSlack:
             "users.info": self._users_info,
             "users.conversations": self._users_conversations,
             "chat.getPermalink": self._permalink,
+            "conversations.open": self._conversations_open,
             "apps.connections.open": self._connections_open,
             "conversations.history": self._history,
             "conversations.replies": self._replies,
@@ -558,6 +559,15 @@ class FakeSlack:
             if within(float(m["ts"]))
         ]
         return page[: int(body.get("limit") or 100)]
+
+    def _conversations_open(self, body: Json, request: Request) -> Json:
+        """The bot's direct message with one person (`users`): the same id every time."""
+        users = [u for u in str(body.get("users") or "").split(",") if u.strip()]
+        if len(users) != 1:
+            raise _SlackError("users_list_not_supplied" if not users else "not_implemented")
+        if users[0] in self.external:
+            raise _SlackError("cannot_dm_bot")  # stands for Slack's refusals to open one
+        return {"channel": {"id": f"D{users[0].lstrip('UW')}", "is_im": True}}
 
     # Helpers for the methods.
 

@@ -11,6 +11,8 @@ import difflib
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import time
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from scanbot.domain.events import DEFAULT_EVENTS, SUBSCRIBABLE_EVENTS
 from scanbot.hostedscan.models import ScanState, ScanType
@@ -47,6 +49,20 @@ class Subscribe:
     target_contains: str | None = None  # as typed, case kept
     min_severity: str | None = None
     events: tuple[str, ...] = DEFAULT_EVENTS
+    quiet: QuietHours | None = None  # alerts in this window wait for its end
+    quiet_all: bool = False  # hold failed scans and high risks in the window too
+    tz: str | None = None  # the window's time zone; None: the subscriber's own
+
+
+@dataclass(frozen=True)
+class QuietHours:
+    """A daily window, `start` to `end` (past midnight when `end` <= `start`)."""
+
+    start: time
+    end: time
+
+    def words(self) -> str:
+        return f"{self.start:%H:%M}-{self.end:%H:%M}"
 
 
 @dataclass(frozen=True)
@@ -75,8 +91,28 @@ class ShowTriage:
     """`/scans triage`: this channel's unacknowledged alerts, oldest first."""
 
 
+@dataclass(frozen=True)
+class ScheduleSummary:
+    """`/scans summary daily 09:00` or `weekly mon 09:00`, with the subscribe filters and
+    `tz:` (None: the time zone of the person who typed it)."""
+
+    period: str  # a PERIOD_WORDS key
+    at: time
+    weekday: int | None = None  # weekly: 0 Monday .. 6 Sunday
+    types: tuple[str, ...] = ()
+    target_contains: str | None = None
+    min_severity: str | None = None
+    tz: str | None = None
+
+
+@dataclass(frozen=True)
+class StopSummary:
+    """`/scans summary off`: the channel's scheduled summaries stop."""
+
+
 ListCommand = ListScans | ShowUsage
-SubscriptionCommand = Subscribe | Unsubscribe | ListSubscriptions | SubscribeUsage
+SummaryCommand = ScheduleSummary | StopSummary
+SubscriptionCommand = Subscribe | Unsubscribe | ListSubscriptions | SubscribeUsage | SummaryCommand
 ChannelCommand = SubscriptionCommand | ShowTriage
 ScanCommand = ShowScan | ShowUsage
 
@@ -85,10 +121,15 @@ SUBSCRIBE = "subscribe"
 UNSUBSCRIBE = "unsubscribe"
 SUBSCRIPTIONS = "subscriptions"
 TRIAGE = "triage"
+SUMMARY = "summary"
 
 BY_PREFIX = "by:"
 TARGET_PREFIX = "target:"
 SEVERITY_PREFIX = "severity:"
+TZ_PREFIX = "tz:"
+QUIET_PREFIX = "quiet:"
+QUIET_ALL = "quiet-all"
+OFF = "off"
 ALL = "all"
 
 
@@ -108,11 +149,14 @@ class SubcommandHelp:
 SUBCOMMAND_HELP: dict[str, SubcommandHelp] = {
     HELP: SubcommandHelp("", "shows this"),
     SUBSCRIBE: SubcommandHelp(
-        f"[types] [{TARGET_PREFIX}…] [{SEVERITY_PREFIX}…] [events]",
+        f"[types] [{TARGET_PREFIX}…] [{SEVERITY_PREFIX}…] [events] [{QUIET_PREFIX}22:00-07:00]",
         "sends this channel alerts ({events})",
     ),
     SUBSCRIPTIONS: SubcommandHelp("", "lists them"),
     UNSUBSCRIBE: SubcommandHelp(f"<number>|{ALL}", "stops them"),
+    SUMMARY: SubcommandHelp(
+        f"daily 09:00|weekly mon 09:00|{OFF}", "posts a summary of open risks on a schedule"
+    ),
     TRIAGE: SubcommandHelp("", "lists the alerts nobody acknowledged yet"),
 }
 # The sub-commands that act on HostedScan (operators only; `audit`: admins), in the order
@@ -317,12 +361,26 @@ def parse_subscribe(words: Sequence[str]) -> Subscribe | SubscribeUsage:
     events: set[str] = set()
     targets: set[str] = set()
     severities: set[str] = set()
+    quiet: list[QuietHours] = []
+    zones: list[str] = []
     for word in words:
         key = word.lower()
         if key in TYPE_WORDS:
             types.update(TYPE_WORDS[key])
         elif key in EVENT_WORDS:
             events.add(key)
+        elif key == QUIET_ALL:
+            continue
+        elif key.startswith(QUIET_PREFIX):
+            window = parse_quiet(word[len(QUIET_PREFIX) :])
+            if window is None or quiet:
+                reason = QUIET_REASON if window is None else TWO_QUIET_REASON
+                return SubscribeUsage(unknown=word, reason=reason)
+            quiet.append(window)
+        elif key.startswith(TZ_PREFIX):
+            zone_refused = _zone(word, zones)
+            if zone_refused is not None:
+                return zone_refused
         elif key.startswith(TARGET_PREFIX):
             refused = _target(word[len(TARGET_PREFIX) :], targets)
             if refused is not None:
@@ -336,11 +394,18 @@ def parse_subscribe(words: Sequence[str]) -> Subscribe | SubscribeUsage:
     chosen = tuple(e for e in EVENT_WORDS if e in events) or DEFAULT_EVENTS
     if severities and "risks" not in chosen:
         return SubscribeUsage(unknown=_last_severity(words), reason=SEVERITY_WITHOUT_RISKS_REASON)
+    quiet_all = any(word.lower() == QUIET_ALL for word in words)
+    if (quiet_all or zones) and not quiet:
+        unknown = next(w for w in words if w.lower() == QUIET_ALL or w.lower()[:3] == TZ_PREFIX)
+        return SubscribeUsage(unknown=unknown, reason=QUIET_MISSING_REASON)
     return Subscribe(
         types=tuple(sorted(types)),
         target_contains=next(iter(targets), None),
         min_severity=next(iter(severities), None),
         events=chosen,
+        quiet=next(iter(quiet), None),
+        quiet_all=quiet_all,
+        tz=next(iter(zones), None),
     )
 
 
@@ -437,10 +502,143 @@ def parse_subscriptions(words: Sequence[str]) -> ListSubscriptions | SubscribeUs
     return ListSubscriptions()
 
 
+# --- /scans summary, quiet hours, time zones -------------------------------------------
+
+PERIOD_WORDS: tuple[str, ...] = ("daily", "weekly")
+WEEKDAY_WORDS: dict[str, int] = {
+    "mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6,
+    "monday": 0, "tuesday": 1, "wednesday": 2, "thursday": 3, "friday": 4,
+    "saturday": 5, "sunday": 6,
+}  # fmt: skip
+_CLOCK = re.compile(r"([01]?[0-9]|2[0-3])[:.h]([0-5][0-9])")
+MAX_ZONE_CHARS = 64  # the longest IANA name is 32 characters
+
+SUMMARY_REASON = (
+    "`/scans summary` takes `daily 09:00`, `weekly mon 09:00` or `off`, then optionally "
+    f"scan types, `{TARGET_PREFIX}` with some text, `{SEVERITY_PREFIX}high`, `medium` or `low`, "
+    f"and `{TZ_PREFIX}Europe/Berlin`."
+)
+TIME_REASON = "A summary's time is hours and minutes on a 24-hour clock, like `09:00` or `17:30`."
+WEEKDAY_REASON = "A weekly summary needs its day before the time: `mon`, `tue`, … `sun`."
+OFF_REASON = "`/scans summary off` takes no other words: it stops this channel's summaries."
+ZONE_REASON = (
+    "`tz:` takes a time zone's IANA name, like `tz:Europe/Berlin`, `tz:America/New_York` "
+    "or `tz:UTC`."
+)
+TWO_ZONES_REASON = "Give one `tz:`."
+QUIET_REASON = (
+    f"`{QUIET_PREFIX}` takes a window on a 24-hour clock, like `{QUIET_PREFIX}22:00-07:00`: "
+    "alerts in it wait until it ends."
+)
+TWO_QUIET_REASON = f"A subscription takes one `{QUIET_PREFIX}` window."
+QUIET_MISSING_REASON = (
+    f"`{QUIET_ALL}` and `{TZ_PREFIX}` go with quiet hours: add `{QUIET_PREFIX}22:00-07:00`."
+)
+
+
+def parse_clock(text: str) -> time | None:
+    """`09:00`, `9:00`, `9.00` or `9h00` as a time of day; None if it is not one."""
+    match = _CLOCK.fullmatch(text.strip())
+    return None if match is None else time(int(match.group(1)), int(match.group(2)))
+
+
+def parse_quiet(text: str) -> QuietHours | None:
+    """`22:00-07:00` as a window; None if it is not one (or starts and ends together)."""
+    start, sep, end = text.partition("-")
+    first, last = parse_clock(start), parse_clock(end)
+    if not sep or first is None or last is None or first == last:
+        return None
+    return QuietHours(first, last)
+
+
+def known_zone(name: str) -> bool:
+    """Whether `name` is a time zone this machine's tz database knows."""
+    if not name or len(name) > MAX_ZONE_CHARS or name.startswith("/") or ".." in name:
+        return False
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        return False
+    return True
+
+
+def _zone(word: str, zones: list[str]) -> SubscribeUsage | None:
+    """Add the zone of `tz:<name>` to `zones`; the refusal if it is not one, or a second."""
+    name = word[len(TZ_PREFIX) :]
+    if not known_zone(name):
+        return SubscribeUsage(unknown=word, reason=ZONE_REASON)
+    if zones:
+        return SubscribeUsage(unknown=word, reason=TWO_ZONES_REASON)
+    zones.append(name)
+    return None
+
+
+def parse_summary(words: Sequence[str]) -> SummaryCommand | SubscribeUsage:
+    """The words after `/scans summary`: `daily 09:00`, `weekly mon 09:00` or `off`, then
+    the filters of `subscribe` (types, `target:`, `severity:`) and `tz:`, in any order."""
+    if not words or (len(words) == 1 and words[0].lower() == HELP):
+        return SubscribeUsage(reason=SUMMARY_REASON)
+    period = words[0].lower()
+    if period == OFF:
+        return StopSummary() if len(words) == 1 else SubscribeUsage(words[1], reason=OFF_REASON)
+    if period not in PERIOD_WORDS:
+        matches = difflib.get_close_matches(period, [*PERIOD_WORDS, OFF], n=1)
+        return SubscribeUsage(words[0], next(iter(matches), None), SUMMARY_REASON)
+    rest = list(words[1:])
+    weekday: int | None = None
+    if period == "weekly":
+        day = rest.pop(0).lower() if rest else ""
+        if day not in WEEKDAY_WORDS:
+            return SubscribeUsage(day or None, reason=WEEKDAY_REASON)
+        weekday = WEEKDAY_WORDS[day]
+    at = parse_clock(rest[0]) if rest else None
+    if at is None:
+        return SubscribeUsage(rest[0] if rest else None, reason=TIME_REASON)
+    return _summary_filters(rest[1:], ScheduleSummary(period, at, weekday))
+
+
+def _summary_filters(
+    words: Sequence[str], summary: ScheduleSummary
+) -> SummaryCommand | SubscribeUsage:
+    types: set[str] = set()
+    targets: set[str] = set()
+    severities: set[str] = set()
+    zones: list[str] = []
+    for word in words:
+        key = word.lower()
+        if key in TYPE_WORDS:
+            types.update(TYPE_WORDS[key])
+        elif key.startswith(TARGET_PREFIX):
+            refused = _target(word[len(TARGET_PREFIX) :], targets)
+            if refused is not None:
+                return SubscribeUsage(unknown=word, reason=refused)
+        elif key.startswith(SEVERITY_PREFIX) and key[len(SEVERITY_PREFIX) :] in SEVERITY_WORDS:
+            if severities:
+                return SubscribeUsage(unknown=word, reason=TWO_SEVERITIES_REASON)
+            severities.add(SEVERITY_WORDS[key[len(SEVERITY_PREFIX) :]])
+        elif key.startswith(TZ_PREFIX):
+            zone_refused = _zone(word, zones)
+            if zone_refused is not None:
+                return zone_refused
+        else:
+            suggestion = _suggest_subscribe(word)
+            return SubscribeUsage(unknown=word, suggestion=suggestion, reason=SUMMARY_REASON)
+    return ScheduleSummary(
+        period=summary.period,
+        at=summary.at,
+        weekday=summary.weekday,
+        types=tuple(sorted(types)),
+        target_contains=next(iter(targets), None),
+        min_severity=next(iter(severities), None),
+        tz=next(iter(zones), None),
+    )
+
+
 _SUBSCRIPTION_PARSERS: dict[str, Callable[[Sequence[str]], SubscriptionCommand]] = {
     SUBSCRIBE: parse_subscribe,
     UNSUBSCRIBE: parse_unsubscribe,
     SUBSCRIPTIONS: parse_subscriptions,
+    SUMMARY: parse_summary,
 }
 
 

@@ -416,6 +416,13 @@ class Notifier:
         users = response.get("users") or []
         return frozenset(str(u) for u in users if isinstance(u, str))
 
+    async def open_dm(self, user_id: str) -> str:
+        """The id of scanbot's direct message with the person (conversations.open; scope
+        `im:write`)."""
+        response = await _sent(self._client.conversations_open(users=user_id))
+        channel = response.get("channel")
+        return str(channel.get("id") or "") if isinstance(channel, dict) else ""
+
     async def permalink(self, channel_id: str, ts: str) -> str | None:
         """A link to the message; None when Slack answers without one."""
         response = await _sent(self._client.chat_getPermalink(channel=channel_id, message_ts=ts))

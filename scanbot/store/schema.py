@@ -41,6 +41,7 @@ scan_snapshots = sa.Table(
     sa.Column("announced", sa.Boolean, nullable=False),
     sa.Column("last_seen", WHEN, nullable=False, index=True),
     sa.Column("missing_since", WHEN, nullable=True),
+    sa.Column("final_at", WHEN, nullable=True),  # first seen finished (migration 0007)
     sa.Index(
         "ix_scan_snapshots_not_final",
         "scan_id",
@@ -62,6 +63,11 @@ subscriptions = sa.Table(
     sa.Column("from_env", sa.Boolean, nullable=False),
     sa.Column("disabled_reason", sa.Text, nullable=True),
     sa.Column("created_at", WHEN, nullable=False),
+    # quiet hours (migration 0007): "22:00", "07:00" in `tz`
+    sa.Column("quiet_start", sa.String(5), nullable=True),
+    sa.Column("quiet_end", sa.String(5), nullable=True),
+    sa.Column("quiet_all", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("tz", sa.String(64), nullable=True),
     # Users name subscriptions by id: SQLite must never hand a removed id out again.
     sqlite_autoincrement=True,
 )
@@ -169,4 +175,38 @@ operations = sa.Table(
     sa.Index("ix_operations_user_kind_at", "user_id", "kind", "at"),
     sa.Index("ix_operations_hostedscan_id", "hostedscan_id"),
     sqlite_autoincrement=True,
+)
+
+# scheduled summaries (migration 0007)
+summary_schedules = sa.Table(
+    "summary_schedules",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("channel_id", CHANNEL, nullable=False),
+    sa.Column("period", sa.String(16), nullable=False),  # daily weekly
+    sa.Column("weekday", sa.SmallInteger, nullable=True),
+    sa.Column("at", sa.String(5), nullable=False),  # "09:00" in tz
+    sa.Column("tz", sa.String(64), nullable=False),
+    sa.Column("types", sa.JSON, nullable=False),
+    sa.Column("target_contains", sa.Text, nullable=True),
+    sa.Column("min_severity", sa.String(16), nullable=True),
+    sa.Column("created_by", sa.String(32), nullable=False),
+    sa.Column("created_at", WHEN, nullable=False),
+    sa.Column("last_period", sa.String(32), nullable=True),  # the last period queued
+    sa.Column("last_open", sa.Integer, nullable=True),
+    sa.Column("last_at", WHEN, nullable=True),
+    sa.UniqueConstraint("channel_id", "period", name="ux_summary_schedules_channel_period"),
+    sqlite_autoincrement=True,
+)
+
+risk_counts = sa.Table(
+    "risk_counts",
+    metadata,
+    sa.Column("day", sa.Date, primary_key=True),  # UTC
+    sa.Column("high", sa.Integer, nullable=False),
+    sa.Column("medium", sa.Integer, nullable=False),
+    sa.Column("low", sa.Integer, nullable=False),
+    sa.Column("other", sa.Integer, nullable=False),
+    sa.Column("accepted", sa.Integer, nullable=False),
+    sa.Column("recorded_at", WHEN, nullable=False),
 )

@@ -6,17 +6,18 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from scanbot.domain.events import Alert, Snapshot
-from scanbot.domain.scans import ScanSummary
+from scanbot.domain.scans import FINAL_STATES, ScanSummary
 from scanbot.failpoints import failpoint
 from scanbot.store.database import OBSERVE_LOCK, Database, chunks
 from scanbot.store.outbox import Outbox
-from scanbot.store.schema import scan_snapshots
-from scanbot.store.state import BotState, CycleMark
+from scanbot.store.schema import bot_state, scan_snapshots
+from scanbot.store.state import BotState, CycleMark, StateKey
 from scanbot.store.threads import Threads
 
 # Matches migration 0003's partial index; FINAL_STATES spelled out as SQL literals.
@@ -108,6 +109,12 @@ class Snapshots:
         return queued
 
     async def _upsert(self, conn: AsyncConnection, snapshots: Sequence[Snapshot]) -> None:
+        # A scan that is finished when first seen counts as finished then (summaries count
+        # scans per period), except at the baseline: those finished before scanbot came.
+        baseline_done = sa.select(bot_state.c.key).where(
+            bot_state.c.key == StateKey.BASELINE_DONE.value
+        )
+        counts = (await conn.execute(baseline_done)).first() is not None
         rows = [
             {
                 "scan_id": snapshot.scan_id,
@@ -117,14 +124,20 @@ class Snapshots:
                 "announced": snapshot.announced,
                 "last_seen": snapshot.last_seen,
                 "missing_since": snapshot.missing_since,
+                "final_at": snapshot.last_seen if counts and snapshot.summary.is_final else None,
             }
             for snapshot in snapshots
         ]
         statement = self._db.insert(scan_snapshots)
-        columns = [name for name in rows[0] if name != "scan_id"]
-        statement = statement.on_conflict_do_update(
-            index_elements=["scan_id"], set_={c: statement.excluded[c] for c in columns}
-        )
+        columns = [name for name in rows[0] if name not in ("scan_id", "final_at")]
+        changes: dict[str, Any] = {c: statement.excluded[c] for c in columns}
+        # When scanbot saw the scan finish (summaries count scans per period): set once,
+        # by the first look that finds it finished after one that did not.
+        # (ORs, not IN: an expanding IN cannot go into an executemany)
+        was_final = sa.or_(*(scan_snapshots.c.state == s for s in sorted(FINAL_STATES)))
+        finished_now = sa.case((was_final, None), else_=statement.excluded.final_at)
+        changes["final_at"] = sa.func.coalesce(scan_snapshots.c.final_at, finished_now)
+        statement = statement.on_conflict_do_update(index_elements=["scan_id"], set_=changes)
         await conn.execute(statement, rows)
 
 

@@ -17,6 +17,7 @@ from scanbot.store.outbox import Outbox
 from scanbot.store.snapshots import Snapshots
 from scanbot.store.state import BotState
 from scanbot.store.subscriptions import Subscriptions
+from scanbot.store.summaries import Summaries
 from scanbot.store.threads import Threads
 from scanbot.store.triage import TriageRecords
 from scanbot.store.webhooks import WebhookEvents
@@ -31,6 +32,7 @@ class Store:
         self.state = BotState(db)
         self.snapshots = Snapshots(db, self.outbox, self.threads, self.state)
         self.subscriptions = Subscriptions(db)
+        self.summaries = Summaries(db)
         self.webhooks = WebhookEvents(db)
         self.housekeeping = Housekeeping(db)
         self.operations = Operations(db)

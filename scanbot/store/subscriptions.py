@@ -43,6 +43,9 @@ class Subscriptions:
         created_by: str = "",
         from_env: bool = False,
         limit: int = MAX_SUBSCRIPTIONS_PER_CHANNEL,
+        quiet: tuple[str, str] | None = None,
+        quiet_all: bool = False,
+        tz: str | None = None,
     ) -> Subscription:
         """Add a subscription, unless the channel already has `limit` of them (any kind):
         then TooManySubscriptions. The count and the insert are one statement, and on
@@ -58,6 +61,10 @@ class Subscriptions:
             "created_by": created_by,
             "from_env": from_env,
             "created_at": utcnow(),
+            "quiet_start": quiet[0] if quiet else None,
+            "quiet_end": quiet[1] if quiet else None,
+            "quiet_all": quiet_all,
+            "tz": tz,
         }
         row = sa.select(
             *(sa.literal(v, subscriptions.c[k].type).label(k) for k, v in values.items())
@@ -140,4 +147,8 @@ def _subscription(row: Any) -> Subscription:
         created_by=row["created_by"],
         from_env=row["from_env"],
         disabled_reason=row["disabled_reason"],
+        quiet_start=row["quiet_start"],
+        quiet_end=row["quiet_end"],
+        quiet_all=row["quiet_all"],
+        tz=row["tz"],
     )

@@ -7,7 +7,7 @@ changed, so double clicks and replays post nothing twice.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 from scanbot.domain.clock import utcnow
@@ -29,6 +29,10 @@ from scanbot.triage.thread import (
 log = logging.getLogger(__name__)
 
 
+# Told of a new assignee: (the thread, the assignee, who assigned).
+Assigned = Callable[[AlertThread, str, str], Awaitable[object]]
+
+
 class Actions:
     def __init__(
         self,
@@ -38,10 +42,13 @@ class Actions:
         render: TriageRenderer,
         seal_key: bytes,
         clock: Callable[[], datetime] = utcnow,
+        assigned: Assigned | None = None,
     ) -> None:
         """`seal_key` seals what the assign window carries (`actions.seal_key` of a secret
-        every replica holds): a form that comes back altered changes nothing."""
+        every replica holds): a form that comes back altered changes nothing. `assigned`
+        is told of each new assignee (thread, assignee, by whom)."""
         self.voice = voice
+        self._assigned = assigned
         self._triage = voice.store.triage
         self._held = held
         self._render = render
@@ -108,7 +115,10 @@ class Actions:
                 return Outcome(False, sentences.NOBODY_ASSIGNED)
             return Outcome(False, sentences.already_assigned(user_mention(assignee)))
         message = self._render.assigned(assignee, user_id, note)
-        return await self.voice.changed(thread, user_id, message)
+        outcome = await self.voice.changed(thread, user_id, message)
+        if assignee is not None and self._assigned is not None:
+            await self._assigned(thread, assignee, user_id)
+        return outcome
 
     # -- snoozing and muting --------------------------------------------------------------
 

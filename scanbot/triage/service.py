@@ -19,7 +19,7 @@ from scanbot.domain.clock import utcnow
 from scanbot.hostedscan import HostedScanClient
 from scanbot.slack.notifier import Notifier
 from scanbot.store import Store
-from scanbot.triage.actions import Actions
+from scanbot.triage.actions import Actions, Assigned
 from scanbot.triage.held import SCANBOT, HeldAlerts
 from scanbot.triage.home import Waiting, WaitingAlert
 from scanbot.triage.lookups import Lookups
@@ -39,12 +39,16 @@ class Triage:
         clock: Callable[[], datetime] = utcnow,
         render: TriageRenderer,
         seal_key: bytes,
+        assigned: Assigned | None = None,
     ) -> None:
         """`seal_key` seals what the assign window carries (`actions.seal_key` of a secret
-        every replica holds): a form that comes back altered changes nothing."""
+        every replica holds): a form that comes back altered changes nothing. `assigned`
+        tells the person assigned (a DM, `summaries.direct`)."""
         voice = ThreadVoice(store, slack)
         self.held = HeldAlerts(voice, render=render, clock=clock)
-        self.actions = Actions(voice, self.held, render=render, seal_key=seal_key, clock=clock)
+        self.actions = Actions(
+            voice, self.held, render=render, seal_key=seal_key, clock=clock, assigned=assigned
+        )
         self.lookups = Lookups(voice, hostedscan, risk_details, render=render, clock=clock)
         self.home_tab = Waiting(store, slack)
 

@@ -14,6 +14,10 @@ def test_statuses_are_the_strings_the_database_holds() -> None:
         "parked",
         "held",
         "summarized",
+        "summary_pending",
+        "summary_sending",
+        "quiet_held",
+        "quiet_releasing",
     ]
     assert max(len(s.value) for s in OutboxStatus) <= 16  # the status column's width
     assert OutboxStatus("parked") is OutboxStatus.PARKED
@@ -21,6 +25,8 @@ def test_statuses_are_the_strings_the_database_holds() -> None:
 
 def test_rows_waiting_are_never_done() -> None:
     waiting = {OutboxStatus.PENDING, OutboxStatus.SENDING, OutboxStatus.HELD}
+    waiting |= {OutboxStatus.SUMMARY_PENDING, OutboxStatus.SUMMARY_SENDING}
+    waiting |= {OutboxStatus.QUIET_HELD, OutboxStatus.QUIET_RELEASING}
     assert not waiting & DONE_STATUSES
 
 

@@ -273,6 +273,18 @@ async def test_operation_messages_fail_typed(served: Served) -> None:
         await notifier.direct("U0ALICE", MESSAGE)
 
 
+async def test_open_a_dm_and_post_there(served: Served) -> None:
+    notifier = served.notifier()
+    dm = await notifier.open_dm("U0BOB")
+    assert dm == "D0BOB"
+    assert await notifier.open_dm("U0BOB") == dm  # the same conversation every time
+    await notifier.notice(dm, MESSAGE)
+    assert served.fake.channels[dm][-1]["text"] == MESSAGE["text"]
+    served.fake.fail_next("conversations.open", error="missing_scope")
+    with pytest.raises(Paused):  # im:write not granted: an admin must reinstall
+        await notifier.open_dm("U0BOB")
+
+
 def test_a_bare_client_becomes_a_notifier_and_a_notifier_stays() -> None:
     client = AsyncWebClient(token=TOKEN)
     notifier = notifier_for(client)

@@ -17,14 +17,19 @@ from scanbot.scans.parse import (
     EVENT_WORDS,
     HELP,
     OPERATION_HELP,
+    PERIOD_WORDS,
+    QUIET_ALL,
+    QUIET_PREFIX,
     SEVERITY_PREFIX,
     SEVERITY_WORDS,
     STATE_WORDS,
     SUBCOMMAND_HELP,
     SUBSCRIBE,
     SUBSCRIPTIONS,
+    SUMMARY,
     TARGET_PREFIX,
     TYPE_WORDS,
+    TZ_PREFIX,
     UNSUBSCRIBE,
 )
 from scanbot.slack.text import escape
@@ -96,6 +101,13 @@ SUBSCRIBE_USAGE = "\n".join(
         f"`{SEVERITY_PREFIX}{'|'.join(SEVERITY_WORDS)}` keeps risks of that level or higher.",
         f"Example: `/scans {SUBSCRIBE} openvas {TARGET_PREFIX}shop {SEVERITY_PREFIX}medium "
         "failed risks`",
+        f"`{QUIET_PREFIX}22:00-07:00` holds alerts in that window (failed scans and high risks "
+        f"still come, unless `{QUIET_ALL}`) and lists them when it ends; "
+        f"`{TZ_PREFIX}Europe/Berlin` sets its time zone (else yours).",
+        "",
+        f"*`/scans {SUMMARY} {PERIOD_WORDS[0]} 09:00`* (or `{PERIOD_WORDS[1]} mon 09:00`, "
+        f"with types, `{TARGET_PREFIX}`, `{SEVERITY_PREFIX}` and `{TZ_PREFIX}`) posts a summary "
+        f"of open, new and overdue risks with a trend chart; `/scans {SUMMARY} off` stops it.",
         "",
         f"*`/scans {SUBSCRIPTIONS}`* lists this channel's subscriptions; "
         f"*`/scans {UNSUBSCRIBE} 3`* (or `{ALL}`) stops them.",

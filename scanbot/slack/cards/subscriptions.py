@@ -44,6 +44,11 @@ def describe_subscription(subscription: Subscription) -> str:
     if subscription.min_severity is not None:
         level = shown(subscription.min_severity.lower(), NAME_CHARS)
         text += f", risks of {level} severity or higher"
+    if subscription.quiet_start is not None and subscription.quiet_end is not None:
+        zone = shown(subscription.tz or "UTC", NAME_CHARS)
+        text += f", quiet {subscription.quiet_start}-{subscription.quiet_end} ({zone})"
+        if subscription.quiet_all:
+            text += " for every alert"
     return text
 
 
