@@ -106,10 +106,10 @@ def _queued(stack: Stack, count: int = 1) -> list[str]:
     return [str(scan["id"]) for scan in scans]
 
 
-async def _settled(stack: Stack) -> None:
+async def _settled(stack: Stack, seconds: float = 10.0) -> None:
     """Wait for the webhook work under way. A delivery's task runs its first step (and joins
     `inflight`) before the client can read the 2xx, so an answered post is tracked or done."""
-    await wait_until(lambda: len(stack.runtime.inflight) == 0)
+    await wait_until(lambda: len(stack.runtime.inflight) == 0, seconds)
 
 
 # -- HostedScan's own signed vectors ------------------------------------------------------
@@ -419,7 +419,8 @@ async def test_a_burst_of_events_costs_far_fewer_requests_than_events() -> None:
         ] + [{"id": f"evt-risk-{n}", "type": "risk.created", "data": {}} for n in range(40)]
         before = stack.sandbox.count()
         await asyncio.gather(*(_post_signed(stack, event) for event in events))
-        await _settled(stack)
+        # Ten alerts in one channel go out paced at Slack's 1 post/s: about 10 s of delivery.
+        await _settled(stack, seconds=30.0)
         await wait_until(lambda: all(_alerts_about(stack, s) for s in scan_ids))
 
         requests = stack.sandbox.count() - before
