@@ -13,7 +13,6 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 from apscheduler.events import EVENT_JOB_MAX_INSTANCES, JobExecutionEvent
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -21,6 +20,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from scanbot.alerts.cycle import CycleReport, Poller
 from scanbot.alerts.delivery import Rounds
 from scanbot.alerts.inbox import WebhookInbox
+from scanbot.alerts.jobs import Jobs
 from scanbot.alerts.leader import Leadership
 from scanbot.alerts.sender import Sender, SendReport
 from scanbot.domain.clock import utcnow
@@ -36,7 +36,6 @@ log = logging.getLogger(__name__)
 PRUNE_EVERY = 60  # cycles
 # Seconds a stop lets a scheduled job under way finish before cancelling it (a cycle cut
 # short is safe: its observation is one transaction, its sends are keyed).
-STOP_GRACE = 1.0
 
 
 @dataclass
@@ -82,8 +81,7 @@ class AlertService:
         self._after_delivery = after_delivery
         self._scheduler: AsyncIOScheduler | None = None
         self._tick_lock = asyncio.Lock()
-        self._jobs: set[asyncio.Task[Any]] = set()
-        self._stopping = False
+        self._jobs = Jobs()
         self._leader_lock = asyncio.Lock()  # one question to the lock's connection at a time
         self.leading = False
         self.skipped_runs = 0  # APScheduler runs skipped: a poll still running at the next
@@ -252,27 +250,13 @@ class AlertService:
 
     # -- scheduling -----------------------------------------------------------------------
 
-    async def _scheduled(self, job: Callable[[], Awaitable[object]]) -> None:
-        """A job as the scheduler runs it: stop() may cancel it, without a traceback."""
-        task = asyncio.current_task()
-        assert task is not None  # the scheduler runs each job in a task of its own
-        self._jobs.add(task)
-        try:
-            await job()
-        except asyncio.CancelledError:
-            if not self._stopping:
-                raise
-            log.info("stopped %s under way: shutting down", getattr(job, "__name__", "a job"))
-        finally:
-            self._jobs.discard(task)
-
     def start(self) -> None:
         """Start the jobs; call inside the running event loop (APScheduler 3 needs it)."""
-        self._stopping = False
+        self._jobs.stopping = False
         scheduler = AsyncIOScheduler()
         jitter = max(1, int(self._poll_interval / 10))
         scheduler.add_job(
-            self._scheduled,
+            self._jobs.run,
             "interval",
             args=[self.poll],
             seconds=self._poll_interval,
@@ -299,15 +283,9 @@ class AlertService:
     async def stop(self) -> None:
         """Stop the jobs: one under way gets STOP_GRACE seconds, then is cancelled (the
         scheduler's shutdown cancels what still runs)."""
-        self._stopping = True
         if self._scheduler is not None:
-            self._scheduler.pause()
-            running = [task for task in self._jobs if not task.done()]
-            if running:
-                await asyncio.wait(running, timeout=STOP_GRACE)
-            self._scheduler.shutdown(wait=False)
+            await self._jobs.stop(self._scheduler)
             self._scheduler = None
-            await asyncio.gather(*self._jobs, return_exceptions=True)
         self._rounds_running = False
         await self.webhooks.aclose()
         await self.posting.stop()

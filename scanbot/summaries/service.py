@@ -13,13 +13,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from slack_sdk.web.async_client import AsyncWebClient
 
+from scanbot.alerts.jobs import Jobs
 from scanbot.domain.clock import utcnow
 from scanbot.domain.events import Alert
 from scanbot.domain.summaries import DAILY, DailyCount, QueuedSummary, SummarySchedule
@@ -45,7 +46,6 @@ log = logging.getLogger(__name__)
 LEASE = timedelta(minutes=5)  # a replica that dies mid-send gives its summary up after this
 RETRY_AFTER = timedelta(minutes=5)
 MAX_ATTEMPTS = 6
-STOP_GRACE = 1.0  # seconds a round under way gets to finish at shutdown
 SAFETY_NET_MINUTES = 1  # also how soon held alerts go out after quiet hours end
 JOB_PREFIX = "summary:"
 CHART_TITLE = "Open risks by threat level, last 8 weeks"
@@ -101,8 +101,7 @@ class SummaryService:
         self._due = due or DueDays()
         self._clock = clock
         self._scheduler: AsyncIOScheduler | None = None
-        self._jobs: set[asyncio.Task[object]] = set()
-        self._stopping = False
+        self._jobs = Jobs()
         self._round = asyncio.Lock()  # one round at a time in this process
         self.last_chart: bytes | None = None  # the last chart drawn (the demo saves it)
 
@@ -258,31 +257,17 @@ class SummaryService:
     def start(self) -> None:
         """Cron jobs rebuilt from the database, the safety net, and a round now (which
         sends, late, a period missed while scanbot was down)."""
-        self._stopping = False
+        self._jobs.stopping = False
         scheduler = AsyncIOScheduler(timezone=UTC)
         scheduler.add_job(
-            self._scheduled, "interval", args=[self.tick], minutes=SAFETY_NET_MINUTES,
+            self._jobs.run, "interval", args=[self.tick], minutes=SAFETY_NET_MINUTES,
             id="summaries", next_run_time=datetime.now(UTC), coalesce=True, max_instances=1,
         )  # fmt: skip
         scheduler.start()
         self._scheduler = scheduler
         scheduler.add_job(
-            self._scheduled, args=[self.sync], id="summaries:sync", next_run_time=datetime.now(UTC)
+            self._jobs.run, args=[self.sync], id="summaries:sync", next_run_time=datetime.now(UTC)
         )
-
-    async def _scheduled(self, job: Callable[[], Awaitable[object]]) -> None:
-        """A job as the scheduler runs it: stop() may cancel it, without a traceback."""
-        task = asyncio.current_task()
-        assert task is not None  # the scheduler runs each job in a task of its own
-        self._jobs.add(task)
-        try:
-            await job()
-        except asyncio.CancelledError:
-            if not self._stopping:
-                raise
-            log.info("stopped a summaries job under way: shutting down")
-        finally:
-            self._jobs.discard(task)
 
     async def sync(self) -> int:
         """One cron job per schedule, as the database has them now; returns how many."""
@@ -296,7 +281,7 @@ class SummaryService:
                 job.remove()
         for schedule in schedules:
             scheduler.add_job(
-                self._scheduled, CronTrigger(**cron_fields(schedule)), args=[self.tick],
+                self._jobs.run, CronTrigger(**cron_fields(schedule)), args=[self.tick],
                 id=f"{JOB_PREFIX}{schedule.id}", coalesce=True, max_instances=1,
                 misfire_grace_time=None,
             )  # fmt: skip
@@ -311,14 +296,6 @@ class SummaryService:
 
     async def stop(self) -> None:
         """Stop the jobs: one under way gets STOP_GRACE seconds, then is cancelled."""
-        self._stopping = True
         if self._scheduler is not None:
-            self._scheduler.pause()
-            running = [task for task in self._jobs if not task.done()]
-            if running:
-                await asyncio.wait(running, timeout=STOP_GRACE)
-            self._scheduler.shutdown(wait=False)
+            await self._jobs.stop(self._scheduler)
             self._scheduler = None
-            for task in self._jobs:
-                task.cancel()
-            await asyncio.gather(*self._jobs, return_exceptions=True)

@@ -19,9 +19,10 @@ from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from scanbot.alerts import service
 from scanbot.alerts.cycle import CycleReport, Poller
+from scanbot.alerts.jobs import STOP_GRACE
 from scanbot.alerts.leader import Leadership
 from scanbot.alerts.sender import Sender, SendReport
-from scanbot.alerts.service import STOP_GRACE, AlertService
+from scanbot.alerts.service import AlertService
 from scanbot.hostedscan.webhooks import WebhookEvent
 from scanbot.slack.notifier import Notifier
 from scanbot.store import Store
