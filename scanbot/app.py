@@ -176,6 +176,23 @@ def build_alerts(
     )
 
 
+def build_poll_once(
+    settings: Settings,
+    hostedscan: HostedScanClient,
+    store: Store,
+    *,
+    slack: AsyncWebClient | None = None,
+    clock: Callable[[], datetime] = utcnow,
+) -> AlertService:
+    """`scanbot poll --once`: the alert jobs as `serve` runs them, quiet hours included (a
+    hand-run poll must not post what a subscription's quiet hours hold)."""
+    client = slack if slack is not None else build_slack_client(settings)
+    summaries = SummaryService(
+        store, hostedscan, client, due=DueDays.parse(settings.due_days), clock=clock
+    )
+    return build_alerts(settings, hostedscan, client, store, clock=clock, quiet=summaries.holds)
+
+
 async def open_runtime(
     settings: Settings,
     *,

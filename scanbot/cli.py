@@ -135,12 +135,12 @@ async def _print_card(settings: Settings, command: str, text: str, *, as_json: b
 
 
 async def _poll_once(settings: Settings) -> int:
-    from scanbot.app import build_alerts, build_hostedscan, build_slack_client, open_store
+    from scanbot.app import build_hostedscan, build_poll_once, open_store
 
     store = await open_store(settings)
     hostedscan = build_hostedscan(settings)
     try:
-        service = build_alerts(settings, hostedscan, build_slack_client(settings), store)
+        service = build_poll_once(settings, hostedscan, store)
         for channel_id in settings.alert_channel_ids:
             await store.subscriptions.ensure_env(channel_id, DEFAULT_EVENTS)
         report = await service.tick()

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from scanbot.app import build_poll_once
 from scanbot.domain.clock import utcnow
 from scanbot.sandbox.slack_user import view_submission
 from scanbot.slack import actions
@@ -271,6 +272,31 @@ def quiet_words(now: datetime) -> str:
     """A quiet window around `now` (UTC) that ends two hours later."""
     start, end = now - timedelta(hours=1), now + timedelta(hours=2)
     return f"quiet:{start:%H:%M}-{end:%H:%M} tz:UTC"
+
+
+async def test_a_poll_run_by_hand_holds_alerts_in_quiet_hours_too() -> None:
+    """`scanbot poll --once` builds its alert service with `build_poll_once`: the same hold."""
+    clock = OffsetClock()
+    async with running_stack(
+        frozen_world(), clock=clock, settings={"full_sweep_every": 1}
+    ) as stack:
+        words = f"subscribe finished failed {quiet_words(clock())}"
+        await stack.command("/scans", words, channel_id=CHANNEL)
+        runtime = stack.runtime
+        once = build_poll_once(
+            runtime.settings, runtime.hostedscan, runtime.store, slack=runtime.slack, clock=clock
+        )
+        try:
+            await once.tick()  # the baseline
+            posted = len(stack.slack.channels.get(CHANNEL, []))
+            stack.world.add_scan(type="NMAP", state="SUCCEEDED", targets=["a.example.com"])
+            failed = stack.world.add_scan(type="NMAP", state="FAILED", targets=["c.example.com"])
+            await once.tick()
+        finally:
+            await once.stop()
+        new = stack.slack.channels[CHANNEL][posted:]
+        assert [failed in json.dumps(m) for m in new] == [True]  # only the failure goes out
+        assert (await runtime.store.outbox.counts()).get("quiet_held") == 1
 
 
 @pytest.mark.parametrize("kind", KINDS)
