@@ -220,15 +220,7 @@ class Operations:
             request["label"] = command.label
         if command.tags:
             request["tags"] = list(command.tags)
-        begun = await self._store.operations.begin(
-            key=None,
-            user_id=caller.user_id,
-            kind=OperationKind.TARGET_ADD,
-            channel_id=caller.channel_id,
-            request=request,
-            at=self._clock(),
-        )
-        assert isinstance(begun, Begun)  # no key, no run limit: always recorded
+        begun = await self._record(caller, OperationKind.TARGET_ADD, request)
         operation = begun.operation
         try:
             target = await self._hostedscan.create_target(
@@ -281,6 +273,19 @@ class Operations:
             return await self._report(command, caller, targets_filter)
         except Exception as exc:  # the boundary of one request
             return _failure(exc)
+
+    async def _record(self, caller: Caller, kind: OperationKind, request: dict[str, Any]) -> Begun:
+        """An action without a once-only key or a run limit: always recorded."""
+        begun = await self._store.operations.begin(
+            key=None,
+            user_id=caller.user_id,
+            kind=kind,
+            channel_id=caller.channel_id,
+            request=request,
+            at=self._clock(),
+        )
+        assert isinstance(begun, Begun)  # no key, no run limit: nothing can refuse it
+        return begun
 
     async def report_for_scan(self, scan_id: str, caller: Caller) -> Message | None:
         """ "Report for these targets" on a scan's card: a PDF of their open risks."""
@@ -345,15 +350,7 @@ class Operations:
         request: dict[str, Any] = {"report_format": command.report_format, **risks_filter}
         if targets_filter:
             request.update(targets_filter)
-        begun = await self._store.operations.begin(
-            key=None,
-            user_id=caller.user_id,
-            kind=OperationKind.REPORT,
-            channel_id=caller.channel_id,
-            request=request,
-            at=self._clock(),
-        )
-        assert isinstance(begun, Begun)  # no key, no run limit: always recorded
+        begun = await self._record(caller, OperationKind.REPORT, request)
         try:
             async with asyncio.timeout(self._deadline):
                 report_id = await self._hostedscan.create_report(

@@ -4,7 +4,7 @@ with HostedScan's answer."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -142,20 +142,7 @@ class Operations:
     ) -> list[Operation]:
         """Scans started here (after `since`) whose starter has not been told they finished,
         oldest first."""
-        query = (
-            sa.select(operations)
-            .where(
-                operations.c.kind.in_([kind.value for kind in SCAN_KINDS]),
-                operations.c.status == OperationStatus.DONE.value,
-                operations.c.notified_at.is_(None),
-                operations.c.hostedscan_id.is_not(None),
-                operations.c.at > (since or _EPOCH),
-            )
-            .order_by(operations.c.id)
-            .limit(limit)
-        )
-        async with self._db.read() as conn:
-            return [_operation(row) for row in (await conn.execute(query)).mappings()]
+        return await self._done_not_yet(SCAN_KINDS, operations.c.notified_at, since, limit)
 
     async def mark_notified(self, operation_id: int, at: datetime) -> bool:
         """True for the one caller that marks it (a conditional UPDATE): only it speaks."""
@@ -166,12 +153,29 @@ class Operations:
     ) -> list[Operation]:
         """Re-runs started here (after `since`) whose new thread has not been told what it
         re-runs."""
+        return await self._done_not_yet(
+            (OperationKind.RESCAN,), operations.c.linked_at, since, limit
+        )
+
+    async def mark_linked(self, operation_id: int, at: datetime) -> bool:
+        """True for the one caller that marks it: only it posts the link."""
+        return await self._mark(operation_id, operations.c.linked_at, at)
+
+    async def _done_not_yet(
+        self,
+        kinds: Iterable[OperationKind],
+        unmarked: sa.Column[Any],
+        since: datetime | None,
+        limit: int,
+    ) -> list[Operation]:
+        """Done operations of `kinds` with a HostedScan id whose `unmarked` column is still
+        empty, started after `since`, oldest first."""
         query = (
             sa.select(operations)
             .where(
-                operations.c.kind == OperationKind.RESCAN.value,
+                operations.c.kind.in_([kind.value for kind in kinds]),
                 operations.c.status == OperationStatus.DONE.value,
-                operations.c.linked_at.is_(None),
+                unmarked.is_(None),
                 operations.c.hostedscan_id.is_not(None),
                 operations.c.at > (since or _EPOCH),
             )
@@ -180,10 +184,6 @@ class Operations:
         )
         async with self._db.read() as conn:
             return [_operation(row) for row in (await conn.execute(query)).mappings()]
-
-    async def mark_linked(self, operation_id: int, at: datetime) -> bool:
-        """True for the one caller that marks it: only it posts the link."""
-        return await self._mark(operation_id, operations.c.linked_at, at)
 
     async def _mark(self, operation_id: int, column: sa.Column[Any], at: datetime) -> bool:
         statement = (
