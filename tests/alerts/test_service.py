@@ -294,10 +294,11 @@ async def test_a_webhook_that_fails_is_kept_for_a_retry_not_delivered(
 
 async def test_start_schedules_the_jobs_and_stop_releases_leadership(h: Harness) -> None:
     h.service.start()
-    await asyncio.sleep(0.2)  # the poll job runs at once (next_run_time=now)
+    async with asyncio.timeout(10):  # the poll job runs at once (next_run_time=now)
+        while "cycle" not in h.steps.done:  # noqa: ASYNC110 - the scheduler's task, not ours
+            await asyncio.sleep(0.01)
     await h.service.stop()
     assert h.leadership.released
-    assert "cycle" in h.steps.done
 
 
 # -- stopping: a job under way gets STOP_GRACE, then is cancelled without a traceback --
