@@ -163,18 +163,21 @@ class AlertService:
         async with self._leader_lock:
             return await self._leadership.ensure()
 
-    async def _post_round(self) -> None:
+    async def _post_round(self) -> float | None:
+        """One round of posts; the seconds until a row waiting for a retry comes due."""
         self.leading = await self._ensure_leading()
         if not self.leading:
-            return
+            return None
         report = await self.sender.send()
         self._count_sends(report)
         if report.paused:
-            return
+            return None
         if report.sent:
             self.editing.wake()  # new threads: their parents may need a redraw already
         if self._triage is not None:
             await self._triage.release_held(self._clock())
+        due = await self.store.outbox.next_due()
+        return None if due is None else (due - self._clock()).total_seconds()
 
     async def _edit_round(self) -> None:
         if self.leading:

@@ -63,6 +63,13 @@ class Outbox:
         )
         return await self._rows(query)
 
+    async def next_due(self) -> datetime | None:
+        """When the earliest row waiting for a retry comes due (None: none waits)."""
+        query = sa.select(sa.func.min(outbox.c.next_attempt_at)).where(outbox.c.status == PENDING)
+        async with self._db.read() as conn:
+            due: datetime | None = (await conn.execute(query)).scalar_one()
+        return due
+
     async def mark_sending(self, row_id: int) -> None:
         await self._update([row_id], status=SENDING, attempts=outbox.c.attempts + 1)
 

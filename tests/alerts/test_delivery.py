@@ -99,6 +99,25 @@ async def test_a_cycle_that_commits_rows_wakes_delivery_at_once(rig: Rig) -> Non
     await _until(lambda: len(rig.slack.channels.get(CHANNEL, [])) == 1)
 
 
+async def test_a_post_slack_refused_is_retried_when_due_not_at_the_round_timer(
+    rig: Rig,
+) -> None:
+    """Slack answers 500 once: the retry is due about a second later and the round runs then, with
+    no wake and a 30 s round timer (the alert latency a fault costs is the back-off)."""
+    await rig.service.poll()
+    rig.service.posting.start()
+    await _until(lambda: rig.service.posting.rounds == 0)
+    rig.slack.fail_next("chat.postMessage", status=500, error="internal_error")
+    rig.world.add_scan(type="NMAP", state="FAILED", targets=["a.example"])
+    await rig.service.poll()
+    await _until(lambda: len(rig.slack.calls_to("chat.postMessage")) == 1)
+    refused_at = asyncio.get_running_loop().time()
+    await _until(lambda: len(rig.slack.channels.get(CHANNEL, [])) == 1, seconds=5.0)
+    waited = asyncio.get_running_loop().time() - refused_at
+    assert 0.3 <= waited < 4.0, waited  # the back-off (0.5-2 s), not the 30 s timer
+    assert rig.service.posting.rounds >= 2
+
+
 async def test_edits_draw_only_the_newest_state_once(rig: Rig) -> None:
     (row,) = await queue(rig.store, alert("scan-a", CHANNEL, state="RUNNING"))
     await rig.store.threads.start(row.id, row.alert, "1700000000.000100", "shown-before")
@@ -157,11 +176,12 @@ async def test_rounds_coalesce_wakes_and_outlive_a_failure() -> None:
     ran: list[int] = []
     gate = asyncio.Event()
 
-    async def work() -> None:
+    async def work() -> float | None:
         ran.append(len(ran))
         if len(ran) == 1:
             await gate.wait()
             raise RuntimeError("Slack is down")
+        return None
 
     rounds = Rounds("test", work, interval=60.0)
     rounds.wake()
@@ -174,6 +194,40 @@ async def test_rounds_coalesce_wakes_and_outlive_a_failure() -> None:
     await asyncio.sleep(0.05)
     assert len(ran) == 2  # five wakes, one more round
     await rounds.stop()
+
+
+async def test_rounds_run_again_when_the_work_says_more_comes_due() -> None:
+    ran: list[float] = []
+    loop = asyncio.get_running_loop()
+
+    async def work() -> float | None:
+        ran.append(loop.time())
+        return 0.2 if len(ran) == 1 else None  # then nothing known: the 60 s timer
+
+    rounds = Rounds("test", work, interval=60.0)
+    rounds.wake()
+    rounds.start()
+    await _until(lambda: len(ran) == 2)
+    assert 0.15 <= ran[1] - ran[0] < 2.0
+    await asyncio.sleep(0.3)
+    assert len(ran) == 2  # None: no round before the timer or a wake
+    await rounds.stop()
+
+
+async def test_work_due_now_or_overdue_does_not_spin() -> None:
+    ran: list[float] = []
+    loop = asyncio.get_running_loop()
+
+    async def work() -> float | None:
+        ran.append(loop.time())
+        return -5.0  # a row overdue (say, a clock behind): run again, but not at once
+
+    rounds = Rounds("test", work, interval=60.0)
+    rounds.wake()
+    rounds.start()
+    await asyncio.sleep(0.3)
+    await rounds.stop()
+    assert 2 <= len(ran) <= 8, len(ran)  # ~0.05 s apart, not thousands
 
 
 async def _until(condition: Callable[[], bool], seconds: float = 5.0) -> None:
