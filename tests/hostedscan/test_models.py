@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from scanbot.hostedscan.client import encode_filters, risk_filters
-from scanbot.hostedscan.models import Acceptance, Risk, Target, parse_time
+from scanbot.hostedscan.models import Acceptance, Risk, Scan, Target, parse_time
 from tests.hostedscan.fakes import FakeHostedScan, make_client, ok
 
 LISTED = {
@@ -104,6 +104,25 @@ def test_a_target_tolerates_nulls_and_extra_fields() -> None:
         {"id": "t", "target": "a.example.com", "label": None, "tags": None, "new": 1}
     )
     assert (target.label, target.tags) == ("", [])
+
+
+@pytest.mark.parametrize("odd", [None, 5, ["RUNNING"], {"state": "RUNNING"}, True])
+def test_text_that_is_null_or_not_text_reads_as_empty_and_keeps_the_scan(odd: Any) -> None:
+    scan = Scan.model_validate(
+        {"id": "s1", "type": odd, "state": odd, "requested_targets": [{"target": odd}]}
+    )
+    assert (scan.type, scan.state, scan.requested_targets[0].target) == ("", "", "")
+    assert scan.known_state is None  # alerted as an unknown state, never dropped silently
+
+
+def test_text_keeps_what_the_service_sent_when_it_is_text() -> None:
+    scan = Scan.model_validate({"id": "s1", "type": "NEW_SCANNER", "state": "PAUSED"})
+    assert (scan.type, scan.state) == ("NEW_SCANNER", "PAUSED")
+
+
+def test_a_scan_without_an_id_is_still_refused() -> None:
+    with pytest.raises(ValueError, match="id"):
+        Scan.model_validate({"id": None, "state": "RUNNING"})
 
 
 # --- risk filters -------------------------------------------------------------------------
