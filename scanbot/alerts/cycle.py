@@ -204,9 +204,9 @@ class Poller:
             events = [event for look in looks.values() if look for event in look.events]
             report.events += events
             report.dropped += len(dropped)
-            targets = {
+            targets = {  # only the scans with news: a baseline has 10,000 and none
                 i: [t.target for t in seen.scans[i].requested_targets]
-                for i in first
+                for i in {event.summary.scan_id for event in events}
                 if i in seen.scans
             }
             alerts = route(events, subscriptions, details, all_targets=targets)
