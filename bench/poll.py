@@ -157,10 +157,15 @@ class CountingSnapshots(Snapshots):
     written = 0
 
     async def observe(
-        self, scan_ids: Collection[str], compute: Compute, *, mark: CycleMark | None = None
+        self,
+        scan_ids: Collection[str],
+        compute: Compute,
+        *,
+        mark: CycleMark | None = None,
+        read: bool = True,
     ) -> int:
-        self.written = len(scan_ids)
-        return await super().observe(scan_ids, compute, mark=mark)
+        self.written += len(scan_ids)
+        return await super().observe(scan_ids, compute, mark=mark, read=read)
 
 
 class ScanbotRunner:
@@ -171,6 +176,7 @@ class ScanbotRunner:
         self.snapshots = snapshots
 
     async def cycle(self) -> tuple[bool, int, int, int]:
+        self.snapshots.written = 0  # counted over the cycle's batches
         report = await self.poller.run_cycle()
         touched = report.listed + report.departures
         return report.full_sweep, len(report.events), self.snapshots.written, touched

@@ -56,18 +56,24 @@ class Snapshots:
             return int((await conn.execute(query)).scalar_one())
 
     async def observe(
-        self, scan_ids: Collection[str], compute: Compute, *, mark: CycleMark | None = None
+        self,
+        scan_ids: Collection[str],
+        compute: Compute,
+        *,
+        mark: CycleMark | None = None,
+        read: bool = True,
     ) -> int:
         """Read these scans' snapshots, let `compute` (pure, or a coroutine) turn them into
         new snapshots, alerts and dropped ids, and write it all in ONE transaction, with
-        `mark` in the bot state. Returns rows queued.
+        `mark` in the bot state. Returns rows queued. `read=False`: the caller knows none
+        exists (a baseline on an empty store), `compute` gets none.
 
         Observations are serialised (an advisory lock on PostgreSQL, the write lock on
         SQLite), so a webhook and a poll that look at the same scan never both alert.
         """
         async with self._db.transaction() as conn:
             await self._db.lock(conn, OBSERVE_LOCK)
-            computed = compute(await _read(conn, list(scan_ids)))
+            computed = compute(await _read(conn, list(scan_ids)) if read else {})
             if inspect.isawaitable(computed):  # e.g. the work handed to a thread
                 computed = await computed
             queued = await self._write(conn, *computed, mark)

@@ -88,6 +88,59 @@ async def test_the_baseline_takes_in_every_scan_and_alerts_nothing(rig: Rig) -> 
     assert (state.cycles, state.baseline_done, state.last_cycle_at) == (1, True, T0.isoformat())
 
 
+@pytest.fixture
+def reads(monkeypatch: pytest.MonkeyPatch, rig: Rig) -> list[str]:
+    """The snapshot reads a cycle makes: "before" (the first look's), "locked" (observe's)."""
+    made: list[str] = []
+    snapshots = rig.store.snapshots
+    read, observe = snapshots.read, snapshots.observe
+
+    async def reading(scan_ids: Collection[str]) -> dict[str, Snapshot]:
+        made.append("before")
+        return await read(scan_ids)
+
+    async def observing(
+        scan_ids: Collection[str],
+        compute: Compute,
+        *,
+        mark: CycleMark | None = None,
+        read: bool = True,
+    ) -> int:
+        made.extend(["locked"] if read else [])
+        return await observe(scan_ids, compute, mark=mark, read=read)
+
+    monkeypatch.setattr(snapshots, "read", reading)
+    monkeypatch.setattr(snapshots, "observe", observing)
+    return made
+
+
+async def test_a_baseline_on_an_empty_store_reads_no_snapshot(rig: Rig, reads: list[str]) -> None:
+    ids = {rig.scan("RUNNING"), rig.scan("QUEUED"), rig.scan("SUCCEEDED", risks=2)}
+    report = await rig.poller.run_cycle()
+    assert report.baseline
+    assert reads == []
+    assert set(await rig.store.snapshots.read(ids)) == ids  # all taken in all the same
+    reads.clear()
+    await rig.poller.run_cycle()  # the next cycle reads as usual
+    assert "before" in reads
+    assert "locked" in reads
+
+
+async def test_a_baseline_left_half_done_reads_what_it_wrote(rig: Rig, reads: list[str]) -> None:
+    """A baseline cut short (a crash after some batches) starts again on a store with rows:
+    those are read, so a scan already announced stays announced."""
+    queued = rig.scan("QUEUED")
+    rig.world.set_state(queued, "RUNNING")
+    await rig.store.snapshots.record(
+        [diff(None, Scan.model_validate(rig.world.get_scan(queued)), T0, baseline=True)[1]], []
+    )
+    rig.world.set_state(queued, "QUEUED")  # HostedScan requeued it
+    report = await rig.poller.run_cycle()
+    assert report.baseline
+    assert reads == ["before", "locked"]
+    assert (await rig.store.snapshots.read([queued]))[queued].announced
+
+
 async def test_changes_after_the_baseline_are_queued_once(rig: Rig) -> None:
     running, queued = rig.scan("RUNNING"), rig.scan("QUEUED")
     await rig.poller.run_cycle()
@@ -139,10 +192,14 @@ async def test_a_snapshot_changed_before_the_lock_is_diffed_again(
     observe = rig.store.snapshots.observe
 
     async def webhook_first(
-        scan_ids: Collection[str], compute: Compute, *, mark: CycleMark | None = None
+        scan_ids: Collection[str],
+        compute: Compute,
+        *,
+        mark: CycleMark | None = None,
+        read: bool = True,
     ) -> int:
         await replica.refresh_scan(webhooked)
-        return await observe(scan_ids, compute, mark=mark)
+        return await observe(scan_ids, compute, mark=mark, read=read)
 
     monkeypatch.setattr(rig.store.snapshots, "observe", webhook_first)
     diffed.clear()
