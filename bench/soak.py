@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import importlib.util
 import json
 import logging
 import os
@@ -34,7 +35,6 @@ import sys
 import tempfile
 import time
 from collections import defaultdict
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -46,52 +46,6 @@ BOT_TOKEN = "xoxb-soak-bot-token-0123456789"
 SIGNING_SECRET = "soak-signing-secret-0123456789abcdef"
 WEBHOOK_SECRET = "soak-webhook-secret-0123456789"
 
-Scope = dict[str, Any]
-Send = Callable[[dict[str, Any]], Awaitable[None]]
-Receive = Callable[[], Awaitable[dict[str, Any]]]
-App = Callable[[Scope, Receive, Send], Awaitable[None]]
-
-
-class Faults:
-    """ASGI middleware failing `rate` of the requests under `prefix` with one of `kinds`."""
-
-    def __init__(self, app: App, rng: random.Random, kinds: dict[str, tuple[str, ...]]) -> None:
-        self.app = app
-        self.rng = rng
-        self.kinds = kinds  # path suffix ("" for any) -> fault kinds
-        self.rate = 0.0
-        self.injected: dict[str, int] = defaultdict(int)
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or self.rng.random() >= self.rate:
-            return await self.app(scope, receive, send)
-        path = str(scope["path"])
-        kinds = next((k for end, k in self.kinds.items() if end and path.endswith(end)), None)
-        kind = self.rng.choice(kinds or self.kinds[""])
-        self.injected[kind] += 1
-        if kind == "stall":
-            await asyncio.sleep(2.0)
-            return await self.app(scope, receive, send)
-        if kind == "drop":  # done, then the answer is lost
-
-            async def swallow(message: dict[str, Any]) -> None:
-                return None
-
-            await self.app(scope, receive, swallow)
-            headers = [(b"content-type", b"application/json"), (b"content-length", b"512")]
-            await send({"type": "http.response.start", "status": 200, "headers": headers})
-            await send({"type": "http.response.body", "body": b'{"ok": tr', "more_body": True})
-            return None
-        status = int(kind)
-        headers = [(b"content-type", b"application/json")]
-        if status == 429:
-            headers.append((b"retry-after", b"1"))
-        error = "ratelimited" if status == 429 else "internal_error"
-        body = json.dumps({"ok": False, "error": error})
-        await send({"type": "http.response.start", "status": status, "headers": headers})
-        await send({"type": "http.response.body", "body": body.encode()})
-        return None
-
 
 class SkippedRuns(logging.Handler):
     def __init__(self) -> None:
@@ -101,6 +55,19 @@ class SkippedRuns(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         if "maximum number of running instances" in record.getMessage():
             self.count += 1
+
+
+def _fault_layer() -> Any:
+    """scanbot/sandbox/faults.py of THIS checkout (it imports nothing of scanbot): both
+    sides of a comparison get the same faults, and a side older than it still runs."""
+    path = HERE.parent.parent / "scanbot" / "sandbox" / "faults.py"
+    spec = importlib.util.spec_from_file_location("soak_faults", path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses and typing look their module up
+    spec.loader.exec_module(module)
+    return module
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -121,22 +88,20 @@ async def child(options: argparse.Namespace) -> dict[str, Any]:
     from scanbot.settings import load_settings
     from scanbot.web import create_web_app
 
+    layer = _fault_layer()
     logging.basicConfig(level=logging.WARNING)
     skipped = SkippedRuns()
     logging.getLogger("apscheduler").addHandler(skipped)
     rng = random.Random(options.seed)  # the world's moves: the same on both sides
-    faults = random.Random(options.seed + 1)
     world = SandboxWorld(seed=options.seed, scans=options.scans, clock=SimClock(speed=0.0))
     pool = [s["id"] for s in world.list_scans(None)][: options.scans // 2]
     for scan_id in pool:
         world.set_state(scan_id, "QUEUED")
     sandbox_app = create_sandbox_app(world)
     controls = sandbox_app.state.controls
-    hostedscan = Faults(sandbox_app, faults, {"": ("503", "429", "stall")})
+    hostedscan = layer.Faults(sandbox_app, seed=options.seed + 1, kinds=layer.HOSTEDSCAN_FAULTS)
     fake = FakeSlack(bot_token=BOT_TOKEN)
-    slack = Faults(
-        fake.app, faults, {"": ("500", "429"), "chat.postMessage": ("500", "429", "drop")}
-    )
+    slack = layer.Faults(fake.app, seed=options.seed + 2, kinds=layer.SLACK_FAULTS)
 
     with tempfile.TemporaryDirectory(prefix="scanbot-soak-") as scratch:
         async with (
