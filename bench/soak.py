@@ -29,12 +29,16 @@ import json
 import logging
 import os
 import random
+import secrets
+import signal
+import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from collections import defaultdict
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +49,146 @@ CHANNELS = ("C0SOAKA", "C0SOAKB")
 BOT_TOKEN = "xoxb-soak-bot-token-0123456789"
 SIGNING_SECRET = "soak-signing-secret-0123456789abcdef"
 WEBHOOK_SECRET = "soak-webhook-secret-0123456789"
+
+
+HEALTH_TOKEN = "soak-health-token-0123456789"
+
+
+@contextlib.asynccontextmanager
+async def fresh_schema(server: str) -> AsyncIterator[str]:
+    """A schema of its own on `server`'s database, dropped afterwards: the URL for
+    SCANBOT_DATABASE_URL (libpq `options=-csearch_path=...`, as tests/databases.py does)."""
+    import asyncpg
+    from sqlalchemy.engine import make_url
+
+    schema = f"scanbot_soak_{secrets.token_hex(6)}"
+    admin = await asyncpg.connect(
+        make_url(server).set(drivername="postgresql").render_as_string(hide_password=False)
+    )
+    try:
+        await admin.execute(f'CREATE SCHEMA "{schema}"')
+        url = make_url(server).update_query_dict({"options": f"-csearch_path={schema}"})
+        try:
+            yield url.render_as_string(hide_password=False)
+        finally:
+            await admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
+    finally:
+        await admin.close()
+
+
+def replica_env(url: str, sandbox_url: str, slack_url: str) -> dict[str, str]:
+    """A `scanbot serve` replica's environment: this one's (PYTHONPATH: the side's
+    checkout) without any scanbot setting, then the soak's."""
+    from scanbot.sandbox.server import SANDBOX_API_KEY
+
+    inherited = {
+        name: value
+        for name, value in os.environ.items()
+        if not name.startswith(("SCANBOT_", "SLACK_", "HOSTEDSCAN_"))
+        and name not in ("DATABASE_URL", "DYNO", "PORT")
+    }
+    return inherited | {
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_API_URL": f"{slack_url}/api/",
+        "HOSTEDSCAN_API_KEY": SANDBOX_API_KEY,
+        "HOSTEDSCAN_API_URL": sandbox_url,
+        "HOSTEDSCAN_WEBHOOK_SECRET": WEBHOOK_SECRET,
+        "SCANBOT_DATABASE_URL": url,
+        "SCANBOT_POLL_INTERVAL": "5",
+        "SCANBOT_FULL_SWEEP_EVERY": "10",
+        "SCANBOT_DIGEST_THRESHOLD": "1000",
+        "SCANBOT_HEALTH_TOKEN": HEALTH_TOKEN,
+        "SCANBOT_LOG_LEVEL": "WARNING",
+        "PYTHONUNBUFFERED": "1",
+    }
+
+
+class Fleet:
+    """`scanbot serve` replicas on one PostgreSQL schema; `kill_leader` SIGKILLs the one
+    that leads and starts a new process in its place."""
+
+    def __init__(self, env: dict[str, str], size: int, scratch: Path) -> None:
+        self.env = env
+        self.size = size
+        self.scratch = scratch
+        self.replicas: list[tuple[int, asyncio.subprocess.Process]] = []  # (port, process)
+        self.kills = 0
+        self.http = httpx.AsyncClient(
+            timeout=2.0, headers={"Authorization": f"Bearer {HEALTH_TOKEN}"}
+        )
+
+    async def start(self) -> None:
+        for _ in range(self.size):
+            self.replicas.append(await self._spawn())
+
+    async def _spawn(self) -> tuple[int, asyncio.subprocess.Process]:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = int(probe.getsockname()[1])
+        log = self.scratch / f"replica-{len(list(self.scratch.glob('replica-*')))}.log"
+        with log.open("wb") as out:
+            process = await asyncio.create_subprocess_exec(
+                *(sys.executable, "-m", "scanbot", "serve", "--port", str(port)),
+                env=self.env,
+                cwd=self.scratch,
+                stdout=out,
+                stderr=asyncio.subprocess.STDOUT,
+            )
+        return port, process
+
+    async def _health(self, port: int) -> dict[str, Any] | None:
+        try:
+            response = await self.http.get(f"http://127.0.0.1:{port}/healthz")
+        except httpx.TransportError:
+            return None
+        alerts: dict[str, Any] = response.json().get("alerts", {}) if response.is_success else {}
+        return alerts or None
+
+    async def leader(self) -> int | None:
+        """The index of the replica that leads and has polled, if any."""
+        for index, (port, process) in enumerate(self.replicas):
+            if process.returncode is not None:
+                continue
+            health = await self._health(port)
+            if health and health.get("leading") and health.get("last_cycle_at"):
+                return index
+        return None
+
+    async def wait_for_baseline(self, seconds: float = 60.0) -> None:
+        deadline = time.monotonic() + seconds
+        while await self.leader() is None:
+            if time.monotonic() > deadline:
+                raise SystemExit(f"no replica led within {seconds:.0f} s: {self.scratch}")
+            await asyncio.sleep(0.2)
+
+    async def kill_leader(self) -> bool:
+        """SIGKILL the leader and start another process; False when none leads just now."""
+        index = await self.leader()
+        if index is None:
+            return False
+        _, process = self.replicas[index]
+        process.send_signal(signal.SIGKILL)
+        await process.wait()
+        self.kills += 1
+        self.replicas[index] = await self._spawn()
+        return True
+
+    def skipped_runs(self) -> int:
+        logs = (p.read_text(errors="replace") for p in self.scratch.glob("replica-*.log"))
+        return sum(text.count("maximum number of running instances") for text in logs)
+
+    async def close(self) -> None:
+        for _, process in self.replicas:
+            if process.returncode is None:
+                process.terminate()
+        for _, process in self.replicas:
+            try:
+                await asyncio.wait_for(process.wait(), 15)
+            except TimeoutError:
+                process.kill()
+                await process.wait()
+        await self.http.aclose()
 
 
 class SkippedRuns(logging.Handler):
@@ -86,6 +230,7 @@ async def child(options: argparse.Namespace) -> dict[str, Any]:
     from scanbot.sandbox.world import SandboxWorld, SimClock
     from scanbot.serving import serve_in_background
     from scanbot.settings import load_settings
+    from scanbot.store import Store, database_url
     from scanbot.web import create_web_app
 
     layer = _fault_layer()
@@ -126,70 +271,101 @@ async def child(options: argparse.Namespace) -> dict[str, Any]:
                 )
 
             # -- phase 1: the soak ------------------------------------------------------
-            url = options.database_url or f"sqlite:///{scratch}/soak.sqlite3"
-            runtime = await open_runtime(settings(database_url=url))
-            for channel in CHANNELS:
-                await runtime.store.subscriptions.add(channel, events=["started", "finished"])
-            await runtime.start()
-            while not (await runtime.store.state.read()).baseline_done:  # noqa: ASYNC110
-                await asyncio.sleep(0.1)
-            hostedscan.rate = slack.rate = options.fault_rate
-            started: dict[str, float] = {}
-            finished: dict[str, float] = {}
-            queued = list(pool)
-            rng.shuffle(queued)
-            running: dict[str, float] = {}
-            end = time.monotonic() + options.seconds
-            while time.monotonic() < end:
-                now = time.monotonic()
-                if queued and rng.random() < options.starts_per_second * 0.5:
-                    scan_id = queued.pop()
-                    world.set_state(scan_id, "RUNNING", progress=5)
-                    started[scan_id] = now
-                    running[scan_id] = 5
-                for scan_id in list(running):
-                    if rng.random() < 0.3:
-                        running[scan_id] = min(95, running[scan_id] + 15)
-                        world.set_state(scan_id, "RUNNING", progress=running[scan_id])
-                    if now - started[scan_id] > 6 and rng.random() < 0.1:
-                        final = "FAILED" if rng.random() < 0.2 else "SUCCEEDED"
-                        world.set_state(scan_id, final)
-                        finished[scan_id] = time.monotonic()
-                        del running[scan_id]
-                await asyncio.sleep(0.5)
-            hostedscan.rate = slack.rate = 0.0  # drain: every alert should arrive now
-            expected = len(started) + len(finished)
+            async with contextlib.AsyncExitStack() as stack:
+                runtime = fleet = None
+                if options.replicas:
+                    url = await stack.enter_async_context(fresh_schema(options.database_url))
+                    store = await Store.open(database_url({}, url))
+                    for channel in CHANNELS:
+                        await store.subscriptions.add(channel, events=["started", "finished"])
+                    await store.close()
+                    fleet = Fleet(
+                        replica_env(url, sandbox_url, slack_url), options.replicas, Path(scratch)
+                    )
+                    stack.push_async_callback(fleet.close)
+                    await fleet.start()
+                    await fleet.wait_for_baseline()
+                else:
+                    url = options.database_url or f"sqlite:///{scratch}/soak.sqlite3"
+                    runtime = await open_runtime(settings(database_url=url))
+                    stack.push_async_callback(runtime.aclose)
+                    for channel in CHANNELS:
+                        await runtime.store.subscriptions.add(
+                            channel, events=["started", "finished"]
+                        )
+                    await runtime.start()
+                    while not (await runtime.store.state.read()).baseline_done:  # noqa: ASYNC110
+                        await asyncio.sleep(0.1)
+                hostedscan.rate = slack.rate = options.fault_rate
+                started: dict[str, float] = {}
+                finished: dict[str, float] = {}
+                queued = list(pool)
+                rng.shuffle(queued)
+                running: dict[str, float] = {}
+                texts: list[tuple[str, str, float]] = []  # each post: channel, text, when
 
-            def posts() -> dict[tuple[str, str], list[float]]:
-                found: dict[tuple[str, str], list[float]] = defaultdict(list)
-                for call in fake.calls_to("chat.postMessage"):
-                    channel = str(call.body.get("channel"))
-                    if channel not in CHANNELS:
-                        continue
-                    text = str(call.body.get("text", "")) + json.dumps(call.body.get("blocks"))
-                    for scan_id in started:
-                        if scan_id in text:
-                            found[channel, scan_id].append(call.at)
-                return found
+                def posts() -> dict[tuple[str, str], list[float]]:
+                    calls = fake.calls_to("chat.postMessage")
+                    for call in calls[len(texts) :]:
+                        text = str(call.body.get("text", "")) + json.dumps(call.body.get("blocks"))
+                        texts.append((str(call.body.get("channel")), text, call.at))
+                    found: dict[tuple[str, str], list[float]] = defaultdict(list)
+                    for channel, text, at in texts:
+                        if channel not in CHANNELS:
+                            continue
+                        for scan_id in started:
+                            if scan_id in text:
+                                found[channel, scan_id].append(at)
+                    return found
 
-            drain_end = time.monotonic() + options.drain
-            while time.monotonic() < drain_end:
-                if sum(min(len(v), 2) for v in posts().values()) >= expected * len(CHANNELS):
-                    break
-                await asyncio.sleep(0.5)
-            await asyncio.sleep(2)
-            seen = posts()
-            latencies: list[float] = []
-            lost = doubled = 0
-            for channel in CHANNELS:
-                for scan_id, at in started.items():
-                    times = sorted(seen.get((channel, scan_id), []))
-                    events = [at] + ([finished[scan_id]] if scan_id in finished else [])
-                    lost += max(0, len(events) - len(times))
-                    doubled += max(0, len(times) - len(events))
-                    latencies += [max(0.0, t - e) for t, e in zip(times, events, strict=False)]
-            edits = len(fake.calls_to("chat.update"))
-            await runtime.aclose()
+                begin = time.monotonic()
+                end = begin + options.seconds
+                next_kill = begin + options.kill_every if fleet else float("inf")
+                while time.monotonic() < end:
+                    now = time.monotonic()
+                    if queued and rng.random() < options.starts_per_second * 0.5:
+                        scan_id = queued.pop()
+                        world.set_state(scan_id, "RUNNING", progress=5)
+                        started[scan_id] = now
+                        running[scan_id] = 5
+                    seen = posts()
+                    for scan_id in list(running):
+                        if rng.random() < 0.3:
+                            running[scan_id] = min(95, running[scan_id] + 15)
+                            world.set_state(scan_id, "RUNNING", progress=running[scan_id])
+                        # Once its start is in Slack: a scan never seen running has no start.
+                        told = all((c, scan_id) in seen for c in CHANNELS)
+                        if told and now - started[scan_id] > 6 and rng.random() < 0.1:
+                            final = "FAILED" if rng.random() < 0.2 else "SUCCEEDED"
+                            world.set_state(scan_id, final)
+                            finished[scan_id] = time.monotonic()
+                            del running[scan_id]
+                    if fleet and now >= next_kill and await fleet.kill_leader():
+                        next_kill = now + options.kill_every
+                    await asyncio.sleep(0.5)
+                hostedscan.rate = slack.rate = 0.0  # drain: every alert should arrive now
+                expected = len(started) + len(finished)
+
+                drain_end = time.monotonic() + options.drain
+                while time.monotonic() < drain_end:
+                    if sum(min(len(v), 2) for v in posts().values()) >= expected * len(CHANNELS):
+                        break
+                    await asyncio.sleep(0.5)
+                await asyncio.sleep(2)
+                seen = posts()
+                latencies: list[float] = []
+                lost = doubled = 0
+                for channel in CHANNELS:
+                    for scan_id, at in started.items():
+                        times = sorted(seen.get((channel, scan_id), []))
+                        events = [at] + ([finished[scan_id]] if scan_id in finished else [])
+                        lost += max(0, len(events) - len(times))
+                        doubled += max(0, len(times) - len(events))
+                        latencies += [max(0.0, t - e) for t, e in zip(times, events, strict=False)]
+                edits = len(fake.calls_to("chat.update"))
+                kills = fleet.kills if fleet else 0
+                if fleet:
+                    skipped.count += fleet.skipped_runs()
 
             # -- phase 2: a webhook burst (faults off, no polling) -----------------------
             url2 = f"sqlite:///{scratch}/webhooks.sqlite3"  # a fresh store: its own baseline
@@ -246,6 +422,7 @@ async def child(options: argparse.Namespace) -> dict[str, Any]:
         "latency_p95": _percentile(latencies, 0.95),
         "latency_max": max(latencies, default=float("nan")),
         "lost": lost,
+        "kills": kills,
         "doubled": doubled,
         "skipped_runs": skipped.count,
         "parent_edits": edits,
@@ -274,6 +451,7 @@ ROWS = (
     ("alert latency p50 (s)", "latency_p50", "{:.1f}"),
     ("alert latency p95 (s)", "latency_p95", "{:.1f}"),
     ("alert latency max (s)", "latency_max", "{:.1f}"),
+    ("leader kills (SIGKILL)", "kills", "{:.0f}"),
     ("lost", "lost", "{:.0f}"),
     ("doubled", "doubled", "{:.0f}"),
     ("skipped runs", "skipped_runs", "{:.0f}"),
@@ -298,7 +476,19 @@ def main() -> None:
     parser.add_argument("--events-per-scan", type=int, default=5)
     parser.add_argument("--risk-events", type=int, default=60)
     parser.add_argument("--database-url", help="default: a scratch SQLite file")
+    parser.add_argument(
+        "--replicas",
+        type=int,
+        default=0,
+        help="run N `scanbot serve` processes (needs --database-url postgresql://...)",
+    )
+    parser.add_argument(
+        "--kill-every", type=float, default=30.0, help="with --replicas: SIGKILL the leader (s)"
+    )
     options, _ = parser.parse_known_args()
+    url = options.database_url or ""
+    if options.replicas and not url.startswith(("postgresql:", "postgresql+asyncpg:")):
+        parser.error("--replicas needs --database-url postgresql://... (the leader lock)")
     if options.child:
         print(json.dumps(asyncio.run(child(options))))
         return
