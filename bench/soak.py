@@ -3,20 +3,25 @@
 Run `.venv/bin/python bench/soak.py --before /work/main` (`--help` for the knobs). Each
 side runs in its own process (`PYTHONPATH` = that checkout, this virtualenv): scanbot's
 real runtime (APScheduler polling every 5 s, the sender, SQLite or `--database-url`)
-against the sandbox as HostedScan and the fake Slack, both behind a fault layer that fails
-`--fault-rate` of the calls at random (seeded): HostedScan 503, 429 with Retry-After and
-2 s stalls; Slack 500 and 429 with Retry-After, and for `chat.postMessage` the connection
-dropped AFTER Slack stored the post (the answer is lost). Meanwhile this script moves the
-scans itself (queued -> running -> progress -> succeeded or failed), noting when, into two
-channels subscribed to `started finished`. Then a webhook burst, faults off and no
-polling: scans finish and each is named by several signed `scan.updated` events, with
-`risk.created` events beside.
+against the sandbox as HostedScan and the fake Slack, both behind the fault layer
+(`scanbot/sandbox/faults.py`, this checkout's on both sides) failing `--fault-rate` of the
+calls (seeded): HostedScan 503, 429 with Retry-After and 2 s stalls; Slack 500 and 429 with
+Retry-After, and for `chat.postMessage` the connection dropped AFTER Slack stored the post
+(the answer is lost). Meanwhile this script moves the scans itself (queued -> running ->
+progress -> succeeded or failed, a scan finishing once its start is in Slack), noting
+when, into two channels subscribed to `started finished`. Then a webhook burst, faults
+off and no polling: scans finish and each is named by several signed `scan.updated`
+events, with `risk.created` events beside.
+
+With `--replicas N --kill-every S --database-url postgresql://...`, the soak runs N real
+`scanbot serve` processes on a fresh schema of that database instead of the in-process
+runtime, and SIGKILLs the leader every S seconds (the first at S/2), starting a new
+process in its place.
 
 Printed per side: alert latency (world change -> the post stored at the fake Slack)
-p50/p95/max, alerts lost and doubled (posts per scan and channel beyond one per event),
-APScheduler's skipped runs, parent edits, and HostedScan requests per webhook event.
-Not covered here: replicas and kill -9 (tests/e2e/test_replicas.py and test_crash.py do
-those); the 1,000-command burst is bench/commands.py.
+p50/p95/max, leader kills, alerts lost and doubled (posts per scan and channel beyond one
+per event), APScheduler's skipped runs, parent edits, and HostedScan requests per webhook
+event. The 1,000-command burst is bench/commands.py.
 """
 
 from __future__ import annotations
@@ -320,7 +325,7 @@ async def child(options: argparse.Namespace) -> dict[str, Any]:
 
                 begin = time.monotonic()
                 end = begin + options.seconds
-                next_kill = begin + options.kill_every if fleet else float("inf")
+                next_kill = begin + options.kill_every / 2 if fleet else float("inf")
                 while time.monotonic() < end:
                     now = time.monotonic()
                     if queued and rng.random() < options.starts_per_second * 0.5:
@@ -502,6 +507,12 @@ def main() -> None:
     print(
         f"soak: {options.seconds:.0f} s of moving scans, {options.fault_rate:.0%} of HostedScan "
         f"and Slack calls failing, poll interval 5 s, 2 channels; seed {options.seed}"
+        + (
+            f"; {options.replicas} `scanbot serve` replicas on PostgreSQL, the leader "
+            f"SIGKILLed every {options.kill_every:.0f} s (first at half that) and restarted"
+            if options.replicas
+            else ""
+        )
     )
     names = list(sides)
     print("| | " + " | ".join(names) + " |")
