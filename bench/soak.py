@@ -3,20 +3,25 @@
 Run `.venv/bin/python bench/soak.py --before /work/main` (`--help` for the knobs). Each
 side runs in its own process (`PYTHONPATH` = that checkout, this virtualenv): scanbot's
 real runtime (APScheduler polling every 5 s, the sender, SQLite or `--database-url`)
-against the sandbox as HostedScan and the fake Slack, both behind a fault layer that fails
-`--fault-rate` of the calls at random (seeded): HostedScan 503, 429 with Retry-After and
-2 s stalls; Slack 500 and 429 with Retry-After, and for `chat.postMessage` the connection
-dropped AFTER Slack stored the post (the answer is lost). Meanwhile this script moves the
-scans itself (queued -> running -> progress -> succeeded or failed), noting when, into two
-channels subscribed to `started finished`. Then a webhook burst, faults off and no
-polling: scans finish and each is named by several signed `scan.updated` events, with
-`risk.created` events beside.
+against the sandbox as HostedScan and the fake Slack, both behind the fault layer
+(`scanbot/sandbox/faults.py`, this checkout's on both sides) failing `--fault-rate` of the
+calls (seeded): HostedScan 503, 429 with Retry-After and 2 s stalls; Slack 500 and 429 with
+Retry-After, and for `chat.postMessage` the connection dropped AFTER Slack stored the post
+(the answer is lost). Meanwhile this script moves the scans itself (queued -> running ->
+progress -> succeeded or failed, a scan finishing once its start is in Slack), noting
+when, into two channels subscribed to `started finished`. Then a webhook burst, faults
+off and no polling: scans finish and each is named by several signed `scan.updated`
+events, with `risk.created` events beside.
+
+With `--replicas N --kill-every S --database-url postgresql://...`, the soak runs N real
+`scanbot serve` processes on a fresh schema of that database instead of the in-process
+runtime, and SIGKILLs the leader every S seconds (the first at S/2), starting a new
+process in its place.
 
 Printed per side: alert latency (world change -> the post stored at the fake Slack)
-p50/p95/max, alerts lost and doubled (posts per scan and channel beyond one per event),
-APScheduler's skipped runs, parent edits, and HostedScan requests per webhook event.
-Not covered here: replicas and kill -9 (tests/e2e/test_replicas.py and test_crash.py do
-those); the 1,000-command burst is bench/commands.py.
+p50/p95/max, leader kills, alerts lost and doubled (posts per scan and channel beyond one
+per event), APScheduler's skipped runs, parent edits, and HostedScan requests per webhook
+event. The 1,000-command burst is bench/commands.py.
 """
 
 from __future__ import annotations
@@ -24,17 +29,21 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import importlib.util
 import json
 import logging
 import os
 import random
+import secrets
+import signal
+import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from collections import defaultdict
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -46,51 +55,145 @@ BOT_TOKEN = "xoxb-soak-bot-token-0123456789"
 SIGNING_SECRET = "soak-signing-secret-0123456789abcdef"
 WEBHOOK_SECRET = "soak-webhook-secret-0123456789"
 
-Scope = dict[str, Any]
-Send = Callable[[dict[str, Any]], Awaitable[None]]
-Receive = Callable[[], Awaitable[dict[str, Any]]]
-App = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+HEALTH_TOKEN = "soak-health-token-0123456789"
 
 
-class Faults:
-    """ASGI middleware failing `rate` of the requests under `prefix` with one of `kinds`."""
+@contextlib.asynccontextmanager
+async def fresh_schema(server: str) -> AsyncIterator[str]:
+    """A schema of its own on `server`'s database, dropped afterwards: the URL for
+    SCANBOT_DATABASE_URL (libpq `options=-csearch_path=...`, as tests/databases.py does)."""
+    import asyncpg
+    from sqlalchemy.engine import make_url
 
-    def __init__(self, app: App, rng: random.Random, kinds: dict[str, tuple[str, ...]]) -> None:
-        self.app = app
-        self.rng = rng
-        self.kinds = kinds  # path suffix ("" for any) -> fault kinds
-        self.rate = 0.0
-        self.injected: dict[str, int] = defaultdict(int)
+    schema = f"scanbot_soak_{secrets.token_hex(6)}"
+    admin = await asyncpg.connect(
+        make_url(server).set(drivername="postgresql").render_as_string(hide_password=False)
+    )
+    try:
+        await admin.execute(f'CREATE SCHEMA "{schema}"')
+        url = make_url(server).update_query_dict({"options": f"-csearch_path={schema}"})
+        try:
+            yield url.render_as_string(hide_password=False)
+        finally:
+            await admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
+    finally:
+        await admin.close()
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or self.rng.random() >= self.rate:
-            return await self.app(scope, receive, send)
-        path = str(scope["path"])
-        kinds = next((k for end, k in self.kinds.items() if end and path.endswith(end)), None)
-        kind = self.rng.choice(kinds or self.kinds[""])
-        self.injected[kind] += 1
-        if kind == "stall":
-            await asyncio.sleep(2.0)
-            return await self.app(scope, receive, send)
-        if kind == "drop":  # done, then the answer is lost
 
-            async def swallow(message: dict[str, Any]) -> None:
-                return None
+def replica_env(url: str, sandbox_url: str, slack_url: str) -> dict[str, str]:
+    """A `scanbot serve` replica's environment: this one's (PYTHONPATH: the side's
+    checkout) without any scanbot setting, then the soak's."""
+    from scanbot.sandbox.server import SANDBOX_API_KEY
 
-            await self.app(scope, receive, swallow)
-            headers = [(b"content-type", b"application/json"), (b"content-length", b"512")]
-            await send({"type": "http.response.start", "status": 200, "headers": headers})
-            await send({"type": "http.response.body", "body": b'{"ok": tr', "more_body": True})
+    inherited = {
+        name: value
+        for name, value in os.environ.items()
+        if not name.startswith(("SCANBOT_", "SLACK_", "HOSTEDSCAN_"))
+        and name not in ("DATABASE_URL", "DYNO", "PORT")
+    }
+    return inherited | {
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_API_URL": f"{slack_url}/api/",
+        "HOSTEDSCAN_API_KEY": SANDBOX_API_KEY,
+        "HOSTEDSCAN_API_URL": sandbox_url,
+        "HOSTEDSCAN_WEBHOOK_SECRET": WEBHOOK_SECRET,
+        "SCANBOT_DATABASE_URL": url,
+        "SCANBOT_POLL_INTERVAL": "5",
+        "SCANBOT_FULL_SWEEP_EVERY": "10",
+        "SCANBOT_DIGEST_THRESHOLD": "1000",
+        "SCANBOT_HEALTH_TOKEN": HEALTH_TOKEN,
+        "SCANBOT_LOG_LEVEL": "WARNING",
+        "PYTHONUNBUFFERED": "1",
+    }
+
+
+class Fleet:
+    """`scanbot serve` replicas on one PostgreSQL schema; `kill_leader` SIGKILLs the one
+    that leads and starts a new process in its place."""
+
+    def __init__(self, env: dict[str, str], size: int, scratch: Path) -> None:
+        self.env = env
+        self.size = size
+        self.scratch = scratch
+        self.replicas: list[tuple[int, asyncio.subprocess.Process]] = []  # (port, process)
+        self.kills = 0
+        self.http = httpx.AsyncClient(
+            timeout=2.0, headers={"Authorization": f"Bearer {HEALTH_TOKEN}"}
+        )
+
+    async def start(self) -> None:
+        for _ in range(self.size):
+            self.replicas.append(await self._spawn())
+
+    async def _spawn(self) -> tuple[int, asyncio.subprocess.Process]:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = int(probe.getsockname()[1])
+        log = self.scratch / f"replica-{len(list(self.scratch.glob('replica-*')))}.log"
+        with log.open("wb") as out:
+            process = await asyncio.create_subprocess_exec(
+                *(sys.executable, "-m", "scanbot", "serve", "--port", str(port)),
+                env=self.env,
+                cwd=self.scratch,
+                stdout=out,
+                stderr=asyncio.subprocess.STDOUT,
+            )
+        return port, process
+
+    async def _health(self, port: int) -> dict[str, Any] | None:
+        try:
+            response = await self.http.get(f"http://127.0.0.1:{port}/healthz")
+        except httpx.TransportError:
             return None
-        status = int(kind)
-        headers = [(b"content-type", b"application/json")]
-        if status == 429:
-            headers.append((b"retry-after", b"1"))
-        error = "ratelimited" if status == 429 else "internal_error"
-        body = json.dumps({"ok": False, "error": error})
-        await send({"type": "http.response.start", "status": status, "headers": headers})
-        await send({"type": "http.response.body", "body": body.encode()})
+        alerts: dict[str, Any] = response.json().get("alerts", {}) if response.is_success else {}
+        return alerts or None
+
+    async def leader(self) -> int | None:
+        """The index of the replica that leads and has polled, if any."""
+        for index, (port, process) in enumerate(self.replicas):
+            if process.returncode is not None:
+                continue
+            health = await self._health(port)
+            if health and health.get("leading") and health.get("last_cycle_at"):
+                return index
         return None
+
+    async def wait_for_baseline(self, seconds: float = 60.0) -> None:
+        deadline = time.monotonic() + seconds
+        while await self.leader() is None:
+            if time.monotonic() > deadline:
+                raise SystemExit(f"no replica led within {seconds:.0f} s: {self.scratch}")
+            await asyncio.sleep(0.2)
+
+    async def kill_leader(self) -> bool:
+        """SIGKILL the leader and start another process; False when none leads just now."""
+        index = await self.leader()
+        if index is None:
+            return False
+        _, process = self.replicas[index]
+        process.send_signal(signal.SIGKILL)
+        await process.wait()
+        self.kills += 1
+        self.replicas[index] = await self._spawn()
+        return True
+
+    def skipped_runs(self) -> int:
+        logs = (p.read_text(errors="replace") for p in self.scratch.glob("replica-*.log"))
+        return sum(text.count("maximum number of running instances") for text in logs)
+
+    async def close(self) -> None:
+        for _, process in self.replicas:
+            if process.returncode is None:
+                process.terminate()
+        for _, process in self.replicas:
+            try:
+                await asyncio.wait_for(process.wait(), 15)
+            except TimeoutError:
+                process.kill()
+                await process.wait()
+        await self.http.aclose()
 
 
 class SkippedRuns(logging.Handler):
@@ -101,6 +204,19 @@ class SkippedRuns(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         if "maximum number of running instances" in record.getMessage():
             self.count += 1
+
+
+def _fault_layer() -> Any:
+    """scanbot/sandbox/faults.py of THIS checkout (it imports nothing of scanbot): both
+    sides of a comparison get the same faults, and a side older than it still runs."""
+    path = HERE.parent.parent / "scanbot" / "sandbox" / "faults.py"
+    spec = importlib.util.spec_from_file_location("soak_faults", path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses and typing look their module up
+    spec.loader.exec_module(module)
+    return module
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -119,24 +235,23 @@ async def child(options: argparse.Namespace) -> dict[str, Any]:
     from scanbot.sandbox.world import SandboxWorld, SimClock
     from scanbot.serving import serve_in_background
     from scanbot.settings import load_settings
+    from scanbot.store import Store, database_url
     from scanbot.web import create_web_app
 
+    layer = _fault_layer()
     logging.basicConfig(level=logging.WARNING)
     skipped = SkippedRuns()
     logging.getLogger("apscheduler").addHandler(skipped)
     rng = random.Random(options.seed)  # the world's moves: the same on both sides
-    faults = random.Random(options.seed + 1)
     world = SandboxWorld(seed=options.seed, scans=options.scans, clock=SimClock(speed=0.0))
     pool = [s["id"] for s in world.list_scans(None)][: options.scans // 2]
     for scan_id in pool:
         world.set_state(scan_id, "QUEUED")
     sandbox_app = create_sandbox_app(world)
     controls = sandbox_app.state.controls
-    hostedscan = Faults(sandbox_app, faults, {"": ("503", "429", "stall")})
+    hostedscan = layer.Faults(sandbox_app, seed=options.seed + 1, kinds=layer.HOSTEDSCAN_FAULTS)
     fake = FakeSlack(bot_token=BOT_TOKEN)
-    slack = Faults(
-        fake.app, faults, {"": ("500", "429"), "chat.postMessage": ("500", "429", "drop")}
-    )
+    slack = layer.Faults(fake.app, seed=options.seed + 2, kinds=layer.SLACK_FAULTS)
 
     with tempfile.TemporaryDirectory(prefix="scanbot-soak-") as scratch:
         async with (
@@ -161,70 +276,101 @@ async def child(options: argparse.Namespace) -> dict[str, Any]:
                 )
 
             # -- phase 1: the soak ------------------------------------------------------
-            url = options.database_url or f"sqlite:///{scratch}/soak.sqlite3"
-            runtime = await open_runtime(settings(database_url=url))
-            for channel in CHANNELS:
-                await runtime.store.subscriptions.add(channel, events=["started", "finished"])
-            await runtime.start()
-            while not (await runtime.store.state.read()).baseline_done:  # noqa: ASYNC110
-                await asyncio.sleep(0.1)
-            hostedscan.rate = slack.rate = options.fault_rate
-            started: dict[str, float] = {}
-            finished: dict[str, float] = {}
-            queued = list(pool)
-            rng.shuffle(queued)
-            running: dict[str, float] = {}
-            end = time.monotonic() + options.seconds
-            while time.monotonic() < end:
-                now = time.monotonic()
-                if queued and rng.random() < options.starts_per_second * 0.5:
-                    scan_id = queued.pop()
-                    world.set_state(scan_id, "RUNNING", progress=5)
-                    started[scan_id] = now
-                    running[scan_id] = 5
-                for scan_id in list(running):
-                    if rng.random() < 0.3:
-                        running[scan_id] = min(95, running[scan_id] + 15)
-                        world.set_state(scan_id, "RUNNING", progress=running[scan_id])
-                    if now - started[scan_id] > 6 and rng.random() < 0.1:
-                        final = "FAILED" if rng.random() < 0.2 else "SUCCEEDED"
-                        world.set_state(scan_id, final)
-                        finished[scan_id] = time.monotonic()
-                        del running[scan_id]
-                await asyncio.sleep(0.5)
-            hostedscan.rate = slack.rate = 0.0  # drain: every alert should arrive now
-            expected = len(started) + len(finished)
+            async with contextlib.AsyncExitStack() as stack:
+                runtime = fleet = None
+                if options.replicas:
+                    url = await stack.enter_async_context(fresh_schema(options.database_url))
+                    store = await Store.open(database_url({}, url))
+                    for channel in CHANNELS:
+                        await store.subscriptions.add(channel, events=["started", "finished"])
+                    await store.close()
+                    fleet = Fleet(
+                        replica_env(url, sandbox_url, slack_url), options.replicas, Path(scratch)
+                    )
+                    stack.push_async_callback(fleet.close)
+                    await fleet.start()
+                    await fleet.wait_for_baseline()
+                else:
+                    url = options.database_url or f"sqlite:///{scratch}/soak.sqlite3"
+                    runtime = await open_runtime(settings(database_url=url))
+                    stack.push_async_callback(runtime.aclose)
+                    for channel in CHANNELS:
+                        await runtime.store.subscriptions.add(
+                            channel, events=["started", "finished"]
+                        )
+                    await runtime.start()
+                    while not (await runtime.store.state.read()).baseline_done:  # noqa: ASYNC110
+                        await asyncio.sleep(0.1)
+                hostedscan.rate = slack.rate = options.fault_rate
+                started: dict[str, float] = {}
+                finished: dict[str, float] = {}
+                queued = list(pool)
+                rng.shuffle(queued)
+                running: dict[str, float] = {}
+                texts: list[tuple[str, str, float]] = []  # each post: channel, text, when
 
-            def posts() -> dict[tuple[str, str], list[float]]:
-                found: dict[tuple[str, str], list[float]] = defaultdict(list)
-                for call in fake.calls_to("chat.postMessage"):
-                    channel = str(call.body.get("channel"))
-                    if channel not in CHANNELS:
-                        continue
-                    text = str(call.body.get("text", "")) + json.dumps(call.body.get("blocks"))
-                    for scan_id in started:
-                        if scan_id in text:
-                            found[channel, scan_id].append(call.at)
-                return found
+                def posts() -> dict[tuple[str, str], list[float]]:
+                    calls = fake.calls_to("chat.postMessage")
+                    for call in calls[len(texts) :]:
+                        text = str(call.body.get("text", "")) + json.dumps(call.body.get("blocks"))
+                        texts.append((str(call.body.get("channel")), text, call.at))
+                    found: dict[tuple[str, str], list[float]] = defaultdict(list)
+                    for channel, text, at in texts:
+                        if channel not in CHANNELS:
+                            continue
+                        for scan_id in started:
+                            if scan_id in text:
+                                found[channel, scan_id].append(at)
+                    return found
 
-            drain_end = time.monotonic() + options.drain
-            while time.monotonic() < drain_end:
-                if sum(min(len(v), 2) for v in posts().values()) >= expected * len(CHANNELS):
-                    break
-                await asyncio.sleep(0.5)
-            await asyncio.sleep(2)
-            seen = posts()
-            latencies: list[float] = []
-            lost = doubled = 0
-            for channel in CHANNELS:
-                for scan_id, at in started.items():
-                    times = sorted(seen.get((channel, scan_id), []))
-                    events = [at] + ([finished[scan_id]] if scan_id in finished else [])
-                    lost += max(0, len(events) - len(times))
-                    doubled += max(0, len(times) - len(events))
-                    latencies += [max(0.0, t - e) for t, e in zip(times, events, strict=False)]
-            edits = len(fake.calls_to("chat.update"))
-            await runtime.aclose()
+                begin = time.monotonic()
+                end = begin + options.seconds
+                next_kill = begin + options.kill_every / 2 if fleet else float("inf")
+                while time.monotonic() < end:
+                    now = time.monotonic()
+                    if queued and rng.random() < options.starts_per_second * 0.5:
+                        scan_id = queued.pop()
+                        world.set_state(scan_id, "RUNNING", progress=5)
+                        started[scan_id] = now
+                        running[scan_id] = 5
+                    seen = posts()
+                    for scan_id in list(running):
+                        if rng.random() < 0.3:
+                            running[scan_id] = min(95, running[scan_id] + 15)
+                            world.set_state(scan_id, "RUNNING", progress=running[scan_id])
+                        # Once its start is in Slack: a scan never seen running has no start.
+                        told = all((c, scan_id) in seen for c in CHANNELS)
+                        if told and now - started[scan_id] > 6 and rng.random() < 0.1:
+                            final = "FAILED" if rng.random() < 0.2 else "SUCCEEDED"
+                            world.set_state(scan_id, final)
+                            finished[scan_id] = time.monotonic()
+                            del running[scan_id]
+                    if fleet and now >= next_kill and await fleet.kill_leader():
+                        next_kill = now + options.kill_every
+                    await asyncio.sleep(0.5)
+                hostedscan.rate = slack.rate = 0.0  # drain: every alert should arrive now
+                expected = len(started) + len(finished)
+
+                drain_end = time.monotonic() + options.drain
+                while time.monotonic() < drain_end:
+                    if sum(min(len(v), 2) for v in posts().values()) >= expected * len(CHANNELS):
+                        break
+                    await asyncio.sleep(0.5)
+                await asyncio.sleep(2)
+                seen = posts()
+                latencies: list[float] = []
+                lost = doubled = 0
+                for channel in CHANNELS:
+                    for scan_id, at in started.items():
+                        times = sorted(seen.get((channel, scan_id), []))
+                        events = [at] + ([finished[scan_id]] if scan_id in finished else [])
+                        lost += max(0, len(events) - len(times))
+                        doubled += max(0, len(times) - len(events))
+                        latencies += [max(0.0, t - e) for t, e in zip(times, events, strict=False)]
+                edits = len(fake.calls_to("chat.update"))
+                kills = fleet.kills if fleet else 0
+                if fleet:
+                    skipped.count += fleet.skipped_runs()
 
             # -- phase 2: a webhook burst (faults off, no polling) -----------------------
             url2 = f"sqlite:///{scratch}/webhooks.sqlite3"  # a fresh store: its own baseline
@@ -281,6 +427,7 @@ async def child(options: argparse.Namespace) -> dict[str, Any]:
         "latency_p95": _percentile(latencies, 0.95),
         "latency_max": max(latencies, default=float("nan")),
         "lost": lost,
+        "kills": kills,
         "doubled": doubled,
         "skipped_runs": skipped.count,
         "parent_edits": edits,
@@ -309,6 +456,7 @@ ROWS = (
     ("alert latency p50 (s)", "latency_p50", "{:.1f}"),
     ("alert latency p95 (s)", "latency_p95", "{:.1f}"),
     ("alert latency max (s)", "latency_max", "{:.1f}"),
+    ("leader kills (SIGKILL)", "kills", "{:.0f}"),
     ("lost", "lost", "{:.0f}"),
     ("doubled", "doubled", "{:.0f}"),
     ("skipped runs", "skipped_runs", "{:.0f}"),
@@ -333,7 +481,19 @@ def main() -> None:
     parser.add_argument("--events-per-scan", type=int, default=5)
     parser.add_argument("--risk-events", type=int, default=60)
     parser.add_argument("--database-url", help="default: a scratch SQLite file")
+    parser.add_argument(
+        "--replicas",
+        type=int,
+        default=0,
+        help="run N `scanbot serve` processes (needs --database-url postgresql://...)",
+    )
+    parser.add_argument(
+        "--kill-every", type=float, default=30.0, help="with --replicas: SIGKILL the leader (s)"
+    )
     options, _ = parser.parse_known_args()
+    url = options.database_url or ""
+    if options.replicas and not url.startswith(("postgresql:", "postgresql+asyncpg:")):
+        parser.error("--replicas needs --database-url postgresql://... (the leader lock)")
     if options.child:
         print(json.dumps(asyncio.run(child(options))))
         return
@@ -347,6 +507,12 @@ def main() -> None:
     print(
         f"soak: {options.seconds:.0f} s of moving scans, {options.fault_rate:.0%} of HostedScan "
         f"and Slack calls failing, poll interval 5 s, 2 channels; seed {options.seed}"
+        + (
+            f"; {options.replicas} `scanbot serve` replicas on PostgreSQL, the leader "
+            f"SIGKILLed every {options.kill_every:.0f} s (first at half that) and restarted"
+            if options.replicas
+            else ""
+        )
     )
     names = list(sides)
     print("| | " + " | ".join(names) + " |")

@@ -4,8 +4,10 @@ Each row is marked "sending" before its post and "sent" (with the message ts) ri
 every post carries its outbox key as message metadata. Slack's chat.postMessage has no
 idempotency key, so a row whose earlier post may have reached Slack (its answer lost, or
 left "sending" by a crash) is looked for by that key and adopted before it is posted again
-(see README: "When Slack's answer is lost"). Posting and parent edits are separate rounds
-(`send`, `edit_parents`), run apart from polling by the alert service.
+(see README: "When Slack's answer is lost"); a row that would start its scan's thread
+waits while an earlier row of that thread may be in Slack, since that post may be the
+parent. Posting and parent edits are separate rounds (`send`, `edit_parents`), run apart
+from polling by the alert service.
 """
 
 from __future__ import annotations
@@ -43,6 +45,8 @@ if TYPE_CHECKING:
     from slack_sdk.web.async_client import AsyncWebClient
 
 log = logging.getLogger(__name__)
+
+WAIT_FOR_EARLIER = 1.0  # s a row waits for an earlier one of its thread that may be in Slack
 
 
 @dataclass
@@ -200,6 +204,15 @@ class Sender:
         if thread is None and alert.event.kind is EventKind.GONE:
             await self._store.outbox.mark_sent(row.id, None)  # no thread: nothing to say
             return SendOutcome.SENT
+        if thread is None and await self._store.outbox.uncertain_before(row):
+            # An earlier alert of this scan may be in Slack with its answer lost: that post
+            # may be the thread's parent. Wait until it is found (or posted) rather than
+            # start a second thread and then adopt the first post as well. Put off by a
+            # second, no attempt counted: the delivery rounds do not spin on it meanwhile.
+            waits = self._clock() + timedelta(seconds=WAIT_FOR_EARLIER)
+            await self._store.outbox.mark_retry(row.id, "waits for an earlier post", waits)
+            report.retried += 1
+            return SendOutcome.RETRY
         await self._store.outbox.mark_sending(row.id)
         parent_ts = thread.parent_ts if thread is not None else None
         outcome, ts = SendOutcome.SENT, None

@@ -70,6 +70,24 @@ class Outbox:
             due: datetime | None = (await conn.execute(query)).scalar_one()
         return due
 
+    async def uncertain_before(self, row: OutboxRow) -> bool:
+        """Whether an earlier row of `row`'s scan and channel may be in Slack already (its
+        answer lost, or left "sending" by a crash) and is not settled yet."""
+        c = outbox.c
+        may_be_posted = sa.or_(c.status == SENDING, sa.and_(c.status == PENDING, c.maybe_sent))
+        query = (
+            sa.select(c.id)
+            .where(
+                c.scan_id == row.alert.event.summary.scan_id,
+                c.channel_id == row.alert.channel_id,
+                c.id < row.id,
+                may_be_posted,
+            )
+            .limit(1)
+        )
+        async with self._db.read() as conn:
+            return (await conn.execute(query)).first() is not None
+
     async def mark_sending(self, row_id: int) -> None:
         await self._update([row_id], status=SENDING, attempts=outbox.c.attempts + 1)
 

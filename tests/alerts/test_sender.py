@@ -356,6 +356,44 @@ async def test_a_row_left_sending_by_a_crash_is_looked_for(rig: Rig) -> None:
     assert rig.slack.of("post") == []
 
 
+async def test_a_later_alert_waits_for_a_lost_answer_that_may_be_its_threads_parent(
+    rig: Rig,
+) -> None:
+    """The start's answer was lost (its post is in Slack); the finish must not become a
+    second parent: it waits until the start is found and adopted, then replies to it."""
+    started = alert("scan-1", state="RUNNING", kind=EventKind.STARTED)
+    await rig.queue(started)
+    rig.slack.fail_next("post", OutcomeUnknown("no connection", wire="ClientPayloadError"))
+    await rig.sender.deliver()
+    rig.slack.in_slack[started.key] = "1700000000.000001"  # the post went through
+    [finished] = await rig.queue(alert("scan-1", state="SUCCEEDED"))
+    report = await rig.sender.deliver()  # the start waits for its next try: so does this
+    assert (report.sent, len(rig.slack.of("post")), rig.slack.of("reply")) == (0, 1, [])
+    assert (await rig.statuses())[finished][:2] == ("pending", 0)
+    assert (await rig.store.outbox.due(rig.clock.now)) == []  # put off: no spinning round
+    rig.clock.now += timedelta(minutes=10)
+    report = await rig.sender.deliver()
+    assert (report.adopted, report.sent) == (1, 1)
+    assert len(rig.slack.of("post")) == 1
+    [reply] = rig.slack.of("reply")
+    assert reply.args["thread_ts"] == "1700000000.000001"
+
+
+async def test_a_later_alert_waits_while_a_crashed_post_cannot_be_looked_for(rig: Rig) -> None:
+    started = alert("scan-1", state="RUNNING", kind=EventKind.STARTED)
+    [first, second] = await rig.queue(started, alert("scan-1", state="FAILED"))
+    await rig.store.outbox.mark_sending(first)  # the process died during its post
+    rig.slack.fail_next("find_posted", RetryLater("internal_error", status=500))
+    report = await rig.sender.deliver()
+    assert (report.sent, rig.slack.of("post"), rig.slack.of("reply")) == (0, [], [])
+    assert (await rig.statuses())[second][:2] == ("pending", 0)
+    rig.clock.now += timedelta(minutes=10)
+    assert (await rig.sender.deliver()).sent == 2  # not found: posted, then the reply
+    [post] = rig.slack.of("post")
+    assert post.args["key"] == started.key
+    assert len(rig.slack.of("reply")) == 1
+
+
 async def test_an_unknown_error_is_retried_then_parked(rig: Rig) -> None:
     [row] = await rig.queue(alert("scan-1"))
     for attempt in (1, 2):

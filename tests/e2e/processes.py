@@ -8,12 +8,17 @@ import asyncio
 import contextlib
 import os
 import re
+import socket
 import sys
+import time
 from collections import Counter
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+
+import httpx
 
 from scanbot.hostedscan.models import FINAL_STATES
 from scanbot.sandbox.server import SANDBOX_API_KEY, SandboxControls, create_sandbox_app
@@ -22,13 +27,14 @@ from scanbot.sandbox.slack_socket import FakeSocketMode
 from scanbot.sandbox.world import SandboxWorld
 from scanbot.scans.query import state_name
 from scanbot.serving import serve_in_background
-from tests.e2e.conftest import APP_TOKEN, BOT_TOKEN, HEALTH_TOKEN, SIGNING_SECRET
+from tests.e2e.conftest import APP_TOKEN, BOT_TOKEN, HEALTH_AUTH, HEALTH_TOKEN, SIGNING_SECRET
 
 CHANNEL = "C0ALERTS"
 DIGEST_THRESHOLD = 10  # the default: the crash test keeps below it, so each alert is a post
 # A key as the fake Slack shows it: (channel, scan id, event, detail), where the detail is
 # the final state's name for "finished" and the number of new risks for "risks".
 AlertKey = tuple[str, str, str, str]
+T = TypeVar("T")
 
 # --- Child processes --------------------------------------------------------------------
 
@@ -49,15 +55,30 @@ class Served:
         return self.slack.socket_mode
 
 
+ASGIApp = Callable[[Any, Any, Any], Awaitable[None]]
+Layer = Callable[[ASGIApp], ASGIApp]
+
+
+def _bare(app: ASGIApp) -> ASGIApp:
+    return app
+
+
 @contextlib.asynccontextmanager
-async def serve_world(world: SandboxWorld, *, socket_mode: bool = False) -> AsyncIterator[Served]:
+async def serve_world(
+    world: SandboxWorld,
+    *,
+    socket_mode: bool = False,
+    sandbox_layer: Layer = _bare,
+    slack_layer: Layer = _bare,
+) -> AsyncIterator[Served]:
+    """`sandbox_layer` and `slack_layer` wrap the two apps (e.g. in `sandbox.faults.Faults`)."""
     sandbox = create_sandbox_app(world)
-    socket = FakeSocketMode()
-    slack = FakeSlack(bot_token=BOT_TOKEN, app_token=APP_TOKEN, socket_mode=socket)
+    fake_socket = FakeSocketMode()
+    slack = FakeSlack(bot_token=BOT_TOKEN, app_token=APP_TOKEN, socket_mode=fake_socket)
     async with (
-        serve_in_background(sandbox) as sandbox_url,
-        serve_in_background(slack.app) as slack_url,
-        socket.serving() if socket_mode else contextlib.nullcontext(""),
+        serve_in_background(sandbox_layer(sandbox)) as sandbox_url,
+        serve_in_background(slack_layer(slack.app)) as slack_url,
+        fake_socket.serving() if socket_mode else contextlib.nullcontext(""),
     ):
         yield Served(sandbox_url, slack_url, slack, sandbox.state.controls)
 
@@ -119,6 +140,112 @@ async def run_scanbot(
             await process.communicate()
     assert process.returncode is not None
     return Exited(process.returncode, out.decode(errors="replace"), err.decode(errors="replace"))
+
+
+# --- Replicas: `scanbot serve` processes on one database --------------------------------
+
+
+@dataclass
+class Replica:
+    name: str
+    port: int
+    process: asyncio.subprocess.Process
+    log: Path
+
+    @property
+    def health_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/healthz"
+
+    def log_tail(self, lines: int = 40) -> str:
+        text = self.log.read_text(errors="replace") if self.log.exists() else ""
+        return f"--- replica {self.name} (exit {self.process.returncode})\n" + "\n".join(
+            text.splitlines()[-lines:]
+        )
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+async def start_replica(env: Mapping[str, str], cwd: Path, name: str) -> Replica:
+    """`scanbot serve` on a free port, logging to `cwd/replica-NAME.log`."""
+    port = free_port()
+    log = cwd / f"replica-{name}.log"
+    with log.open("wb") as out:  # the child keeps its own copy of the descriptor
+        process = await asyncio.create_subprocess_exec(
+            *scanbot_command("serve", "--port", str(port)),
+            env=dict(env),
+            cwd=cwd,
+            stdout=out,
+            stderr=asyncio.subprocess.STDOUT,
+        )
+    return Replica(name, port, process, log)
+
+
+@contextlib.asynccontextmanager
+async def serving_replicas(
+    env: Mapping[str, str], cwd: Path, names: tuple[str, ...] = ("a", "b")
+) -> AsyncIterator[list[Replica]]:
+    """`scanbot serve` processes, each logging to a file; all killed on the way out, those
+    the caller appended to the list (restarts) included."""
+    replicas: list[Replica] = []
+    try:
+        for name in names:
+            replicas.append(await start_replica(env, cwd, name))
+        yield replicas
+    finally:
+        for replica in replicas:
+            if replica.process.returncode is None:
+                replica.process.kill()
+        for replica in replicas:
+            await replica.process.wait()
+
+
+async def eventually(
+    probe: Callable[[], Awaitable[T | None]], seconds: float, what: str, logs: list[Replica]
+) -> T:
+    """Poll `probe` until it returns something other than None, for at most `seconds`."""
+    deadline = time.monotonic() + seconds
+    while (found := await probe()) is None:
+        if time.monotonic() >= deadline:
+            tails = "\n".join(replica.log_tail() for replica in logs)
+            raise AssertionError(f"waited {seconds:.0f}s for {what}\n{tails}")
+        await asyncio.sleep(0.1)
+    return found
+
+
+def some(value: bool) -> bool | None:
+    """True, or None to keep `eventually` waiting."""
+    return True if value else None
+
+
+async def replica_health(http: httpx.AsyncClient, replica: Replica) -> dict[str, Any] | None:
+    """The `alerts` part of the replica's /healthz (with the token); None while it cannot
+    answer."""
+    if replica.process.returncode is not None:
+        return None
+    try:
+        response = await http.get(replica.health_url, headers=HEALTH_AUTH)
+    except httpx.TransportError:
+        return None
+    alerts: dict[str, Any] = response.json()["alerts"] if response.is_success else {}
+    return alerts or None
+
+
+def listed_after(served: Served, moment: float) -> float | None:
+    """When (wall clock) the sandbox was first asked for the scan list after `moment`."""
+    for request in served.controls.requests:
+        if request.path == "/v1/scans" and request.method == "GET" and request.time > moment:
+            return time.time() - (time.monotonic() - request.time)
+    return None
+
+
+def cycle_ended_after(health: Mapping[str, Any], wall: float) -> bool:
+    """Whether the replica's last poll cycle (its /healthz `alerts`) ended after `wall`."""
+    ended = health.get("last_cycle_at")
+    return ended is not None and datetime.fromisoformat(ended).timestamp() > wall
 
 
 # --- Alerts as the fake Slack and the world tell them ---------------------------------
