@@ -24,7 +24,7 @@ from scanbot.alerts.routing import route
 from scanbot.domain.clock import utcnow
 from scanbot.domain.events import Alert, EventKind, RiskDetail, ScanEvent, Snapshot
 from scanbot.domain.subscriptions import Subscription
-from scanbot.hostedscan import HostedScanClient, NotFound, Scan
+from scanbot.hostedscan import HostedScanClient, NotFound, ScanHead
 from scanbot.hostedscan.models import ACTIVE_STATES
 from scanbot.store import Store
 from scanbot.store.state import CycleMark
@@ -59,7 +59,7 @@ class CycleReport:
 
 @dataclass
 class _Observation:
-    scans: dict[str, Scan] = field(default_factory=dict)
+    scans: dict[str, ScanHead] = field(default_factory=dict)
     not_found: set[str] = field(default_factory=set)
 
 
@@ -112,7 +112,7 @@ class Poller:
         listed: set[str] = set()
         batch = _Observation()
         async with contextlib.aclosing(
-            self._hostedscan.list_scans(None if full else ACTIVE_FILTER)
+            self._hostedscan.list_scan_heads(None if full else ACTIVE_FILTER)
         ) as listing:
             async for scan in listing:
                 listed.add(scan.id)

@@ -30,7 +30,7 @@ from datetime import datetime
 
 from scanbot.domain.events import EventKind, ScanEvent, Snapshot
 from scanbot.domain.scans import ScanSummary
-from scanbot.hostedscan.models import FINAL_STATES, Scan, ScanState
+from scanbot.hostedscan.models import FINAL_STATES, ScanHead, ScanState
 
 _KNOWN_STATES = frozenset(state.value for state in ScanState)
 # States of a scan that is past starting: announcing it as started would be news of old.
@@ -39,7 +39,7 @@ _STARTING = frozenset({ScanState.QUEUED.value, ScanState.RUNNING.value})
 
 
 def diff(
-    previous: Snapshot | None, current: Scan, now: datetime, *, baseline: bool = False
+    previous: Snapshot | None, current: ScanHead, now: datetime, *, baseline: bool = False
 ) -> tuple[list[ScanEvent], Snapshot]:
     """The events between `previous` (None: never seen) and `current`, and what to remember.
 
@@ -95,7 +95,7 @@ def _events(
     return events
 
 
-def _new_open_ids(scan: Scan) -> list[str]:
+def _new_open_ids(scan: ScanHead) -> list[str]:
     """The scan's new_open ids, each once, in the service's order."""
     return list(dict.fromkeys(ref.risk_id for ref in scan.risks.new_open))
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from scanbot.domain.value import Value
-from scanbot.hostedscan.models import ACTIVE_STATES, FINAL_STATES, Scan, ScanState
+from scanbot.hostedscan.models import ACTIVE_STATES, FINAL_STATES, ScanHead, ScanState
 
 __all__ = [
     "ACTIVE_STATES",
@@ -33,7 +33,7 @@ class ScanSummary(Value):
     closed: int = 0
 
     @classmethod
-    def of(cls, scan: Scan) -> ScanSummary:
+    def of(cls, scan: ScanHead) -> ScanSummary:
         return cls(
             scan_id=scan.id,
             type=scan.type,

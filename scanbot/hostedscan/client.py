@@ -51,6 +51,7 @@ from scanbot.hostedscan.models import (
     Risk,
     RiskPage,
     Scan,
+    ScanHead,
     ScanPage,
     Target,
     TargetPage,
@@ -106,7 +107,7 @@ _STATUS_ERRORS: dict[int, type[HostedScanError]] = {
 }
 
 # The API's objects that come in pages; each has an `id` to de-duplicate on.
-ItemT = TypeVar("ItemT", Scan, Risk, Target)
+ItemT = TypeVar("ItemT", ScanHead, Scan, Risk, Target)
 
 
 def validate_scan_id(scan_id: str, kind: str = "scan") -> str:
@@ -470,6 +471,12 @@ class HostedScanClient:
     ) -> AsyncGenerator[Scan, None]:
         """Every scan matching `filters`, over all pages, each once."""
         return self._iterate("/v1/scans", Scan, encode_filters(filters))
+
+    def list_scan_heads(
+        self, filters: Mapping[str, Sequence[str]] | None = None
+    ) -> AsyncGenerator[ScanHead, None]:
+        """`list_scans` parsing only what the alert poller uses of each scan (`ScanHead`)."""
+        return self._iterate("/v1/scans", ScanHead, encode_filters(filters))
 
     async def get_scan(self, scan_id: str) -> Scan:
         path = _path("/v1/scans", scan_id)

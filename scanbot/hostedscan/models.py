@@ -103,7 +103,10 @@ def _risks_or_empty(value: Any) -> Any:
     return {} if value is None else value
 
 
-class Scan(_Model):
+class ScanHead(_Model):
+    """What the alert poller needs of a scan: its listing parses only this (a `Scan` is
+    one too). The result files and resolved and skipped targets are left unread."""
+
     id: str
     # Kept as the service's string: a type or state this code does not know must
     # survive parsing. Use `known_type` / `known_state` to branch on them.
@@ -111,10 +114,7 @@ class Scan(_Model):
     state: Text = ""
     progress: float | None = None
     risks: Annotated[ScanRisks, BeforeValidator(_risks_or_empty)] = Field(default_factory=ScanRisks)
-    results: Annotated[list[ResultFile], OrEmpty] = Field(default_factory=list)
     requested_targets: Annotated[list[RequestedTarget], OrEmpty] = Field(default_factory=list)
-    resolved_targets: Annotated[list[ResolvedTarget], OrEmpty] = Field(default_factory=list)
-    skipped_targets: Annotated[list[SkippedTarget], OrEmpty] = Field(default_factory=list)
 
     @property
     def known_type(self) -> ScanType | None:
@@ -129,6 +129,12 @@ class Scan(_Model):
             return ScanState(self.state)
         except ValueError:
             return None
+
+
+class Scan(ScanHead):
+    results: Annotated[list[ResultFile], OrEmpty] = Field(default_factory=list)
+    resolved_targets: Annotated[list[ResolvedTarget], OrEmpty] = Field(default_factory=list)
+    skipped_targets: Annotated[list[SkippedTarget], OrEmpty] = Field(default_factory=list)
 
 
 class ScanPage(_Model):

@@ -35,6 +35,7 @@ from scanbot.hostedscan.errors import (
     Unauthorized,
     Unavailable,
 )
+from scanbot.hostedscan.models import ScanHead
 from scanbot.serving import serve_in_background
 from tests.hostedscan.fakes import (
     BASE_URL,
@@ -187,6 +188,27 @@ async def test_list_scans_follows_every_page_in_order() -> None:
     assert fake.params("page_token") == [None, "t1", "t/2+=", "t3"]
     assert fake.params("filters") == ['{"state":["RUNNING"]}'] * 4
     assert fake.paths == ["/v1/scans"] * 4
+
+
+async def test_the_pollers_listing_reads_what_it_uses_and_leaves_the_rest_unread() -> None:
+    """`list_scan_heads`: the same pages and filters; a scan whose result files are
+    malformed is still listed (the poller never reads them), one without an id is not."""
+    bad_results = scan("b") | {"results": [{"no": "result_id"}], "skipped_targets": 5}
+    fake = FakeHostedScan(
+        pages(
+            {
+                None: {"data": [scan("a"), bad_results], "next_page_token": "t1"},
+                "t1": {"data": [{"state": "RUNNING"}, scan("c")], "next_page_token": None},
+            }
+        )
+    )
+    async with make_client(fake) as client:
+        heads = await collect(client.list_scan_heads({"state": ["RUNNING"]}))
+        full = await collect(client.list_scans({"state": ["RUNNING"]}))
+    assert [h.id for h in heads] == ["a", "b", "c"]
+    assert [s.id for s in full] == ["a", "c"]  # the whole Scan refuses b's results
+    assert {type(h) for h in heads} == {ScanHead}
+    assert fake.params("filters") == ['{"state":["RUNNING"]}'] * 4
 
 
 @pytest.mark.parametrize("last", [{"next_page_token": ""}, {"next_page_token": None}, {}])
