@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -37,6 +37,38 @@ def chunks(items: Sequence[str]) -> Iterable[Sequence[str]]:
     """`items` in slices small enough for one IN (...) list on either database."""
     for start in range(0, len(items), CHUNK):
         yield items[start : start + CHUNK]
+
+
+async def executemany(
+    conn: AsyncConnection, statement: sa.Insert, rows: Sequence[Mapping[str, Any]]
+) -> None:
+    """`await conn.execute(statement, rows)` for many rows of the same keys, with less CPU
+    per row: the statement is compiled once, each parameter's bind processor is taken once
+    from its type for this dialect, and the rows reach the driver's executemany as tuples.
+    SQLAlchemy builds, checks and processes a parameter dict per row, which was most of
+    the Python time of writing a 10,000-scan baseline (bench/poll.py). Dialects with named
+    parameters (neither SQLite's nor asyncpg's) take the usual way."""
+    if not rows:
+        return
+    dialect = conn.dialect
+    compiled = statement.compile(dialect=dialect, column_keys=list(rows[0]))
+    order = compiled.positiontup
+    if order is None:
+        await conn.execute(statement, list(rows))
+        return
+    given = dict(rows[0])
+    fixed = compiled.construct_params(given)  # the statement's own values, by bind name
+    steps: list[tuple[str, bool, Callable[[Any], Any] | None, Any]] = []
+    for name in order:
+        processor = compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect)
+        steps.append((name, name in given, processor, fixed[name]))
+
+    def value(row: Mapping[str, Any], name: str, per_row: bool, process: Any, own: Any) -> Any:
+        raw = row[name] if per_row else own
+        return raw if process is None or raw is None else process(raw)
+
+    params = [tuple(value(row, *step) for step in steps) for row in rows]
+    await conn.exec_driver_sql(compiled.string, params)
 
 
 class Database:

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from scanbot.domain.events import Alert, Snapshot
 from scanbot.domain.scans import FINAL_STATES, ScanSummary
 from scanbot.failpoints import failpoint
-from scanbot.store.database import OBSERVE_LOCK, Database, chunks
+from scanbot.store.database import OBSERVE_LOCK, Database, chunks, executemany
 from scanbot.store.outbox import Outbox
 from scanbot.store.schema import bot_state, scan_snapshots
 from scanbot.store.state import BotState, CycleMark, StateKey
@@ -144,7 +144,7 @@ class Snapshots:
         finished_now = sa.case((was_final, None), else_=statement.excluded.final_at)
         changes["final_at"] = sa.func.coalesce(scan_snapshots.c.final_at, finished_now)
         statement = statement.on_conflict_do_update(index_elements=["scan_id"], set_=changes)
-        await conn.execute(statement, rows)
+        await executemany(conn, statement, rows)
 
 
 async def _read(conn: AsyncConnection, scan_ids: list[str]) -> dict[str, Snapshot]:

@@ -4,7 +4,9 @@ URL alone) and the public transaction."""
 from __future__ import annotations
 
 import asyncio
+import datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -12,7 +14,8 @@ from alembic.config import Config
 from alembic.script import ScriptDirectory
 
 from scanbot.store import Store, database_url
-from scanbot.store.schema import metadata, webhook_events
+from scanbot.store.database import executemany
+from scanbot.store.schema import metadata, scan_snapshots, webhook_events
 from tests.databases import fresh_database
 from tests.store.conftest import Database
 from tests.store.values import T0
@@ -131,3 +134,58 @@ async def test_an_upsert_in_the_dialect_of_the_database(store: Store) -> None:
             insert = store.db.insert(webhook_events).values(event_id="evt", received_at=T0)
             await conn.execute(insert.on_conflict_do_nothing(index_elements=["event_id"]))
     assert await store.webhooks.first_delivery("evt") is False
+
+
+async def test_executemany_writes_what_sqlalchemy_writes(store: Store) -> None:
+    """The same upsert through `executemany` and through `conn.execute`, on both databases:
+    the rows read back equal, times at any offset stored as UTC, JSON lists, booleans, nulls,
+    and the statement's own values (the ON CONFLICT branch's literals) included."""
+    offset = datetime.timezone(datetime.timedelta(hours=-5))
+    seen = datetime.datetime(2026, 11, 30, 7, 0, tzinfo=offset)
+
+    def rows(prefix: str) -> list[dict[str, Any]]:
+        return [
+            {
+                "scan_id": f"{prefix}{n}",
+                "state": ("RUNNING", "SUCCEEDED", "PAUSED")[n % 3],
+                "summary": f'{{"n": {n}, "note": "50% <!channel>"}}',
+                "alerted_risks": [f"r{n}", "r0"] if n % 2 else [],
+                "announced": bool(n % 2),
+                "last_seen": seen + datetime.timedelta(seconds=n),
+                "missing_since": seen if n == 4 else None,
+                "final_at": None,
+            }
+            for n in range(6)
+        ]
+
+    def statement() -> Any:
+        insert = store.db.insert(scan_snapshots)
+        final = sa.or_(scan_snapshots.c.state == "SUCCEEDED", scan_snapshots.c.state == "FAILED")
+        changes = {
+            "state": insert.excluded.state,
+            "final_at": sa.func.coalesce(
+                scan_snapshots.c.final_at, sa.case((final, insert.excluded.last_seen))
+            ),
+        }
+        return insert.on_conflict_do_update(index_elements=["scan_id"], set_=changes)
+
+    async def written(prefix: str) -> list[tuple[Any, ...]]:
+        query = (
+            sa.select(scan_snapshots)
+            .where(scan_snapshots.c.scan_id.like(f"{prefix}%"))
+            .order_by(scan_snapshots.c.scan_id)
+        )
+        async with store.db.read() as conn:
+            return [tuple(row)[1:] for row in (await conn.execute(query)).all()]
+
+    for _ in range(2):  # inserted, then every row again: the ON CONFLICT branch
+        async with store.db.transaction() as conn:
+            await executemany(conn, statement(), rows("x"))
+        async with store.db.transaction() as conn:
+            await conn.execute(statement(), rows("y"))
+    ours, theirs = await written("x"), await written("y")
+    assert ours == theirs
+    assert len(ours) == 6
+    assert ours[1][4] == seen.astimezone(datetime.UTC) + datetime.timedelta(seconds=1)
+    assert ours[1][2] == ["r1", "r0"]
+    assert ours[1][6] is not None  # SUCCEEDED: final_at set by the statement's own branch
