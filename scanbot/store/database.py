@@ -62,12 +62,20 @@ async def executemany(
     for name in order:
         processor = compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect)
         steps.append((name, name in given, processor, fixed[name]))
-
-    def value(row: Mapping[str, Any], name: str, per_row: bool, process: Any, own: Any) -> Any:
-        raw = row[name] if per_row else own
-        return raw if process is None or raw is None else process(raw)
-
-    params = [tuple(value(row, *step) for step in steps) for row in rows]
+    last: dict[str, tuple[Any, Any]] = {}  # per column: the last value and what it became
+    params: list[tuple[Any, ...]] = []
+    for row in rows:
+        values = []
+        for name, per_row, process, own in steps:
+            raw = row[name] if per_row else own
+            if process is None or raw is None:
+                values.append(raw)
+                continue
+            seen = last.get(name)
+            if seen is None or seen[0] is not raw:  # rows often share one value (a time)
+                seen = last[name] = (raw, process(raw))
+            values.append(seen[1])
+        params.append(tuple(values))
     await conn.exec_driver_sql(compiled.string, params)
 
 
