@@ -108,6 +108,9 @@ class Poller:
         # baseline is done (webhooks wait for it), and a listing hands out each id once.
         fresh = baseline and await self._store.snapshots.count() == 0
 
+        # The subscriptions as the cycle starts route all its batches (read once, not per batch).
+        routes = await self._routes()
+
         # Page by page: memory follows the batch, not the account (100,000 scans on a sweep).
         listed: set[str] = set()
         batch = _Observation()
@@ -118,7 +121,9 @@ class Poller:
                 listed.add(scan.id)
                 batch.scans[scan.id] = scan
                 if len(batch.scans) >= BATCH:
-                    await self._observe(batch, report, touch_all=full, mark=None, fresh=fresh)
+                    await self._observe(
+                        batch, report, touch_all=full, mark=None, fresh=fresh, to=routes
+                    )
                     batch = _Observation()
                     collect_young()
         report.listed = len(listed)
@@ -127,13 +132,15 @@ class Poller:
         report.departures = len(departed)
         for start in range(0, len(departed), BATCH):
             if batch.scans or batch.not_found:
-                await self._observe(batch, report, touch_all=full, mark=None, fresh=fresh)
+                await self._observe(
+                    batch, report, touch_all=full, mark=None, fresh=fresh, to=routes
+                )
                 batch = _Observation()
             await self._fetch_by_id(departed[start : start + BATCH], batch)
 
         mark = CycleMark() if steady_only else CycleMark(cycle, self._clock().isoformat())
         # writes the mark last
-        await self._observe(batch, report, touch_all=full, mark=mark, fresh=fresh)
+        await self._observe(batch, report, touch_all=full, mark=mark, fresh=fresh, to=routes)
         report.seconds = time.perf_counter() - started
         log.info("%s", report.line())
         return report
@@ -184,14 +191,16 @@ class Poller:
         touch_all: bool,
         mark: CycleMark | None,
         fresh: bool = False,
+        to: list[Subscription] | None = None,
     ) -> None:
         """Diff each scan against its snapshot ONCE, outside the transaction (risk details
         are fetched between); inside it, only a scan whose snapshot changed meanwhile (a
         webhook's observation on another replica) is diffed again, against what the lock
-        let through. `fresh`: a baseline on an empty store, nothing to read."""
+        let through. `fresh`: a baseline on an empty store, nothing to read; `to`: the
+        subscriptions to route to (read now if not given)."""
         now = self._clock()
         baseline = report.baseline
-        subscriptions = await self._store.subscriptions.all(enabled_only=True)
+        subscriptions = to if to is not None else await self._routes()
         ids = list(seen.scans) + sorted(seen.not_found)
         previous = {} if fresh else await self._store.snapshots.read(ids)
         # The CPU work runs in a thread so that the event loop keeps acking Slack meanwhile.
@@ -228,6 +237,9 @@ class Poller:
         report.queued += await self._store.snapshots.observe(
             list(first), compute, mark=mark, read=not fresh
         )
+
+    async def _routes(self) -> list[Subscription]:
+        return await self._store.subscriptions.all(enabled_only=True)
 
     async def _risk_details(
         self,
