@@ -104,7 +104,7 @@ class Poller:
         )
 
         # A baseline on an empty store has no snapshot to read: each batch's reads (an IN of
-        # 500 ids, twice) were a third of its CPU. Nothing else writes snapshots before the
+        # 500 ids, twice) were a quarter of its CPU. Nothing else writes snapshots before the
         # baseline is done (webhooks wait for it), and a listing hands out each id once.
         fresh = baseline and await self._store.snapshots.count() == 0
 
