@@ -16,7 +16,7 @@ from scanbot.domain.scans import FINAL_STATES, ScanSummary
 from scanbot.failpoints import failpoint
 from scanbot.store.database import OBSERVE_LOCK, Database, chunks, executemany
 from scanbot.store.outbox import Outbox
-from scanbot.store.schema import bot_state, scan_snapshots
+from scanbot.store.schema import alert_threads, bot_state, scan_snapshots
 from scanbot.store.state import BotState, CycleMark, StateKey
 from scanbot.store.threads import Threads
 
@@ -50,6 +50,17 @@ class Snapshots:
         async with self._db.read() as conn:
             return list((await conn.execute(query)).scalars())
 
+    async def nothing_stored(self) -> bool:
+        """No snapshot and no thread yet: a baseline may fill the store without reading
+        (`observe(read=False)`)."""
+        query = sa.select(
+            sa.exists(sa.select(scan_snapshots.c.scan_id)),
+            sa.exists(sa.select(alert_threads.c.scan_id)),
+        )
+        async with self._db.read() as conn:
+            snapshots, threads = (await conn.execute(query)).one()
+        return not snapshots and not threads
+
     async def count(self) -> int:
         query = sa.select(sa.func.count()).select_from(scan_snapshots)
         async with self._db.read() as conn:
@@ -65,8 +76,9 @@ class Snapshots:
     ) -> int:
         """Read these scans' snapshots, let `compute` (pure, or a coroutine) turn them into
         new snapshots, alerts and dropped ids, and write it all in ONE transaction, with
-        `mark` in the bot state. Returns rows queued. `read=False`: the caller knows none
-        exists (a baseline on an empty store), `compute` gets none.
+        `mark` in the bot state. Returns rows queued. `read=False`: the caller knows the
+        store holds nothing of these scans (a baseline on a store `nothing_stored`):
+        `compute` gets no snapshots, and no thread is looked for to refresh.
 
         Observations are serialised (an advisory lock on PostgreSQL, the write lock on
         SQLite), so a webhook and a poll that look at the same scan never both alert.
@@ -76,7 +88,7 @@ class Snapshots:
             computed = compute(await _read(conn, list(scan_ids)) if read else {})
             if inspect.isawaitable(computed):  # e.g. the work handed to a thread
                 computed = await computed
-            queued = await self._write(conn, *computed, mark)
+            queued = await self._write(conn, *computed, mark, threads=read)
             failpoint("cycle:before_commit")
         failpoint("cycle:after_commit")
         return queued
@@ -100,8 +112,11 @@ class Snapshots:
         alerts: Sequence[Alert],
         dropped: Sequence[str],
         mark: CycleMark | None,
+        *,
+        threads: bool = True,
     ) -> int:
-        """Snapshots, new outbox rows, parents to refresh, and the cycle's mark."""
+        """Snapshots, new outbox rows, parents to refresh (unless `threads` is False: there
+        are none), and the cycle's mark."""
         if snapshots:
             await self._upsert(conn, snapshots)
         for scan_ids in chunks(list(dropped)):
@@ -109,7 +124,8 @@ class Snapshots:
                 scan_snapshots.delete().where(scan_snapshots.c.scan_id.in_(scan_ids))
             )
         queued = await self._outbox.queue_in(conn, alerts)
-        await self._threads.refresh_in(conn, snapshots)
+        if threads:
+            await self._threads.refresh_in(conn, snapshots)
         if mark is not None:
             await self._state.write_in(conn, mark.changes())
         return queued

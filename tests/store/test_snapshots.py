@@ -161,3 +161,16 @@ def test_the_active_index_condition_names_exactly_the_final_states() -> None:
 
     named = NOT_FINAL_SQL.removeprefix("state NOT IN (").removesuffix(")").split(", ")
     assert {name.strip("'") for name in named} == {str(state) for state in FINAL_STATES}
+
+
+async def test_nothing_stored_until_a_snapshot_or_a_thread_is(store: Store) -> None:
+    assert await store.snapshots.nothing_stored()
+    (row,) = await queue(store, alert("scan-t"))
+    assert await store.snapshots.nothing_stored()  # an outbox row alone: still nothing
+    await store.threads.start(row.id, row.alert, "ts-1", "card")
+    assert not await store.snapshots.nothing_stored()  # a thread (its snapshot pruned)
+
+
+async def test_nothing_stored_is_false_once_a_snapshot_is(store: Store) -> None:
+    await store.snapshots.record([snap("scan-s")], [])
+    assert not await store.snapshots.nothing_stored()
