@@ -34,6 +34,10 @@ from scanbot.triage.service import Triage
 log = logging.getLogger(__name__)
 
 PRUNE_EVERY = 60  # cycles
+# A standby tries the leader lock this often (in its posting round), and on taking over
+# polls at once: a killed leader's alerts wait about a second for a successor, not a poll
+# interval.
+STANDBY_WATCH = 1.0
 # Seconds a stop lets a scheduled job under way finish before cancelling it (a cycle cut
 # short is safe: its observation is one transaction, its sends are keyed).
 
@@ -164,10 +168,14 @@ class AlertService:
             return await self._leadership.ensure()
 
     async def _post_round(self) -> float | None:
-        """One round of posts; the seconds until a row waiting for a retry comes due."""
+        """One round of posts; the seconds until a row waiting for a retry comes due (a
+        standby: until it tries the lock again)."""
+        was_leading = self.leading
         self.leading = await self._ensure_leading()
         if not self.leading:
-            return None
+            return STANDBY_WATCH
+        if not was_leading:
+            self._poll_soon()  # took over: what changed while nobody led, now
         report = await self.sender.send()
         self._count_sends(report)
         if report.paused:
@@ -267,7 +275,7 @@ class AlertService:
             max_instances=1,
             coalesce=True,
             misfire_grace_time=int(self._poll_interval),
-            next_run_time=self._clock(),
+            next_run_time=utcnow(),  # the scheduler runs on the wall clock, not an injected one
             id="poll",
         )
         scheduler.add_listener(self._skipped, EVENT_JOB_MAX_INSTANCES)
@@ -275,8 +283,17 @@ class AlertService:
         self._scheduler = scheduler
         self.posting.start()
         self.editing.start()
+        self.posting.wake()  # what a restart left in the outbox goes now; a standby watches
         self._rounds_running = True
         self._resuming = asyncio.ensure_future(self.webhooks.resume())
+
+    def _poll_soon(self) -> None:
+        """Run the poll job now, unless one is under way (it would count as skipped)."""
+        if self._scheduler is None or self._tick_lock.locked():
+            return
+        job = self._scheduler.get_job("poll")
+        if job is not None:
+            job.modify(next_run_time=utcnow())  # the scheduler's time is the wall clock
 
     def _skipped(self, event: JobExecutionEvent) -> None:
         self.skipped_runs += 1

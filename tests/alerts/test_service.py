@@ -22,7 +22,7 @@ from scanbot.alerts.cycle import CycleReport, Poller
 from scanbot.alerts.jobs import STOP_GRACE
 from scanbot.alerts.leader import Leadership
 from scanbot.alerts.sender import Sender, SendReport
-from scanbot.alerts.service import AlertService
+from scanbot.alerts.service import STANDBY_WATCH, AlertService
 from scanbot.hostedscan.webhooks import WebhookEvent
 from scanbot.slack.notifier import Notifier
 from scanbot.store import Store
@@ -76,6 +76,13 @@ class FakeSender:
         self.report = SendReport(sent=1)
         self.error: Exception | None = None
 
+    async def send(self) -> SendReport:
+        self.steps.done.append("send")
+        return SendReport()
+
+    async def edit_parents(self) -> SendReport:
+        return SendReport()
+
     async def deliver(self) -> SendReport:
         self.steps.done.append("deliver")
         if self.error is not None:
@@ -127,7 +134,9 @@ class FakeSlack:
 
 
 class Harness:
-    def __init__(self, db: Store, *, admin_channel: str | None = ADMIN) -> None:
+    def __init__(
+        self, db: Store, *, admin_channel: str | None = ADMIN, poll_interval: float = 60.0
+    ) -> None:
         self.steps = Steps()
         self.poller = FakePoller(self.steps)
         self.sender = FakeSender(self.steps)
@@ -142,6 +151,7 @@ class Harness:
             cast(Leadership, self.leadership),
             Notifier(cast(AsyncWebClient, self.slack)),  # the real seam over a fake client
             admin_channel=admin_channel,
+            poll_interval=poll_interval,
             failures_before_notice=3,
             triage=cast(Triage, self.triage),
             clock=lambda: NOW,
@@ -299,6 +309,28 @@ async def test_start_schedules_the_jobs_and_stop_releases_leadership(h: Harness)
             await asyncio.sleep(0.01)
     await h.service.stop()
     assert h.leadership.released
+
+
+async def test_a_standby_that_takes_over_polls_at_once_not_at_the_next_interval(
+    store: Store,  # noqa: F811 - the store fixture, by name
+) -> None:
+    """The leader died: the standby's posting round tries the lock every second, and on
+    taking it the poll job runs at once (the interval here is a minute)."""
+    h = Harness(store, poll_interval=60.0)
+    h.leadership.leading = False
+    h.service.start()
+    try:
+        await asyncio.sleep(1.5)  # the first poll ran (not leading: no cycle), rounds too
+        assert "cycle" not in h.steps.done
+        h.leadership.leading = True  # the leader's lock is free now
+        taken = time.monotonic()
+        async with asyncio.timeout(5):
+            while "cycle" not in h.steps.done:  # noqa: ASYNC110 - the scheduler's task
+                await asyncio.sleep(0.01)
+        assert time.monotonic() - taken < STANDBY_WATCH + 1.5
+        assert "send" in h.steps.done  # and what the dead leader left is sent
+    finally:
+        await h.service.stop()
 
 
 # -- stopping: a job under way gets STOP_GRACE, then is cancelled without a traceback --
