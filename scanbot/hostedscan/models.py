@@ -49,8 +49,8 @@ def _none_to_empty_list(value: Any) -> Any:
 class _EmptyWhenNotText:
     """Text the service may omit, send as null or as something else: read as "". Done by
     pydantic-core itself (a default on error), not by a Python validator per field: a
-    listing has some 35 such fields per scan, and a Python call for each was half the cost
-    of parsing it (bench/poll.py's baseline)."""
+    listing has some 35 such fields per scan, and a Python call for each was a quarter of
+    validating it (0.42 -> 0.31 s per 10,000 scans)."""
 
     @classmethod
     def __get_pydantic_core_schema__(
@@ -73,7 +73,8 @@ class _Model(BaseModel):
 @pydantic_dataclass(frozen=True, slots=True, config=ConfigDict(extra="ignore"))
 class RiskRef:
     """One risk id in a scan's lists: a slotted dataclass, not a model. A listing holds
-    some 15 per scan, and a model each took a quarter of a listing's parsing."""
+    some 15 per scan; as models they were a quarter of validating it (0.31 -> 0.23 s per
+    10,000 scans)."""
 
     risk_id: str
 
