@@ -23,7 +23,7 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 pytest: $(STAMP)
-	$(BIN)/pytest -n 2  # each test its own database or schema: safe in parallel
+	$(BIN)/pytest -n 3  # each test its own database or schema; the e2e tests mostly wait, so 3 on 2 cores
 
 test: lint typecheck pytest
 

@@ -327,7 +327,7 @@ async def test_a_standby_that_takes_over_polls_at_once_not_at_the_next_interval(
         async with asyncio.timeout(5):
             while "cycle" not in h.steps.done:  # noqa: ASYNC110 - the scheduler's task
                 await asyncio.sleep(0.01)
-        assert time.monotonic() - taken < STANDBY_WATCH + 1.5
+        assert time.monotonic() - taken < STANDBY_WATCH + 3  # not the minute of the interval
         assert "send" in h.steps.done  # and what the dead leader left is sent
     finally:
         await h.service.stop()
